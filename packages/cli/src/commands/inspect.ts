@@ -1,0 +1,66 @@
+import { decodeEnvelope, decodeManifest, formatDate, LIMITS, MsSignError, readBoundedFile, toHex } from '@ms-sign/core';
+import { resolve } from 'node:path';
+import { exitCodeFor } from '../exit-codes.js';
+import { printable, writeLine, type CliIo } from '../io.js';
+import { formatBytes, printJson, printProblems } from '../output.js';
+
+export interface InspectOptions {
+  readonly json?: boolean;
+}
+
+/**
+ * `ms-sign inspect SIG`: what a signature file claims, decoded as strictly as verify decodes it,
+ * but NOT verified: nothing here says who signed it or that a model matches.
+ */
+export async function inspectCommand(sig: string, options: InspectOptions, io: CliIo): Promise<number> {
+  let view: Record<string, unknown>;
+  try {
+    const bytes = readBoundedFile(resolve(io.cwd, sig), LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
+    if (bytes === undefined) throw new MsSignError('MISSING_SIGNATURE_FILE', `signature file ${sig} not found`, { path: sig });
+    const envelope = decodeEnvelope(bytes, sig);
+    const manifest = decodeManifest(envelope.payload, sig);
+    view = {
+      ok: true,
+      verified: false,
+      signature: sig,
+      payloadType: envelope.payloadType,
+      subject: { name: manifest.subject.name, version: manifest.subject.version ?? null },
+      kind: manifest.kind,
+      hashAlgorithm: manifest.hashAlgorithm,
+      shardSize: manifest.shardSize,
+      created: formatDate(manifest.created),
+      expires: manifest.expires === undefined ? null : formatDate(manifest.expires),
+      ignore: manifest.ignore,
+      annotations: { ...manifest.annotations },
+      signers: envelope.signatures.map((s) => ({ keyId: toHex(s.keyId) })),
+      files: manifest.files.map((f) =>
+        f.digests.length === 1 ? { path: f.path, size: f.size, digest: toHex(f.digests[0]!) } : { path: f.path, size: f.size, shards: f.digests.map(toHex) },
+      ),
+      errors: [],
+    };
+  } catch (error) {
+    if (!(error instanceof MsSignError)) throw error;
+    const problems = [error.toProblem()];
+    if (options.json) printJson(io, { ok: false, verified: false, signature: sig, errors: problems });
+    else printProblems(io, problems);
+    return exitCodeFor(problems);
+  }
+  if (options.json) {
+    printJson(io, view);
+    return 0;
+  }
+  const files = view.files as { path: string; size: number; digest?: string; shards?: string[] }[];
+  const subject = view.subject as { name: string; version: string | null };
+  const out = (line: string) => writeLine(io.stdout, line);
+  out(`Signature file ${printable(sig)} (NOT verified: run "ms-sign verify" to check it)`);
+  out(`  model:       ${printable(subject.name)}${subject.version ? ` version ${printable(subject.version)}` : ''} (${String(view.kind)})`);
+  out(`  created:     ${String(view.created)}${view.expires ? `, expires ${String(view.expires)}` : ''}`);
+  out(`  hash:        ${String(view.hashAlgorithm)}, shards of ${formatBytes(view.shardSize as number)}`);
+  out(`  signers:     ${(view.signers as { keyId: string }[]).map((s) => `key ${s.keyId}`).join(', ')}`);
+  const ignore = view.ignore as string[];
+  if (ignore.length > 0) out(`  ignore:      ${ignore.map((p) => printable(p)).join(', ')}`);
+  for (const [key, value] of Object.entries(view.annotations as Record<string, string>)) out(`  annotation:  ${printable(key)}=${printable(value)}`);
+  out(`  files:       ${files.length} (${formatBytes(files.reduce((n, f) => n + f.size, 0))})`);
+  for (const f of files) out(`    ${f.digest ?? `${f.shards!.length} shards`}  ${f.size}  ${printable(f.path)}`);
+  return 0;
+}

@@ -1,0 +1,45 @@
+import { encodePublicKeyPem, encodeSecretKeyPem, generateSecretKey, MsSignError, writeFileAtomic } from '@ms-sign/core';
+import { existsSync, unlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { writeLine, type CliIo } from '../io.js';
+import { printJson } from '../output.js';
+import { newPassphrase } from '../passphrase.js';
+
+export interface KeygenOptions {
+  readonly output: string;
+  /** false with --no-passphrase. */
+  readonly passphrase: boolean;
+  readonly force?: boolean;
+  readonly json?: boolean;
+}
+
+/** `ms-sign keygen`: PREFIX.key (PKCS#8, mode 0600) and PREFIX.pub (SPKI); prints the key id. */
+export async function keygenCommand(options: KeygenOptions, io: CliIo): Promise<number> {
+  const secretPath = resolve(io.cwd, `${options.output}.key`);
+  const publicPath = resolve(io.cwd, `${options.output}.pub`);
+  const overwrite = options.force === true;
+  // Check before asking for a passphrase; the writes below refuse again if a file appears meanwhile.
+  for (const path of [secretPath, publicPath]) {
+    if (!overwrite && existsSync(path)) {
+      throw new MsSignError('FILE_EXISTS', `${path} already exists; refusing to overwrite a key (use --force, or another -o PREFIX)`, { path });
+    }
+  }
+  const passphrase = options.passphrase ? await newPassphrase(io) : undefined;
+  const key = generateSecretKey();
+  writeFileAtomic(secretPath, await encodeSecretKeyPem(key, passphrase), { mode: 0o600, overwrite });
+  try {
+    writeFileAtomic(publicPath, encodePublicKeyPem(key.publicKey), { mode: 0o644, overwrite });
+  } catch (error) {
+    // All or nothing: a secret key without its public half would only confuse.
+    if (!overwrite) unlinkSync(secretPath);
+    throw error;
+  }
+  if (options.json) {
+    printJson(io, { ok: true, keyId: key.publicKey.keyId, secretKey: secretPath, publicKey: publicPath, encrypted: passphrase !== undefined, errors: [] });
+  } else {
+    writeLine(io.stdout, `Key id:     ${key.publicKey.keyId}`);
+    writeLine(io.stdout, `Secret key: ${secretPath}${passphrase === undefined ? ' (NOT encrypted)' : ' (encrypted)'}`);
+    writeLine(io.stdout, `Public key: ${publicPath}`);
+  }
+  return 0;
+}

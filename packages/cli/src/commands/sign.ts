@@ -1,0 +1,112 @@
+import {
+  cosignModel,
+  defaultSignaturePath,
+  MsSignError,
+  parseWhen,
+  readBoundedFile,
+  signModel,
+  writeFileAtomic,
+  LIMITS,
+  type HashAlgorithm,
+  type SignedModel,
+} from '@ms-sign/core';
+import { resolve } from 'node:path';
+import { printable, writeLine, type CliIo } from '../io.js';
+import { loadSecretKey } from '../keys.js';
+import { formatBytes, printJson } from '../output.js';
+import { startProgress } from '../progress.js';
+
+export interface SignOptions {
+  readonly key?: string;
+  readonly output?: string;
+  readonly name?: string;
+  readonly modelVersion?: string;
+  readonly annotation: readonly string[];
+  readonly ignore: readonly string[];
+  readonly hash: HashAlgorithm;
+  readonly expires?: string;
+  readonly append?: boolean;
+  readonly shardSize?: number;
+  readonly threads?: number;
+  readonly json?: boolean;
+}
+
+/** `ms-sign sign MODEL`: hash the model and write MODEL.sig atomically (or co-sign with --append). */
+export async function signCommand(model: string, options: SignOptions, io: CliIo): Promise<number> {
+  const modelPath = resolve(io.cwd, model);
+  const signatureArg = options.output ?? defaultSignaturePath(model);
+  const signaturePath = resolve(io.cwd, signatureArg);
+  const now = Math.floor(Date.now() / 1000);
+  const annotations = parseAnnotations(options.annotation);
+  let expires: number | undefined;
+  if (options.expires !== undefined) {
+    expires = parseWhen(options.expires, now);
+    if (expires === undefined) throw new MsSignError('USAGE', `--expires ${JSON.stringify(options.expires)}: expected a duration (90d, 12h, 2w) or a date (2027-01-31)`);
+  }
+  if (options.append) {
+    const conflicting = ['name', 'modelVersion', 'expires', 'shardSize'].filter((k) => options[k as keyof SignOptions] !== undefined);
+    if (conflicting.length > 0 || options.annotation.length > 0 || options.ignore.length > 0) {
+      throw new MsSignError('USAGE', '--append co-signs the existing manifest as it is; it takes no --name, --model-version, -a, --ignore or --expires');
+    }
+  }
+  const key = await loadSecretKey(options.key, io);
+  const progress = startProgress(io, options.json !== true);
+  let signed: SignedModel;
+  try {
+    const hashing = { threads: options.threads, onProgress: progress.onProgress };
+    if (options.append) {
+      const existing = readBoundedFile(signaturePath, LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
+      if (existing === undefined) throw new MsSignError('MISSING_SIGNATURE_FILE', `--append: signature file ${signatureArg} not found`, { path: signatureArg });
+      signed = await cosignModel(modelPath, existing, { key, signaturePath, ...hashing });
+    } else {
+      signed = await signModel(modelPath, {
+        keys: [key],
+        signaturePath,
+        annotations,
+        ignore: options.ignore,
+        hashAlgorithm: options.hash,
+        now,
+        ...(options.name === undefined ? {} : { name: options.name }),
+        ...(options.modelVersion === undefined ? {} : { version: options.modelVersion }),
+        ...(expires === undefined ? {} : { expires }),
+        ...(options.shardSize === undefined ? {} : { shardSize: options.shardSize }),
+        ...hashing,
+      });
+    }
+  } finally {
+    progress.stop();
+  }
+  writeFileAtomic(signaturePath, signed.signatureFile, { overwrite: true });
+
+  const { manifest } = signed;
+  const bytes = manifest.files.reduce((n, f) => n + f.size, 0);
+  if (options.json) {
+    printJson(io, {
+      ok: true,
+      model,
+      signature: signatureArg,
+      keyId: key.publicKey.keyId,
+      appended: options.append === true,
+      subject: { name: manifest.subject.name, version: manifest.subject.version ?? null },
+      files: { count: manifest.files.length, bytes },
+      errors: [],
+    });
+  } else {
+    const what = `${manifest.files.length} file${manifest.files.length === 1 ? '' : 's'}, ${formatBytes(bytes)}`;
+    writeLine(io.stdout, `${options.append ? 'Co-signed' : 'Signed'} ${printable(model)} as "${printable(manifest.subject.name)}"${manifest.subject.version ? ` version ${printable(manifest.subject.version)}` : ''} (${what}) with key ${key.publicKey.keyId}`);
+    writeLine(io.stdout, `Signature: ${printable(signatureArg)}`);
+  }
+  return 0;
+}
+
+function parseAnnotations(pairs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new MsSignError('USAGE', `-a ${JSON.stringify(pair)}: expected KEY=VALUE`);
+    const key = pair.slice(0, eq);
+    if (Object.hasOwn(out, key)) throw new MsSignError('USAGE', `-a: annotation ${JSON.stringify(key)} given twice`);
+    out[key] = pair.slice(eq + 1);
+  }
+  return out;
+}

@@ -1,0 +1,23 @@
+import { createRequire } from 'node:module';
+import type { CliIo } from './io.js';
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/** The real process's streams and environment. */
+export function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
+}
+
+/**
+ * Runs `ms-sign ARGV` and returns the exit code; never calls process.exit (so tests can run it
+ * in-process). `--version` answers before anything else loads, and each command's module is
+ * imported only when that command runs: a verify step before every load should start fast.
+ */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    io.stdout.write(`${version}\n`);
+    return 0;
+  }
+  const { runProgram } = await import('./program.js');
+  return runProgram(argv, io, version);
+}

@@ -1,0 +1,161 @@
+import { Command, CommanderError, Option } from 'commander';
+import { MsSignError, toProblem, type Problem } from '@ms-sign/core';
+import { exitCodeFor } from './exit-codes.js';
+import { writeLine, type CliIo } from './io.js';
+import { printProblems } from './output.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/**
+ * Wires commander to the commands. Each action imports its command module lazily and returns an
+ * exit code; errors thrown by commands become exit codes in exactly one place (exitCodeFor).
+ */
+export async function runProgram(argv: readonly string[], io: CliIo, version: string): Promise<number> {
+  let exitCode = 0;
+  const wantsJson = argv.includes('--json');
+  const program = new Command()
+    .name('ms-sign')
+    .description('Sign model files and refuse to load them unless a trusted publisher released exactly these bytes.')
+    .version(version, '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      // Usage errors are reported below (also as JSON with --json), not by commander itself.
+      writeErr: () => undefined,
+    })
+    .showSuggestionAfterError(true)
+    .allowExcessArguments(false);
+
+  const run = (load: () => Promise<(...args: never[]) => Promise<number>>) =>
+    async (...args: unknown[]) => {
+      const command = await load();
+      exitCode = await (command as (...a: unknown[]) => Promise<number>)(...args.slice(0, -1), io);
+    };
+
+  program
+    .command('keygen')
+    .description('make a new Ed25519 key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub')
+    .option('-o, --output <prefix>', 'path prefix of the key files', 'ms-sign')
+    .option('--no-passphrase', 'do not encrypt the secret key (else: MS_SIGN_PASSPHRASE or a prompt)')
+    .option('--force', 'replace existing key files')
+    .option('--json', 'print one JSON object on stdout')
+    .action(run(async () => (await import('./commands/keygen.js')).keygenCommand));
+
+  program
+    .command('sign')
+    .description('hash MODEL (a file or directory) and write its signature file')
+    .argument('<model>', 'model file or directory')
+    .option('-k, --key <file>', 'secret key file (else the key text in MS_SIGN_KEY)')
+    .option('-o, --output <sig>', 'signature file to write (default: MODEL.sig)')
+    .option('--name <name>', 'model name policies match on (default: the file or directory name)')
+    .option('--model-version <version>', 'model version, for rollback protection')
+    .option('-a, --annotation <key=value>', 'annotation to record, e.g. -a commit=abc123 (repeatable)', collect, [])
+    .option('--ignore <glob>', 'leave out matching files of a directory; recorded and applied on verify (repeatable)', collect, [])
+    .addOption(new Option('--hash <algorithm>', 'hash algorithm').choices(['sha256', 'sha512']).default('sha256'))
+    .option('--expires <when>', 'expiry: a duration from now (90d, 12h, 2w) or a date (2027-01-31)')
+    .option('--append', 'add a signature to the existing signature file (co-signing) after checking the model matches')
+    .addOption(new Option('--shard-size <bytes>', 'shard size in bytes, a power of two (advanced)').argParser(parseInteger).hideHelp())
+    .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp())
+    .option('--json', 'print one JSON object on stdout')
+    .action(run(async () => (await import('./commands/sign.js')).signCommand));
+
+  const verifyOptions = (command: Command) =>
+    command
+      .option('-s, --signature <sig>', 'signature file (default: MODEL.sig)')
+      .option('-p, --public-key <file>', "trust this publisher's public key (repeatable; replaces the trust policy)", collect, [])
+      .option('-t, --trust <file>', 'trust policy file (else MS_SIGN_TRUST, ./.ms-sign/trust.json, $XDG_CONFIG_HOME/ms-sign/trust.json)')
+      .option('--name <name>', 'refuse a model signed under another name')
+      .option('--state <file>', 'rollback protection: refuse models older than those seen before, record newer ones')
+      .option('--allow-rollback', 'accept an older model this once (with --state)')
+      .option('--fail-fast', 'stop at the first problem instead of reporting all')
+      .option('--json', 'print one JSON object on stdout')
+      .option('-q, --quiet', 'print nothing on success')
+      .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp());
+
+  verifyOptions(
+    program
+      .command('verify')
+      .description('verify MODEL against its signature file and the trust anchors; exit 0 only if it may be loaded')
+      .argument('<model>', 'model file or directory'),
+  )
+    .option('--output <file>', 'write the verified bytes of a single-file model to FILE, or - for stdout (only after success)')
+    .action(run(async () => (await import('./commands/verify.js')).verifyCommand));
+
+  program
+    .command('inspect')
+    .description('show what a signature file says, WITHOUT verifying it')
+    .argument('<sig>', 'signature file')
+    .option('--json', 'print one JSON object on stdout')
+    .action(run(async () => (await import('./commands/inspect.js')).inspectCommand));
+
+  verifyOptions(
+    program
+      .command('exec')
+      .description('run CMD only if MODEL verifies; {} in ARGS becomes the path to load')
+      .argument('<model>', 'model file or directory')
+      .argument('<cmd...>', 'command to run, after --'),
+  )
+    .option('--copy', 'give CMD a private read-only copy of exactly the verified bytes (removed afterwards)')
+    .action(run(async () => (await import('./commands/exec.js')).execCommand));
+
+  const trust = program.command('trust').description('manage the trust policy (whom to trust for which models)');
+  const trustFile = (command: Command) =>
+    command
+      .option('-t, --trust <file>', 'trust policy file (else MS_SIGN_TRUST, ./.ms-sign/trust.json, $XDG_CONFIG_HOME/ms-sign/trust.json)')
+      .option('--json', 'print one JSON object on stdout');
+  trustFile(trust.command('init').description('create an empty trust policy (never overwrites one)')).action(
+    run(async () => (await import('./commands/trust.js')).trustInit),
+  );
+  trustFile(
+    trust
+      .command('add')
+      .description('add a publisher, or another key to one')
+      .argument('<name>', 'publisher name')
+      .requiredOption('-p, --public-key <file>', "the publisher's public key file")
+      .option('--models <glob>', 'model names this publisher may sign (repeatable; default: all)', collect, [])
+      .option('--not-before <date>', 'the key signs validly from this date (rotation)')
+      .option('--not-after <date>', 'the key signs validly until this date (rotation)'),
+  ).action(run(async () => (await import('./commands/trust.js')).trustAdd));
+  trustFile(trust.command('remove').description('remove a publisher').argument('<name>', 'publisher name')).action(
+    run(async () => (await import('./commands/trust.js')).trustRemove),
+  );
+  trustFile(
+    trust.command('revoke').description('revoke a key by its id').argument('<keyid>', 'key id (32 hex characters)').option('--reason <text>', 'why'),
+  ).action(run(async () => (await import('./commands/trust.js')).trustRevoke));
+  trustFile(
+    trust
+      .command('rule')
+      .description('set the rule for model names matching GLOB')
+      .argument('<glob>', 'model-name pattern')
+      .addOption(new Option('--threshold <n>', 'distinct trusted publishers that must have signed').argParser(parseInteger))
+      .option('--max-age <duration>', 'refuse signatures older than this (90d, 12h, 2w)')
+      .option('--require-expiry', 'refuse signatures without an expiry'),
+  ).action(run(async () => (await import('./commands/trust.js')).trustRule));
+  trustFile(trust.command('list').description('show publishers, keys, revocations and rules')).action(
+    run(async () => (await import('./commands/trust.js')).trustList),
+  );
+
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      const message = error.message.replace(/^error: /, '');
+      return report(io, wantsJson, [{ code: 'USAGE', message: `${message} (see ms-sign --help)` }]);
+    }
+    if (error instanceof MsSignError) return report(io, wantsJson, [error.toProblem()]);
+    return report(io, wantsJson, [toProblem(error)]);
+  }
+}
+
+function report(io: CliIo, json: boolean, problems: Problem[]): number {
+  if (json) writeLine(io.stdout, JSON.stringify({ ok: false, errors: problems }, null, 2));
+  else printProblems(io, problems);
+  return exitCodeFor(problems);
+}
+
+function parseInteger(value: string): number {
+  if (!/^\d+$/.test(value)) throw new MsSignError('USAGE', `expected a whole number, got ${JSON.stringify(value)}`);
+  return Number(value);
+}

@@ -1,0 +1,30 @@
+import { locateTrustPolicy, MsSignError, policyFromKeys, readTrustPolicyFile, type TrustSource } from '@ms-sign/core';
+import { existsSync } from 'node:fs';
+import type { CliIo } from './io.js';
+import { loadPublicKey } from './keys.js';
+
+export interface TrustOptions {
+  readonly publicKey: readonly string[];
+  readonly trust?: string;
+}
+
+/**
+ * Trust anchors for verify and exec: `-p` keys (each its own publisher, any model name), else
+ * the trust policy found in lookup order. With neither, refuse to run: a verify that trusts
+ * nothing in particular must not look like one that passed (SPEC section 4, exit 2).
+ */
+export function resolveTrust(options: TrustOptions, io: CliIo): TrustSource & { origin: string } {
+  if (options.publicKey.length > 0) {
+    if (options.trust !== undefined) throw new MsSignError('USAGE', 'give trust anchors either with -p or with -t, not both');
+    const keys = options.publicKey.map((file) => ({ name: file, key: loadPublicKey(file, io) }));
+    return { policy: policyFromKeys(keys), source: `-p ${options.publicKey.join(' -p ')}`, origin: '-p' };
+  }
+  const location = locateTrustPolicy(options.trust, io.env, io.cwd, existsSync);
+  if (location === undefined) {
+    throw new MsSignError(
+      'NO_TRUST_ANCHOR',
+      'no trust anchor: give the publisher\'s key with -p PUBKEY, or a trust policy with -t FILE, MS_SIGN_TRUST, ./.ms-sign/trust.json or $XDG_CONFIG_HOME/ms-sign/trust.json',
+    );
+  }
+  return { policy: readTrustPolicyFile(location.path).policy, source: location.path, origin: location.origin };
+}

@@ -1,0 +1,78 @@
+import { MsSignError, readRollbackState, writeRollbackState, type RollbackState, type VerificationReport, type VerifyModelOptions } from '@ms-sign/core';
+import { resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { paint, printable, useColor, writeLine, type CliIo } from './io.js';
+import { formatBytes, printProblems } from './output.js';
+import type { Progress } from './progress.js';
+import { resolveTrust } from './trust.js';
+
+/** Options shared by `verify` and `exec`. */
+export interface VerifyCliOptions {
+  readonly signature?: string;
+  readonly publicKey: readonly string[];
+  readonly trust?: string;
+  readonly name?: string;
+  readonly state?: string;
+  readonly allowRollback?: boolean;
+  readonly failFast?: boolean;
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+  readonly threads?: number;
+}
+
+export interface PreparedVerify {
+  readonly modelPath: string;
+  readonly options: VerifyModelOptions;
+  readonly origin: string;
+  /** Persists the rollback state if this verification advanced it. */
+  readonly commit: (report: VerificationReport) => void;
+}
+
+export function prepareVerify(model: string, cli: VerifyCliOptions, io: CliIo, progress: Progress): PreparedVerify {
+  if (cli.allowRollback && cli.state === undefined) throw new MsSignError('USAGE', '--allow-rollback needs --state FILE');
+  const trust = resolveTrust(cli, io);
+  const statePath = cli.state === undefined ? undefined : resolve(io.cwd, cli.state);
+  const state: RollbackState | undefined = statePath === undefined ? undefined : readRollbackState(statePath);
+  const options: VerifyModelOptions = {
+    trust,
+    onProgress: progress.onProgress,
+    ...(cli.signature === undefined ? {} : { signaturePath: resolve(io.cwd, cli.signature) }),
+    ...(cli.name === undefined ? {} : { expectedName: cli.name }),
+    ...(cli.failFast ? { failFast: true } : {}),
+    ...(cli.threads === undefined ? {} : { threads: cli.threads }),
+    ...(state === undefined ? {} : { rollback: { state, allow: cli.allowRollback === true } }),
+  };
+  return {
+    modelPath: resolve(io.cwd, model),
+    options,
+    origin: trust.origin,
+    commit: (report) => {
+      if (statePath !== undefined && state !== undefined && report.ok && report.rollback?.recorded) writeRollbackState(statePath, state);
+    },
+  };
+}
+
+/** Reports paths as the user typed them, not as resolved for the library. */
+export function presentReport(report: VerificationReport, model: string, cli: VerifyCliOptions, origin: string): VerificationReport & { policy: { origin: string } } {
+  const signature = cli.signature ?? `${model.replace(/\/+$/, '')}.sig`;
+  return { ...report, model, signature, policy: { ...report.policy, origin } };
+}
+
+/** Human-readable result: success on `out` (unless quiet), failures on stderr. */
+export function printReport(io: CliIo, report: VerificationReport, out: Writable, quiet: boolean): void {
+  if (!report.ok) {
+    const color = useColor(io, 'stderr');
+    writeLine(io.stderr, `ms-sign: ${paint(color, 31, 'NOT VERIFIED')}: ${printable(report.model)} must not be loaded`);
+    printProblems(io, report.errors);
+    return;
+  }
+  if (quiet) return;
+  const color = out === io.stdout ? useColor(io, 'stdout') : useColor(io, 'stderr');
+  const signers = report.signers.filter((s) => s.valid).map((s) => `${printable(s.publisher ?? '?')} (key ${s.keyId})`);
+  const rule = report.policy.rule;
+  writeLine(out, `${paint(color, 32, 'Verified')} ${printable(report.model)}`);
+  writeLine(out, `  model:     ${printable(report.subject.name ?? '')}${report.subject.version ? ` version ${printable(report.subject.version)}` : ''}, signed ${report.created}${report.expires ? `, expires ${report.expires}` : ''}`);
+  writeLine(out, `  signed by: ${signers.join(', ')}`);
+  writeLine(out, `  files:     ${report.files.count} (${formatBytes(report.files.bytes)})`);
+  writeLine(out, `  policy:    ${printable(report.policy.source)}${rule && rule.models.length > 0 ? `, rules ${rule.models.map((m) => `"${printable(m)}"`).join(', ')}` : ''} (threshold ${rule?.threshold ?? 1})`);
+}

@@ -1,0 +1,65 @@
+import * as ed from '@noble/ed25519';
+import { sha512 } from '@noble/hashes/sha2.js';
+import { createHash } from 'node:crypto';
+import { toHex } from '../bytes.js';
+
+// @noble/ed25519's synchronous API needs a SHA-512; @noble/hashes is the one its authors pair it with.
+ed.hashes.sha512 = sha512;
+
+export const PUBLIC_KEY_BYTES = 32;
+export const SEED_BYTES = 32;
+
+/**
+ * Returns why 32 bytes are not an acceptable Ed25519 public key, or undefined.
+ *
+ * Policy (SPEC section 3): the encoding must be canonical (RFC 8032 5.1.3: y < p, and no "negative
+ * zero" x), and the point must not have small order. A small-order key, above all the identity
+ * (01 00 .. 00), lets forged signatures verify: with the identity key, S = r and R = rB verify ANY
+ * message under the cofactorless equation.
+ */
+export function checkPublicKeyBytes(bytes: Uint8Array): string | undefined {
+  if (bytes.length !== PUBLIC_KEY_BYTES) return `expected ${PUBLIC_KEY_BYTES} bytes, got ${bytes.length}`;
+  let point: ed.Point;
+  try {
+    point = ed.Point.fromBytes(bytes, false); // false: strict RFC 8032 decoding, not ZIP-215
+  } catch {
+    return 'not a canonical encoding of a curve point';
+  }
+  if (point.isSmallOrder()) return 'a small-order point (such a key would accept forged signatures)';
+  return undefined;
+}
+
+/**
+ * Strict RFC 8032 verification: `zip215: false`. The library default (ZIP-215) accepts
+ * non-canonical encodings and, with the identity key, any message. Returns false for a bad
+ * signature; never throws for well-typed input.
+ */
+export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (checkPublicKeyBytes(publicKey) !== undefined) return false;
+  try {
+    return ed.verify(signature, message, publicKey, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+export function signEd25519(message: Uint8Array, seed: Uint8Array): Uint8Array {
+  return ed.sign(message, seed);
+}
+
+export function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
+  return ed.getPublicKey(seed);
+}
+
+export function randomSeed(): Uint8Array {
+  return ed.utils.randomSecretKey();
+}
+
+/** Key id (SPEC section 2): the first 16 bytes of SHA-256 of the raw 32-byte public key. */
+export function keyIdBytes(publicKey: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(publicKey).digest().subarray(0, 16));
+}
+
+export function keyIdHex(publicKey: Uint8Array): string {
+  return toHex(keyIdBytes(publicKey));
+}

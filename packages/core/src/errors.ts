@@ -1,0 +1,110 @@
+/**
+ * The one error module of ms-sign. Every failure has a stable SCREAMING_SNAKE code (SPEC section 2);
+ * the CLI maps codes to exit codes in exactly one place (packages/cli/src/exit-codes.ts), and
+ * docs/errors.md documents each code. Tests assert codes, never messages.
+ */
+
+/** The model is NOT verified (exit code 1): its bytes, signature or signers fail a check. */
+export const VERIFICATION_FAILURE_CODES = [
+  'DIGEST_MISMATCH',
+  'SIZE_MISMATCH',
+  'MISSING_FILE',
+  'UNSIGNED_FILE',
+  'UNSAFE_FILE_TYPE',
+  'UNSAFE_PATH',
+  'FILE_CHANGED',
+  'MODEL_NOT_FOUND',
+  'MODEL_KIND_MISMATCH',
+  'NAME_MISMATCH',
+  'MISSING_SIGNATURE_FILE',
+  'MALFORMED_SIGNATURE_FILE',
+  'UNSUPPORTED_FORMAT',
+  'BAD_SIGNATURE',
+  'UNTRUSTED_SIGNER',
+  'REVOKED_KEY',
+  'KEY_NOT_VALID',
+  'OUT_OF_SCOPE',
+  'THRESHOLD_NOT_MET',
+  'EXPIRED',
+  'NOT_YET_VALID',
+  'TOO_OLD',
+  'EXPIRY_REQUIRED',
+  'ROLLBACK',
+  'LIMIT_EXCEEDED',
+] as const;
+
+/** The operator's setup is wrong (exit code 2): usage, keys, trust policy, files, internal faults. */
+export const SETUP_ERROR_CODES = [
+  'USAGE',
+  'BAD_KEY',
+  'KEY_UNREADABLE',
+  'INSECURE_KEY_FILE',
+  'WRONG_PASSPHRASE',
+  'PASSPHRASE_REQUIRED',
+  'NO_TRUST_ANCHOR',
+  'BAD_TRUST_POLICY',
+  'BAD_STATE_FILE',
+  'FILE_EXISTS',
+  'ALREADY_SIGNED',
+  'IO_ERROR',
+  'INTERNAL',
+] as const;
+
+/** `exec` only: CMD could not be started (exit codes 127 and 126, as `env` and `timeout` use). */
+export const EXEC_ERROR_CODES = ['COMMAND_NOT_FOUND', 'COMMAND_NOT_EXECUTABLE'] as const;
+
+export type VerificationFailureCode = (typeof VERIFICATION_FAILURE_CODES)[number];
+export type SetupErrorCode = (typeof SETUP_ERROR_CODES)[number];
+export type ExecErrorCode = (typeof EXEC_ERROR_CODES)[number];
+export type ErrorCode = VerificationFailureCode | SetupErrorCode | ExecErrorCode;
+
+export const ERROR_CODES: readonly ErrorCode[] = [
+  ...VERIFICATION_FAILURE_CODES,
+  ...SETUP_ERROR_CODES,
+  ...EXEC_ERROR_CODES,
+];
+
+/** One failure found, as reported in `--json` output (`errors[]`). */
+export interface Problem {
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** The file at fault: a model-relative path, or a path on disk for key, policy and state files. */
+  readonly path?: string;
+}
+
+export interface MsSignErrorOptions {
+  readonly path?: string | undefined;
+  readonly cause?: unknown;
+}
+
+/** The only error class ms-sign throws on purpose. Anything else escaping is a bug (INTERNAL). */
+export class MsSignError extends Error {
+  override readonly name = 'MsSignError';
+  readonly code: ErrorCode;
+  readonly path: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: MsSignErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.path = options.path;
+  }
+
+  toProblem(): Problem {
+    return problem(this.code, this.message, this.path);
+  }
+}
+
+export function problem(code: ErrorCode, message: string, path?: string): Problem {
+  return path === undefined ? { code, message } : { code, message, path };
+}
+
+export function isVerificationFailure(code: ErrorCode): code is VerificationFailureCode {
+  return (VERIFICATION_FAILURE_CODES as readonly string[]).includes(code);
+}
+
+/** Wraps anything thrown into a Problem; errors that are not MsSignError become INTERNAL. */
+export function toProblem(error: unknown): Problem {
+  if (error instanceof MsSignError) return error.toProblem();
+  const message = error instanceof Error ? error.message : String(error);
+  return problem('INTERNAL', `internal error: ${message}`);
+}

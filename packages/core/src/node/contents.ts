@@ -1,0 +1,175 @@
+import { bytesEqual, toHex } from '../bytes.js';
+import { MsSignError, problem, type ErrorCode, type Problem } from '../errors.js';
+import { shardCount, type HashAlgorithm, type Manifest, type ManifestFile } from '../format/manifest.js';
+import { runHashTasks } from './hash/pool.js';
+import { sameIdentity, type CopySink, type FileIdentity, type HashTask, type HashTaskResult, type MemorySink } from './hash/task.js';
+import type { ModelWalk, WalkedFile } from './walk.js';
+
+export interface HashingOptions {
+  readonly threads?: number | undefined;
+  readonly onProgress?: ((bytesDone: number, bytesTotal: number) => void) | undefined;
+}
+
+/** Cuts a file into shard tasks (one task for a file of at most one shard, also an empty one). */
+function shardTasks(path: string, size: number, algorithm: HashAlgorithm, shardSize: number, sink?: CopySink | MemorySink): HashTask[] {
+  const count = shardCount(size, shardSize);
+  return Array.from({ length: count }, (_, i) => {
+    const offset = i * shardSize;
+    return { path, offset, length: Math.min(shardSize, size - offset), fileSize: size, algorithm, ...(sink ? { sink } : {}) };
+  });
+}
+
+/**
+ * Hashes the walked files of a model for signing. Every failure is an error: a file that changed,
+ * vanished or turned into something else since the walk must not be signed with a stale digest.
+ */
+export async function hashModelFiles(walk: ModelWalk, algorithm: HashAlgorithm, shardSize: number, options: HashingOptions = {}): Promise<ManifestFile[]> {
+  const tasks: HashTask[] = [];
+  const owners: number[] = [];
+  walk.files.forEach((file, f) => {
+    const size = Number(file.stats!.size);
+    for (const task of shardTasks(file.absolutePath, size, algorithm, shardSize)) {
+      tasks.push(task);
+      owners.push(f);
+    }
+  });
+  const results = await runHashTasks(tasks, options);
+  const digests: Uint8Array[][] = walk.files.map(() => []);
+  const identities: (FileIdentity | undefined)[] = [];
+  results.forEach((result, i) => {
+    const f = owners[i]!;
+    const file = walk.files[f]!;
+    if (!result) throw new MsSignError('INTERNAL', `no hash result for ${file.path}`);
+    if (!result.ok) throw signFailure(file, result);
+    const walked = file.stats!;
+    const first = identities[f] ?? result.identity;
+    identities[f] = first;
+    // Same inode, size and times as at walk time and across all shards, or the file changed.
+    if (!sameIdentity(first, result.identity) || result.identity.ino !== walked.ino || result.identity.dev !== walked.dev || result.identity.mtimeNs !== walked.mtimeNs) {
+      throw new MsSignError('FILE_CHANGED', `${file.path} changed while it was hashed; sign again when it is stable`, { path: file.path });
+    }
+    digests[f]!.push(result.digest);
+  });
+  return walk.files.map((file, f) => ({ path: file.path, size: Number(file.stats!.size), digests: digests[f]! }));
+}
+
+function signFailure(file: WalkedFile, result: Exclude<HashTaskResult, { ok: true }>): MsSignError {
+  const path = file.path;
+  switch (result.reason) {
+    case 'size':
+    case 'changed':
+    case 'missing':
+      return new MsSignError('FILE_CHANGED', `${path} changed while it was hashed; sign again when it is stable`, { path });
+    case 'not-regular':
+      return new MsSignError('UNSAFE_FILE_TYPE', `${path} ${result.message}; only regular files can be signed`, { path });
+    case 'io':
+      return new MsSignError('IO_ERROR', `cannot read ${path}: ${result.message}`, { path });
+  }
+}
+
+export interface CompareOptions extends HashingOptions {
+  /** Stop at the first problem instead of reporting all (--fail-fast). */
+  readonly failFast?: boolean;
+  /** Also deliver the bytes read: into a copy or shared memory (verify-before-load). */
+  readonly sinkFor?: (file: ManifestFile) => CopySink | MemorySink | undefined;
+}
+
+export interface CompareResult {
+  readonly problems: Problem[];
+  /** Files and bytes compared. */
+  readonly files: number;
+  readonly bytes: number;
+}
+
+/**
+ * Compares a model on disk with a verified manifest: the set of files, then sizes and digests of
+ * every shard, hashed in parallel. Reports every difference found (SPEC section 2), with the
+ * damaged byte range for sharded files.
+ */
+export async function compareModel(manifest: Manifest, walk: ModelWalk, options: CompareOptions = {}): Promise<CompareResult> {
+  const problems: Problem[] = [...walk.problems];
+  const bytes = manifest.files.reduce((n, f) => n + f.size, 0);
+  if (manifest.kind !== walk.kind) {
+    problems.push(problem('MODEL_KIND_MISMATCH', `the signature covers a ${manifest.kind}, but the model is a ${walk.kind}`));
+    return { problems, files: manifest.files.length, bytes };
+  }
+  // A single-file model is identified by its content, not its name: renaming it is fine.
+  const pairs: [ManifestFile, WalkedFile][] = [];
+  if (manifest.kind === 'file') pairs.push([manifest.files[0]!, walk.files[0]!]);
+  else {
+    const onDisk = new Map(walk.files.map((f) => [f.path, f]));
+    for (const expected of manifest.files) {
+      const found = onDisk.get(expected.path);
+      if (found === undefined) problems.push(problem('MISSING_FILE', `${expected.path} is signed but missing`, expected.path));
+      else {
+        pairs.push([expected, found]);
+        onDisk.delete(expected.path);
+      }
+    }
+    for (const extra of onDisk.keys()) problems.push(problem('UNSIGNED_FILE', `${extra} is not covered by the signature`, extra));
+  }
+  if (options.failFast && problems.length > 0) return { problems: problems.slice(0, 1), files: manifest.files.length, bytes };
+
+  const tasks: HashTask[] = [];
+  const owner: { pair: number; shard: number }[] = [];
+  pairs.forEach(([expected, found], p) => {
+    const sink = options.sinkFor?.(expected);
+    shardTasks(found.absolutePath, expected.size, manifest.hashAlgorithm, manifest.shardSize, sink).forEach((task, shard) => {
+      tasks.push(task);
+      owner.push({ pair: p, shard });
+    });
+  });
+  const reported = new Set<number>();
+  const identities = new Map<number, FileIdentity>();
+  const check = (index: number, result: HashTaskResult): Problem | undefined => {
+    const { pair, shard } = owner[index]!;
+    const [expected, found] = pairs[pair]!;
+    const path = manifest.kind === 'file' ? found.path : expected.path;
+    const once = (code: ErrorCode, message: string) => {
+      if (reported.has(pair)) return undefined;
+      reported.add(pair);
+      return problem(code, message, path);
+    };
+    if (!result.ok) {
+      switch (result.reason) {
+        case 'size':
+          return once('SIZE_MISMATCH', `${path} has ${result.identity.size} bytes, the signature says ${expected.size}`);
+        case 'changed':
+          return once('FILE_CHANGED', `${path} ${result.message}; verify again when it is stable`);
+        case 'missing':
+          return once('MISSING_FILE', `${path} disappeared during verification`);
+        case 'not-regular':
+          return once('UNSAFE_FILE_TYPE', `${path} ${result.message}`);
+        case 'io':
+          return once('IO_ERROR', `cannot read ${path}: ${result.message}`);
+      }
+    }
+    const first = identities.get(pair);
+    if (first === undefined) identities.set(pair, result.identity);
+    else if (!sameIdentity(first, result.identity)) return once('FILE_CHANGED', `${path} changed during verification; verify again when it is stable`);
+    if (!bytesEqual(result.digest, expected.digests[shard]!)) {
+      if (expected.digests.length === 1) {
+        return problem('DIGEST_MISMATCH', `${path} does not match its signed digest (${manifest.hashAlgorithm} ${toHex(result.digest)}, signed ${toHex(expected.digests[0]!)})`, path);
+      }
+      const start = shard * manifest.shardSize;
+      const end = Math.min(start + manifest.shardSize, expected.size) - 1;
+      return problem('DIGEST_MISMATCH', `${path}: shard ${shard + 1} of ${expected.digests.length} (bytes ${start}-${end}) does not match its signed digest`, path);
+    }
+    return undefined;
+  };
+  const found: Problem[] = [];
+  await runHashTasks(tasks, {
+    ...options,
+    onResult: (index, result) => {
+      const p = check(index, result);
+      if (p) found.push(p);
+      return options.failFast === true && p !== undefined;
+    },
+  });
+  // Results arrive in completion order; report in manifest order.
+  const order = new Map(manifest.files.map((f, i) => [f.path, i]));
+  const rank = (p: Problem) => (p.path === undefined ? -1 : (order.get(p.path) ?? -1));
+  found.sort((a, b) => rank(a) - rank(b));
+  problems.push(...found);
+  return { problems: options.failFast ? problems.slice(0, 1) : problems, files: manifest.files.length, bytes };
+}

@@ -1,0 +1,163 @@
+import { lstatSync, readdirSync, realpathSync, statSync, type BigIntStats, type Dirent, type Stats } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { compareUtf8, decodeUtf8Strict } from '../bytes.js';
+import { MsSignError, problem, type Problem } from '../errors.js';
+import type { Glob } from '../format/glob.js';
+import type { ModelKind } from '../format/manifest.js';
+import { checkModelPath, findPathCollision } from '../format/paths.js';
+import { LIMITS } from '../limits.js';
+
+export interface WalkedFile {
+  /** Model-relative path, "/"-separated (for a single-file model: its file name). */
+  readonly path: string;
+  readonly absolutePath: string;
+  /** lstat of the file at walk time, when the walk was asked for stats. */
+  readonly stats?: BigIntStats;
+}
+
+export interface ModelWalk {
+  readonly kind: ModelKind;
+  readonly root: string;
+  /** Regular files, sorted by the UTF-8 bytes of `path`. */
+  readonly files: readonly WalkedFile[];
+  /** Everything that makes this model unsignable or unverifiable: special files, unsafe names. */
+  readonly problems: readonly Problem[];
+}
+
+export interface WalkOptions {
+  /** Patterns from the manifest (or --ignore): matching files and directories are skipped. */
+  readonly ignore?: readonly Glob[];
+  /** Absolute paths never covered, e.g. the signature file when it lies inside the model. */
+  readonly exclude?: ReadonlySet<string>;
+  /** lstat every file (sign needs sizes; verify takes them from the manifest). */
+  readonly withStats?: boolean;
+}
+
+/**
+ * Lists the files a model consists of. MODEL itself may be a symlink (followed, like sha256sum
+ * does); inside a directory, symlinks, FIFOs, sockets and devices are refused (SPEC section 3):
+ * a link can point outside the model, and reading a FIFO blocks forever.
+ */
+export function walkModel(modelPath: string, options: WalkOptions = {}): ModelWalk {
+  const model = resolveModel(modelPath);
+  if (model.kind === 'file') {
+    const file = { path: basename(resolve(modelPath)), absolutePath: model.root, ...(options.withStats ? { stats: model.stats } : {}) };
+    return { kind: 'file', root: model.root, files: [file], problems: [] };
+  }
+  return walkDirectory(model.root, options);
+}
+
+/**
+ * What MODEL is: a regular file or a directory, named by its real path (hashing opens files with
+ * O_NOFOLLOW, so the symlink MODEL may be must be resolved first).
+ */
+export function resolveModel(modelPath: string): { kind: ModelKind; root: string; stats: BigIntStats } {
+  let stats: BigIntStats;
+  let root: string;
+  try {
+    stats = statSync(modelPath, { bigint: true });
+    root = realpathSync(modelPath);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new MsSignError('MODEL_NOT_FOUND', `model not found: ${modelPath}`, { path: modelPath, cause: error });
+    }
+    throw new MsSignError('IO_ERROR', `cannot read model ${modelPath}: ${(error as Error).message}`, { path: modelPath, cause: error });
+  }
+  if (stats.isFile()) return { kind: 'file', root, stats };
+  if (stats.isDirectory()) return { kind: 'directory', root, stats };
+  throw new MsSignError('UNSAFE_FILE_TYPE', `model ${modelPath} is neither a regular file nor a directory`, { path: modelPath });
+}
+
+function walkDirectory(root: string, options: WalkOptions): ModelWalk {
+  const files: WalkedFile[] = [];
+  const problems: Problem[] = [];
+  const ignore = options.ignore ?? [];
+  const isIgnored = (rel: string) => ignore.some((g) => g.matches(rel));
+  // Iterative, so that deep trees cannot overflow the stack.
+  const pending: { abs: string; rel: string; depth: number }[] = [{ abs: root, rel: '', depth: 0 }];
+  while (pending.length > 0) {
+    const dir = pending.pop()!;
+    let entries: Dirent<Buffer>[];
+    try {
+      // Names as bytes: a name that is not UTF-8 must be refused, not turned into U+FFFD.
+      entries = readdirSync(dir.abs, { withFileTypes: true, encoding: 'buffer' });
+    } catch (error) {
+      throw new MsSignError('IO_ERROR', `cannot list ${dir.abs}: ${(error as Error).message}`, { path: dir.rel || '.', cause: error });
+    }
+    for (const entry of entries) {
+      const name = decodeUtf8Strict(entry.name);
+      const shown = name ?? escapeName(entry.name);
+      const rel = dir.rel === '' ? shown : `${dir.rel}/${shown}`;
+      if (name === undefined) {
+        problems.push(problem('UNSAFE_PATH', `file name is not valid UTF-8: ${rel}`, rel));
+        continue;
+      }
+      const abs = `${dir.abs}/${name}`;
+      if (options.exclude?.has(abs) || isIgnored(rel)) continue;
+      const why = checkModelPath(rel);
+      if (why !== undefined) {
+        problems.push(problem('UNSAFE_PATH', `unsafe file name ${JSON.stringify(rel)}: ${why}`, rel));
+        continue;
+      }
+      let kind = direntKind(entry);
+      let stats: BigIntStats | undefined;
+      if (kind === 'unknown' || (kind === 'file' && options.withStats)) {
+        try {
+          stats = lstatSync(abs, { bigint: true });
+        } catch (error) {
+          throw new MsSignError('FILE_CHANGED', `${rel} disappeared while the model was read`, { path: rel, cause: error });
+        }
+        kind = statsKind(stats);
+      }
+      if (kind === 'directory') {
+        if (dir.depth + 1 >= LIMITS.pathDepth) {
+          problems.push(problem('LIMIT_EXCEEDED', `directories nested deeper than ${LIMITS.pathDepth} levels at ${rel}`, rel));
+          continue;
+        }
+        pending.push({ abs, rel, depth: dir.depth + 1 });
+      } else if (kind === 'file') {
+        files.push({ path: rel, absolutePath: abs, ...(stats ? { stats } : {}) });
+        if (files.length > LIMITS.files) {
+          throw new MsSignError('LIMIT_EXCEEDED', `model has more than ${LIMITS.files} files`, { path: rel });
+        }
+      } else {
+        problems.push(problem('UNSAFE_FILE_TYPE', `${rel} is a ${kind}; only regular files and directories can be part of a model`, rel));
+      }
+    }
+  }
+  files.sort((a, b) => compareUtf8(a.path, b.path));
+  const collision = findPathCollision(files.map((f) => f.path));
+  if (collision) {
+    problems.push(problem('UNSAFE_PATH', `${collision[0]} and ${collision[1]} differ only in case; they collide on macOS and Windows`, collision[1]));
+  }
+  return { kind: 'directory', root, files, problems };
+}
+
+type EntryKind = 'file' | 'directory' | 'symbolic link' | 'FIFO' | 'socket' | 'device' | 'unknown';
+
+function direntKind(entry: Dirent<Buffer>): EntryKind {
+  if (entry.isFile()) return 'file';
+  if (entry.isDirectory()) return 'directory';
+  if (entry.isSymbolicLink()) return 'symbolic link';
+  if (entry.isFIFO()) return 'FIFO';
+  if (entry.isSocket()) return 'socket';
+  if (entry.isBlockDevice() || entry.isCharacterDevice()) return 'device';
+  return 'unknown';
+}
+
+function statsKind(stats: Stats | BigIntStats): EntryKind {
+  if (stats.isFile()) return 'file';
+  if (stats.isDirectory()) return 'directory';
+  if (stats.isSymbolicLink()) return 'symbolic link';
+  if (stats.isFIFO()) return 'FIFO';
+  if (stats.isSocket()) return 'socket';
+  return 'device';
+}
+
+/** Shows a non-UTF-8 name with its bad bytes as \xNN, for messages only. */
+function escapeName(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+  return out;
+}

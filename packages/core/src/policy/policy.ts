@@ -1,0 +1,200 @@
+import AjvModule from 'ajv';
+import { MsSignError } from '../errors.js';
+import { checkGlob, compileGlob, type Glob } from '../format/glob.js';
+import { publicKeyFromBytes, type PublicKey } from '../crypto/keys.js';
+import { fromHex } from '../bytes.js';
+import { parseDate, parseDuration } from './time.js';
+import schema from './trust-policy.schema.json' with { type: 'json' };
+
+/** The trust policy file as written on disk (JSON, docs/trust-policy.md). */
+export interface TrustPolicyDocument {
+  $schema?: string;
+  version: 1;
+  publishers: PublisherDocument[];
+  revoked: RevocationDocument[];
+  rules: RuleDocument[];
+}
+
+export interface PublisherDocument {
+  name: string;
+  models: string[];
+  keys: KeyDocument[];
+}
+
+export interface KeyDocument {
+  /** Base64 DER SubjectPublicKeyInfo (the body of the .pub PEM). */
+  publicKey: string;
+  notBefore?: string;
+  notAfter?: string;
+}
+
+export interface RevocationDocument {
+  keyId: string;
+  reason?: string;
+  revokedAt?: string;
+}
+
+export interface RuleDocument {
+  models: string;
+  threshold?: number;
+  maxAge?: string;
+  requireExpiry?: boolean;
+}
+
+/** A compiled policy, ready for evaluation. */
+export interface TrustPolicy {
+  readonly publishers: readonly Publisher[];
+  /** Revoked key ids (hex). */
+  readonly revoked: ReadonlySet<string>;
+  readonly rules: readonly Rule[];
+}
+
+export interface Publisher {
+  readonly name: string;
+  readonly models: readonly Glob[];
+  readonly keys: readonly TrustedKey[];
+}
+
+export interface TrustedKey {
+  readonly publicKey: PublicKey;
+  /** Unix seconds; a signature counts only if the manifest was created inside the window. */
+  readonly notBefore?: number;
+  readonly notAfter?: number;
+}
+
+export interface Rule {
+  readonly models: Glob;
+  readonly threshold: number;
+  readonly maxAgeSeconds?: number;
+  readonly requireExpiry: boolean;
+}
+
+export const EMPTY_POLICY_DOCUMENT: TrustPolicyDocument = { version: 1, publishers: [], revoked: [], rules: [] };
+
+const SPKI_ED25519_PREFIX = 'MCowBQYDK2VwAyEA';
+
+type Ajv = import('ajv').default;
+let validator: ReturnType<Ajv['compile']> | undefined;
+
+function schemaValidator() {
+  if (!validator) {
+    // ajv is CommonJS; under NodeNext its default export arrives as the module namespace.
+    const AjvClass = ((AjvModule as unknown as { default?: typeof AjvModule }).default ?? AjvModule) as unknown as new (o: object) => Ajv;
+    validator = new AjvClass({ allErrors: true, strict: true }).compile(schema);
+  }
+  return validator;
+}
+
+/**
+ * Parses and checks a trust policy: JSON, then the committed JSON Schema, then what a schema
+ * cannot say (valid keys and globs, dates, no duplicate names, keys or rules).
+ *
+ * @throws MsSignError BAD_TRUST_POLICY naming the file and the field at fault
+ */
+export function parseTrustPolicy(text: string, source: string): { document: TrustPolicyDocument; policy: TrustPolicy } {
+  const fail = (field: string, message: string): never => {
+    throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${source}: ${field ? `${field}: ` : ''}${message}`, { path: source });
+  };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return fail('', `not valid JSON (${(error as Error).message})`);
+  }
+  const validate = schemaValidator();
+  if (!validate(json)) {
+    const first = validate.errors?.[0];
+    const extra = first?.params && 'additionalProperty' in first.params ? ` "${String(first.params.additionalProperty)}"` : '';
+    return fail(first?.instancePath || '/', `${first?.message ?? 'invalid'}${extra}`);
+  }
+  const document = json as TrustPolicyDocument;
+  return { document, policy: compileTrustPolicy(document, fail) };
+}
+
+/** Compiles a schema-valid document; `fail` reports a semantic error with its JSON pointer. */
+export function compileTrustPolicy(
+  document: TrustPolicyDocument,
+  fail: (field: string, message: string) => never = (field, message) => {
+    throw new MsSignError('BAD_TRUST_POLICY', `trust policy: ${field}: ${message}`);
+  },
+): TrustPolicy {
+  const glob = (pattern: string, field: string): Glob => {
+    const why = checkGlob(pattern);
+    return why === undefined ? compileGlob(pattern) : fail(field, why);
+  };
+  const date = (text: string | undefined, field: string): number | undefined =>
+    text === undefined ? undefined : (parseDate(text) ?? fail(field, `not a valid date: ${text}`));
+
+  const names = new Set<string>();
+  const keyOwners = new Map<string, string>();
+  const publishers = document.publishers.map((p, i): Publisher => {
+    const at = `/publishers/${i}`;
+    if (names.has(p.name)) fail(`${at}/name`, `publisher "${p.name}" appears twice`);
+    names.add(p.name);
+    const keys = p.keys.map((k, j): TrustedKey => {
+      const field = `${at}/keys/${j}`;
+      const publicKey = publicKeyFromDocument(k.publicKey, field, fail);
+      // One key, one publisher: otherwise a single signature could count for two publishers.
+      const owner = keyOwners.get(publicKey.keyId);
+      if (owner !== undefined) fail(`${field}/publicKey`, `key ${publicKey.keyId} is already listed for publisher "${owner}"`);
+      keyOwners.set(publicKey.keyId, p.name);
+      const notBefore = date(k.notBefore, `${field}/notBefore`);
+      const notAfter = date(k.notAfter, `${field}/notAfter`);
+      if (notBefore !== undefined && notAfter !== undefined && notAfter <= notBefore) fail(`${field}/notAfter`, 'must be later than notBefore');
+      return { publicKey, ...(notBefore === undefined ? {} : { notBefore }), ...(notAfter === undefined ? {} : { notAfter }) };
+    });
+    return { name: p.name, models: p.models.map((m, j) => glob(m, `${at}/models/${j}`)), keys };
+  });
+  const revoked = new Set<string>();
+  document.revoked.forEach((r, i) => {
+    if (fromHex(r.keyId)?.length !== 16) fail(`/revoked/${i}/keyId`, 'expected 32 lower-case hex characters');
+    date(r.revokedAt, `/revoked/${i}/revokedAt`);
+    revoked.add(r.keyId);
+  });
+  const seenRules = new Set<string>();
+  const rules = document.rules.map((r, i): Rule => {
+    const at = `/rules/${i}`;
+    if (seenRules.has(r.models)) fail(`${at}/models`, `two rules for "${r.models}"`);
+    seenRules.add(r.models);
+    const maxAgeSeconds = r.maxAge === undefined ? undefined : (parseDuration(r.maxAge) ?? fail(`${at}/maxAge`, `not a duration: ${r.maxAge}`));
+    const threshold = r.threshold ?? 1;
+    if (!Number.isInteger(threshold) || threshold < 1) fail(`${at}/threshold`, 'must be an integer of at least 1');
+    return {
+      models: glob(r.models, `${at}/models`),
+      threshold,
+      requireExpiry: r.requireExpiry ?? false,
+      ...(maxAgeSeconds === undefined ? {} : { maxAgeSeconds }),
+    };
+  });
+  return { publishers, revoked, rules };
+}
+
+function publicKeyFromDocument(text: string, field: string, fail: (field: string, message: string) => never): PublicKey {
+  if (!text.startsWith(SPKI_ED25519_PREFIX)) return fail(`${field}/publicKey`, 'not an Ed25519 SubjectPublicKeyInfo in base64');
+  const der = new Uint8Array(Buffer.from(text, 'base64'));
+  try {
+    return publicKeyFromBytes(der.subarray(12));
+  } catch (error) {
+    return fail(`${field}/publicKey`, (error as Error).message);
+  }
+}
+
+/** The policy line for a public key: base64 of its DER SubjectPublicKeyInfo. */
+export function publicKeyToDocument(key: PublicKey): string {
+  return Buffer.concat([Buffer.from(SPKI_ED25519_PREFIX, 'base64'), key.bytes]).toString('base64');
+}
+
+/**
+ * The implicit policy of `verify -p KEY...`: each key is its own publisher for every model name,
+ * threshold 1, no age limit.
+ */
+export function policyFromKeys(keys: readonly { readonly name: string; readonly key: PublicKey }[]): TrustPolicy {
+  const seen = new Set<string>();
+  const publishers: Publisher[] = [];
+  for (const { name, key } of keys) {
+    if (seen.has(key.keyId)) continue;
+    seen.add(key.keyId);
+    publishers.push({ name, models: [compileGlob('**')], keys: [{ publicKey: key }] });
+  }
+  return { publishers, revoked: new Set(), rules: [] };
+}
