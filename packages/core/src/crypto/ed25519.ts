@@ -14,8 +14,8 @@ export const SEED_BYTES = 32;
  *
  * Policy (SPEC section 3): the encoding must be canonical (RFC 8032 5.1.3: y < p, and no "negative
  * zero" x), and the point must not have small order. A small-order key, above all the identity
- * (01 00 .. 00), lets forged signatures verify: with the identity key, S = r and R = rB verify ANY
- * message under the cofactorless equation.
+ * (01 00 .. 00), lets forged signatures verify: with the identity key, [k]A vanishes, so any
+ * R = [r]B with S = r verifies ANY message.
  */
 export function checkPublicKeyBytes(bytes: Uint8Array): string | undefined {
   if (bytes.length !== PUBLIC_KEY_BYTES) return `expected ${PUBLIC_KEY_BYTES} bytes, got ${bytes.length}`;
