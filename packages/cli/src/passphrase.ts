@@ -34,6 +34,8 @@ export async function newPassphrase(io: CliIo): Promise<string> {
 /** Reads a line from the terminal without echoing it. Ctrl-C or Ctrl-D cancels. */
 function prompt(io: CliIo, question: string): Promise<string> {
   const stdin = io.stdin;
+  // Echo off before the prompt shows: text typed (or pasted) right after it must not be echoed.
+  stdin.setRawMode!(true);
   io.stderr.write(question);
   return new Promise((resolve, reject) => {
     let answer = '';
@@ -53,7 +55,6 @@ function prompt(io: CliIo, question: string): Promise<string> {
         else answer += ch;
       }
     };
-    stdin.setRawMode!(true);
     stdin.resume();
     stdin.on('data', onData);
   });
