@@ -1,4 +1,4 @@
-import AjvModule from 'ajv';
+import Ajv2020Module from 'ajv/dist/2020.js';
 import { MsSignError } from '../errors.js';
 import { checkGlob, compileGlob, type Glob } from '../format/glob.js';
 import { publicKeyFromBytes, type PublicKey } from '../crypto/keys.js';
@@ -73,39 +73,75 @@ export const EMPTY_POLICY_DOCUMENT: TrustPolicyDocument = { version: 1, publishe
 
 const SPKI_ED25519_PREFIX = 'MCowBQYDK2VwAyEA';
 
-type Ajv = import('ajv').default;
-let validator: ReturnType<Ajv['compile']> | undefined;
+type Ajv2020 = import('ajv/dist/2020.js').default;
+type SchemaError = NonNullable<ReturnType<Ajv2020['compile']>['errors']>[number];
+let validator: ReturnType<Ajv2020['compile']> | undefined;
 
 function schemaValidator() {
   if (!validator) {
-    // ajv is CommonJS; under NodeNext its default export arrives as the module namespace.
-    const AjvClass = ((AjvModule as unknown as { default?: typeof AjvModule }).default ?? AjvModule) as unknown as new (o: object) => Ajv;
+    // The schema is draft 2020-12, which ajv serves from its own entry point (the default Ajv
+    // class is draft-07 and refuses the schema). ajv is CommonJS; under NodeNext its default
+    // export may arrive as the module namespace.
+    const AjvClass = ((Ajv2020Module as unknown as { default?: unknown }).default ?? Ajv2020Module) as new (o: object) => Ajv2020;
     validator = new AjvClass({ allErrors: true, strict: true }).compile(schema);
   }
   return validator;
 }
 
+/** The JSON pointer of the field a schema error is about (the missing or unknown one, if any). */
+function schemaErrorField(error: SchemaError): string {
+  const params = error.params as { missingProperty?: unknown; additionalProperty?: unknown };
+  const child = params.missingProperty ?? params.additionalProperty;
+  return child === undefined ? error.instancePath || '/' : `${error.instancePath}/${String(child)}`;
+}
+
+function schemaErrorMessage(error: SchemaError): string {
+  const params = error.params as { additionalProperty?: unknown; missingProperty?: unknown };
+  if (params.additionalProperty !== undefined) return 'unknown field';
+  if (params.missingProperty !== undefined) return 'required field is missing';
+  if (error.keyword === 'const' && 'allowedValue' in error.params) return `must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}`;
+  return error.message ?? 'invalid';
+}
+
+/** Signals a trust policy error: the JSON pointer of the field at fault and what is wrong. */
+export type PolicyFailure = (field: string, message: string) => never;
+
 /**
- * Parses and checks a trust policy: JSON, then the committed JSON Schema, then what a schema
- * cannot say (valid keys and globs, dates, no duplicate names, keys or rules).
+ * Parses and checks a trust policy: JSON, then the committed JSON Schema
+ * (trust-policy.schema.json), then what a schema cannot say (valid keys and globs, real dates,
+ * no publisher, key or rule twice). See docs/trust-policy.md.
  *
- * @throws MsSignError BAD_TRUST_POLICY naming the file and the field at fault
+ * @throws MsSignError BAD_TRUST_POLICY naming the file (`path`) and the field (`field`, a JSON
+ *   pointer) at fault
  */
 export function parseTrustPolicy(text: string, source: string): { document: TrustPolicyDocument; policy: TrustPolicy } {
-  const fail = (field: string, message: string): never => {
-    throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${source}: ${field ? `${field}: ` : ''}${message}`, { path: source });
-  };
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return fail('', `not valid JSON (${(error as Error).message})`);
+    throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${source}: not valid JSON (${(error as Error).message})`, { path: source });
   }
+  return checkTrustPolicy(json, source);
+}
+
+/**
+ * Checks a decoded trust policy document against the schema and compiles it. Every schema error
+ * is listed in the message (the first one's field is `field`), so one edit fixes them all.
+ *
+ * @throws MsSignError BAD_TRUST_POLICY
+ */
+export function checkTrustPolicy(json: unknown, source: string): { document: TrustPolicyDocument; policy: TrustPolicy } {
+  const fail: PolicyFailure = (field, message) => {
+    throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${source}: ${field}: ${message}`, { path: source, field });
+  };
   const validate = schemaValidator();
   if (!validate(json)) {
-    const first = validate.errors?.[0];
-    const extra = first?.params && 'additionalProperty' in first.params ? ` "${String(first.params.additionalProperty)}"` : '';
-    return fail(first?.instancePath || '/', `${first?.message ?? 'invalid'}${extra}`);
+    const errors = validate.errors ?? [];
+    const first = errors[0];
+    if (first === undefined) return fail('/', 'invalid');
+    const all = errors.slice(0, 10).map((e) => `${schemaErrorField(e)}: ${schemaErrorMessage(e)}`);
+    const more = errors.length > 10 ? `; and ${errors.length - 10} more` : '';
+    throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${source}: ${all.join('; ')}${more}`, { path: source, field: schemaErrorField(first) });
   }
   const document = json as TrustPolicyDocument;
   return { document, policy: compileTrustPolicy(document, fail) };
@@ -114,8 +150,8 @@ export function parseTrustPolicy(text: string, source: string): { document: Trus
 /** Compiles a schema-valid document; `fail` reports a semantic error with its JSON pointer. */
 export function compileTrustPolicy(
   document: TrustPolicyDocument,
-  fail: (field: string, message: string) => never = (field, message) => {
-    throw new MsSignError('BAD_TRUST_POLICY', `trust policy: ${field}: ${message}`);
+  fail: PolicyFailure = (field, message) => {
+    throw new MsSignError('BAD_TRUST_POLICY', `trust policy: ${field}: ${message}`, { field });
   },
 ): TrustPolicy {
   const glob = (pattern: string, field: string): Glob => {
@@ -169,7 +205,7 @@ export function compileTrustPolicy(
   return { publishers, revoked, rules };
 }
 
-function publicKeyFromDocument(text: string, field: string, fail: (field: string, message: string) => never): PublicKey {
+function publicKeyFromDocument(text: string, field: string, fail: PolicyFailure): PublicKey {
   if (!text.startsWith(SPKI_ED25519_PREFIX)) return fail(`${field}/publicKey`, 'not an Ed25519 SubjectPublicKeyInfo in base64');
   const der = new Uint8Array(Buffer.from(text, 'base64'));
   try {
