@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { readTrustPolicyFile } from '@ms-sign/core';
-import { copyFixture, errorCodes, makeKey, runCli, tempDir } from './helpers/index.js';
+import { parsePublicKeyPem, readTrustPolicyFile } from '@ms-sign/core';
+import { copyFixture, errorCodes, makeKey, repoRoot, runCli, tempDir } from './helpers/index.js';
 import { cliOk, signAt, verifyJson } from './helpers/trust.js';
 
 interface Listed {
@@ -219,5 +219,79 @@ describe('trust list and how edits are written', () => {
     const r = await verifyJson(dir, ['conv_train_model.ms']);
     assert.equal(r.code, 0, JSON.stringify(r.report.errors));
     assert.deepEqual(r.report.signers.map((s) => [s.keyId, s.publisher, s.valid]), [[key.keyId, 'acme', true]]);
+  });
+});
+
+/**
+ * The walk-through of docs/trust-policy.md, run as written: each `ms-sign` line of its sh blocks
+ * in order, `NAME=value` lines as variables (CUTOVER and OLD_KEY given real values, as the doc
+ * says), and `# exit N: CODE` comments as the expected exit code and error code.
+ */
+describe('docs/trust-policy.md walk-through', () => {
+  /** Splits one shell line into words: '...' literal, "..." and bare words with $VAR expanded. */
+  function shellWords(line: string, vars: Record<string, string>): { words: string[]; comment: string } {
+    const words: string[] = [];
+    let word: string | undefined;
+    let i = 0;
+    const expand = (name: string) => {
+      if (!(name in vars)) throw new Error(`unknown variable $${name} in: ${line}`);
+      return vars[name]!;
+    };
+    while (i < line.length) {
+      const c = line[i]!;
+      if (c === ' ' || c === '\t') {
+        if (word !== undefined) words.push(word);
+        word = undefined;
+        i++;
+      } else if (c === '#' && word === undefined) {
+        return { words, comment: line.slice(i + 1).trim() };
+      } else if (c === "'") {
+        const end = line.indexOf("'", i + 1);
+        word = (word ?? '') + line.slice(i + 1, end);
+        i = end + 1;
+      } else if (c === '"') {
+        const end = line.indexOf('"', i + 1);
+        word = (word ?? '') + line.slice(i + 1, end).replace(/\$\{?(\w+)\}?/g, (_, name: string) => expand(name));
+        i = end + 1;
+      } else if (c === '$') {
+        const name = /^\$\{?(\w+)\}?/.exec(line.slice(i))!;
+        word = (word ?? '') + expand(name[1]!);
+        i += name[0].length;
+      } else {
+        word = (word ?? '') + c;
+        i++;
+      }
+    }
+    if (word !== undefined) words.push(word);
+    return { words, comment: '' };
+  }
+
+  test('runs as written, with the exit codes it states', async (t) => {
+    const doc = readFileSync(join(repoRoot, 'docs', 'trust-policy.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## Walk-through'), doc.indexOf('## Choices made'));
+    const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    assert.ok(blocks.length >= 4, 'the walk-through has its sh blocks');
+    const dir = tempDir(t);
+    copyFixture('lenet_tod_infer.ms', dir, 'detector.ms');
+    const env = { MS_SIGN_PASSPHRASE: 'walk-through passphrase' };
+    const cutover = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    const vars: Record<string, string> = {};
+    let ran = 0;
+    for (const line of blocks.join('').split('\n').filter((l) => l.trim() !== '')) {
+      const assignment = /^(\w+)=(\S+)$/.exec(line.trim());
+      if (assignment) {
+        const name = assignment[1]!;
+        vars[name] = name === 'CUTOVER' ? cutover : name === 'OLD_KEY' ? parsePublicKeyPem(readFileSync(join(dir, 'acme-2025.pub'), 'utf8')).keyId : assignment[2]!;
+        continue;
+      }
+      const { words, comment } = shellWords(line, vars);
+      assert.equal(words[0], 'ms-sign', `only ms-sign commands in the walk-through: ${line}`);
+      const expected = /^exit (\d+)(?:: ([A-Z_]+))?/.exec(comment);
+      const r = await runCli(words.slice(1), { cwd: dir, env });
+      assert.equal(r.code, expected ? Number(expected[1]) : 0, `${line}\n${r.stderr}`);
+      if (expected?.[2]) assert.match(r.stderr, new RegExp(`: ${expected[2]}: `), line);
+      ran++;
+    }
+    assert.ok(ran >= 15, `ran ${ran} commands`);
   });
 });

@@ -34,6 +34,13 @@ describe('examples/trust-policy.json', () => {
     assert.equal(document.publishers[0]!.keys[0]!.notAfter, '2026-07-01');
   });
 
+  test('is the example shown in docs/trust-policy.md', () => {
+    const doc = readFileSync(join(repoRoot, 'docs', 'trust-policy.md'), 'utf8');
+    const shown = /## An example policy[\s\S]*?```json\n([\s\S]*?)```/.exec(doc);
+    assert.ok(shown, 'docs/trust-policy.md shows an example policy');
+    assert.deepEqual(JSON.parse(shown[1]!), JSON.parse(readFileSync(EXAMPLE, 'utf8')));
+  });
+
   test('verify applies it as documented: production models need acme and partner-lab, with an expiry', async (t) => {
     const dir = tempDir(t);
     copyFixture('lenet_tod_infer.ms', dir, 'detector.ms');

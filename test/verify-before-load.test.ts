@@ -283,4 +283,24 @@ describe('the examples in docs/verify-before-load.md run', () => {
     assert.equal(bad.status, 1);
     assert.equal(readFileSync(join(dir, 'built.txt'), 'utf8'), '', 'nothing may be built from a model that failed verification');
   });
+
+  const gxx = spawnSync('g++', ['--version']).status === 0;
+  test('examples/load_verified.cc (C++, built without MindSpore Lite): reads the verified bytes from the pipe', { skip: gxx ? false : 'g++ is not installed' }, async (t) => {
+    const { dir, key, model, name } = await signedModel(t);
+    const binary = join(dir, 'load_verified');
+    const built = spawnSync('g++', ['-std=c++17', '-O2', '-Wall', '-Werror', '-o', binary, join(repoRoot, 'examples', 'load_verified.cc')], { encoding: 'utf8' });
+    assert.equal(built.status, 0, built.stderr);
+    // `ms-sign` on PATH, as an installed ms-sign would be.
+    mkdirSync(join(dir, 'bin'));
+    writeFileSync(join(dir, 'bin', 'ms-sign'), `#!/bin/sh\nexec "${process.execPath}" "${cliBin}" "$@"\n`, { mode: 0o755 });
+    const run = () => spawnSync(binary, [name, '-p', key.public], { cwd: dir, encoding: 'utf8', env: { PATH: `${join(dir, 'bin')}:${process.env.PATH}`, HOME: dir } });
+    const ok = run();
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(ok.stdout, `received ${readFileSync(model).length} verified bytes of ${name} (built without MindSpore Lite)\n`);
+    flipByte(model, 2000);
+    const bad = run();
+    assert.equal(bad.status, 1);
+    assert.equal(bad.stdout, '');
+    assert.match(bad.stderr, /is not verified \(ms-sign exit code 1\)/);
+  });
 });
