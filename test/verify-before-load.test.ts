@@ -5,7 +5,7 @@
  * run.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -78,6 +78,18 @@ describe('verify --output -', () => {
     const setup = spawnCli(['verify', name, '--output', '-'], { cwd: dir });
     assert.equal(setup.code, 2);
     assert.equal(setup.stdoutBytes.length, 0);
+  });
+
+  test('a reader that closes the pipe early is an IO_ERROR (exit 2), not a crash', async (t) => {
+    const { dir, key, name } = await signedModel(t, 'retinaface0924.ms');
+    const child = spawn(process.execPath, [cliBin, 'verify', name, '-p', key.public, '--output', '-', '-q'], { cwd: dir, env: { PATH: process.env.PATH, HOME: dir } });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    // Read one chunk, then close the read end, as `| head -c 10` does.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /^ms-sign: IO_ERROR: cannot write the model to stdout/);
   });
 
   test('-q leaves stderr empty on success; --json and directories are refused', async (t) => {

@@ -68,6 +68,15 @@ async function verifyIntoFile(modelPath: string, target: string, options: Parame
   }
 }
 
+/** Writes the verified bytes to stdout; a reader that stops early (EPIPE) is an IO_ERROR, not a crash. */
 function writeAll(io: CliIo, bytes: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => io.stdout.write(bytes, (error) => (error ? reject(error) : resolve())));
+  return new Promise((resolve, reject) => {
+    const fail = (error: NodeJS.ErrnoException) => {
+      const why = error.code === 'EPIPE' ? 'the reader closed the pipe before the whole model was written' : error.message;
+      reject(new MsSignError('IO_ERROR', `cannot write the model to stdout: ${why}`, { cause: error }));
+    };
+    // Streams report a broken pipe as an 'error' event too: without a listener it would crash.
+    io.stdout.on('error', fail);
+    io.stdout.write(bytes, (error) => (error ? fail(error) : resolve()));
+  });
 }
