@@ -9,7 +9,6 @@
 // verified, 2 setup error, as the CLI.
 import { loadVerifiedModel, locateTrustPolicy, ModelVerificationError, MsSignError, readTrustPolicyFile } from '@ms-sign/core';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 
 const [model, policyArg] = process.argv.slice(2);
 if (model === undefined) {
@@ -18,7 +17,7 @@ if (model === undefined) {
 }
 
 try {
-  const location = locateTrustPolicy(policyArg, process.env, process.cwd(), existsSync);
+  const location = locateTrustPolicy(policyArg, process.env, process.cwd());
   if (location === undefined) throw new MsSignError('NO_TRUST_ANCHOR', 'no trust policy found; give one as the second argument');
   const { policy } = readTrustPolicyFile(location.path);
   const { bytes, report } = await loadVerifiedModel(model, { trust: { policy, source: location.path } });

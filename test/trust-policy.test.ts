@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { encodePublicKeyPem, encodeSecretKeyPem, MsSignError, publicKeyToDocument, readTrustPolicyFile, secretKeyFromSeed, type TrustPolicyDocument } from '@ms-sign/core';
@@ -235,6 +235,17 @@ describe('lookup order: -t, MS_SIGN_TRUST, ./.ms-sign/trust.json, $XDG_CONFIG_HO
       assert.equal(r.code, 2);
       assert.deepEqual(r.codes, ['BAD_TRUST_POLICY']);
     }
+  });
+
+  test('a policy file that is present but unreadable stops the lookup: no fall-through', async (t) => {
+    const { dir, places, env } = await fourPolicies(t);
+    const local = { ...env, MS_SIGN_TRUST: undefined };
+    rmSync(places.local);
+    symlinkSync(join(dir, 'nowhere.json'), places.local);
+    const r = await verifyJson(dir, ['parallel.ms'], local);
+    assert.equal(r.code, 2);
+    assert.deepEqual(r.codes, ['BAD_TRUST_POLICY']);
+    assert.equal(r.report.errors[0]!.path, places.local);
   });
 
   test('no policy anywhere and no -p: verify refuses to run (exit 2)', async (t) => {

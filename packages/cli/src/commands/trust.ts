@@ -13,7 +13,7 @@ import {
   type TrustPolicyDocument,
   type TrustPolicyLocation,
 } from '@ms-sign/core';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
 import { loadPublicKey } from '../keys.js';
@@ -35,7 +35,7 @@ function policyLocation(options: TrustFileOptions, io: CliIo, forInit: boolean):
     if (io.env.MS_SIGN_TRUST) return { path: resolve(io.cwd, io.env.MS_SIGN_TRUST), origin: 'MS_SIGN_TRUST' };
     return { path: resolve(io.cwd, '.ms-sign', 'trust.json'), origin: './.ms-sign/trust.json' };
   }
-  const found = locateTrustPolicy(options.trust, io.env, io.cwd, existsSync);
+  const found = locateTrustPolicy(options.trust, io.env, io.cwd);
   if (found) return found;
   throw new MsSignError(
     'BAD_TRUST_POLICY',

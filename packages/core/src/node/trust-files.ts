@@ -22,7 +22,12 @@ export interface TrustPolicyLocation {
  * used only when present. As the XDG Base Directory spec says, XDG_CONFIG_HOME defaults to
  * ~/.config and a relative value is ignored.
  */
-export function locateTrustPolicy(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string, exists: (path: string) => boolean): TrustPolicyLocation | undefined {
+export function locateTrustPolicy(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  exists: (path: string) => boolean = entryExists,
+): TrustPolicyLocation | undefined {
   if (explicit !== undefined) return { path: resolve(cwd, explicit), origin: '-t' };
   if (env.MS_SIGN_TRUST) return { path: resolve(cwd, env.MS_SIGN_TRUST), origin: 'MS_SIGN_TRUST' };
   const local = resolve(cwd, '.ms-sign', 'trust.json');
@@ -30,6 +35,20 @@ export function locateTrustPolicy(explicit: string | undefined, env: NodeJS.Proc
   const user = userTrustPolicyPath(env);
   if (exists(user)) return { path: user, origin: '$XDG_CONFIG_HOME/ms-sign/trust.json' };
   return undefined;
+}
+
+/**
+ * Whether a directory entry exists at `path`. A dangling symlink or an unreadable file counts as
+ * present: reading it then fails (BAD_TRUST_POLICY) instead of silently falling through to the
+ * next, possibly weaker, policy in the lookup order.
+ */
+function entryExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `$XDG_CONFIG_HOME/ms-sign/trust.json`, with XDG_CONFIG_HOME defaulting to ~/.config. */
