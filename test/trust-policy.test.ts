@@ -164,11 +164,14 @@ describe('a malformed trust policy is refused with exit 2, naming the file and t
     const dir = tempDir(t);
     copyFixture('parallel.ms', dir);
     writeFileSync(join(dir, 'policy.json'), '{"version": 1,');
-    for (const file of ['policy.json', 'absent.json']) {
+    // A secret given by mistake as the policy: the error says where, never what.
+    writeFileSync(join(dir, 'secret.hex'), '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n');
+    for (const file of ['policy.json', 'absent.json', 'secret.hex']) {
       const r = await verifyJson(dir, ['parallel.ms', '-t', file]);
       assert.equal(r.code, 2);
       assert.deepEqual(r.codes, ['BAD_TRUST_POLICY']);
       assert.equal(r.report.errors[0]!.path, join(dir, file));
+      assert.ok(!r.result.stdout.includes('9f86d0'), r.result.stdout);
     }
   });
 });

@@ -1,4 +1,4 @@
-import Ajv2020Module from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
 import { MsSignError } from '../errors.js';
 import { checkGlob, compileGlob, type Glob } from '../format/glob.js';
 import { publicKeyFromBytes, type PublicKey } from '../crypto/keys.js';
@@ -79,11 +79,11 @@ let validator: ReturnType<Ajv2020['compile']> | undefined;
 
 function schemaValidator() {
   if (!validator) {
-    // The schema is draft 2020-12, which ajv serves from its own entry point (the default Ajv
-    // class is draft-07 and refuses the schema). ajv is CommonJS; under NodeNext its default
-    // export may arrive as the module namespace.
-    const AjvClass = ((Ajv2020Module as unknown as { default?: unknown }).default ?? Ajv2020Module) as new (o: object) => Ajv2020;
-    validator = new AjvClass({ allErrors: true, strict: true }).compile(schema);
+    // Loaded on first use: ajv costs ~50 ms to import, and verify with -p never needs it.
+    // The schema is JSON Schema 2020-12, which ajv serves from its own entry point (the default
+    // Ajv class is draft-07 and refuses the schema).
+    const ajv = createRequire(import.meta.url)('ajv/dist/2020') as { default: new (options: object) => Ajv2020 };
+    validator = new ajv.default({ allErrors: true, strict: true }).compile(schema);
   }
   return validator;
 }
@@ -119,7 +119,10 @@ export function parseTrustPolicy(text: string, source: string): { document: Trus
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${source}: not valid JSON (${(error as Error).message})`, { path: source });
+    // Never echo JSON.parse's message: it quotes the start of the input, and a secret key file
+    // given by mistake as the policy would leak into the output. Say where, not what.
+    const at = /at position (\d+)/.exec((error as Error).message);
+    throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${source}: not valid JSON${at ? ` (at character ${at[1]})` : ''}`, { path: source });
   }
   return checkTrustPolicy(json, source);
 }
