@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type AjvClass from 'ajv';
 import { MsSignError } from '../errors.js';
 import { checkGlob, compileGlob, type Glob } from '../format/glob.js';
 import { publicKeyFromBytes, type PublicKey } from '../crypto/keys.js';
@@ -73,20 +74,20 @@ export const EMPTY_POLICY_DOCUMENT: TrustPolicyDocument = { version: 1, publishe
 
 const SPKI_ED25519_PREFIX = 'MCowBQYDK2VwAyEA';
 
-type Ajv2020 = import('ajv/dist/2020.js').default;
-type SchemaError = NonNullable<ReturnType<Ajv2020['compile']>['errors']>[number];
-let validator: ReturnType<Ajv2020['compile']> | undefined;
+type Ajv = AjvClass.default;
+let validator: ReturnType<Ajv['compile']> | undefined;
 
 function schemaValidator() {
   if (!validator) {
     // Loaded on first use: ajv costs ~50 ms to import, and verify with -p never needs it.
-    // The schema is JSON Schema 2020-12, which ajv serves from its own entry point (the default
-    // Ajv class is draft-07 and refuses the schema).
-    const ajv = createRequire(import.meta.url)('ajv/dist/2020') as { default: new (options: object) => Ajv2020 };
+    // The schema is JSON Schema 2020-12, which ajv serves from its own entry point.
+    const ajv = createRequire(import.meta.url)('ajv/dist/2020') as { default: new (options: object) => Ajv };
     validator = new ajv.default({ allErrors: true, strict: true }).compile(schema);
   }
   return validator;
 }
+
+type SchemaError = NonNullable<ReturnType<Ajv['compile']>['errors']>[number];
 
 /** The JSON pointer of the field a schema error is about (the missing or unknown one, if any). */
 function schemaErrorField(error: SchemaError): string {
