@@ -116,6 +116,9 @@ export type PolicyFailure = (field: string, message: string) => never;
  *   pointer) at fault
  */
 export function parseTrustPolicy(text: string, source: string): { document: TrustPolicyDocument; policy: TrustPolicy } {
+  const fail = (field: string, message: string): never => {
+    throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${source}: ${field ? `${field}: ` : ''}${message}`, { path: source });
+  };
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -123,7 +126,7 @@ export function parseTrustPolicy(text: string, source: string): { document: Trus
     // Never echo JSON.parse's message: it quotes the start of the input, and a secret key file
     // given by mistake as the policy would leak into the output. Say where, not what.
     const at = /at position (\d+)/.exec((error as Error).message);
-    throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${source}: not valid JSON${at ? ` (at character ${at[1]})` : ''}`, { path: source });
+    return fail('', `not valid JSON${at ? ` (at character ${at[1]})` : ''}`);
   }
   return checkTrustPolicy(json, source);
 }
