@@ -12,7 +12,9 @@ const collect = (value: string, previous: string[]) => [...previous, value];
  */
 export async function runProgram(argv: readonly string[], io: CliIo, version: string): Promise<number> {
   let exitCode = 0;
-  const wantsJson = argv.includes('--json');
+  // Only ms-sign's own arguments: after "--" they belong to exec's CMD.
+  const dashes = argv.indexOf('--');
+  const wantsJson = (dashes < 0 ? argv : argv.slice(0, dashes)).includes('--json');
   const program = new Command()
     .name('ms-sign')
     .description('Sign model files and refuse to load them unless a trusted publisher released exactly these bytes.')
@@ -129,7 +131,10 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
       .argument('<glob>', 'model-name pattern')
       .addOption(new Option('--threshold <n>', 'distinct trusted publishers that must have signed').argParser(parseInteger))
       .option('--max-age <duration>', 'refuse signatures older than this (90d, 12h, 2w)')
-      .option('--require-expiry', 'refuse signatures without an expiry'),
+      .option('--no-max-age', 'lift the maximum age')
+      .option('--require-expiry', 'refuse signatures without an expiry')
+      .option('--no-require-expiry', 'stop requiring an expiry')
+      .option('--remove', 'remove the rule for GLOB'),
   ).action(run(async () => (await import('./commands/trust.js')).trustRule));
   trustFile(trust.command('list').description('show publishers, keys, revocations and rules')).action(
     run(async () => (await import('./commands/trust.js')).trustList),

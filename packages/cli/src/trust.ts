@@ -1,5 +1,4 @@
 import { locateTrustPolicy, MsSignError, policyFromKeys, readTrustPolicyFile, type TrustSource } from '@ms-sign/core';
-import { existsSync } from 'node:fs';
 import type { CliIo } from './io.js';
 import { loadPublicKey } from './keys.js';
 
@@ -19,7 +18,7 @@ export function resolveTrust(options: TrustOptions, io: CliIo): TrustSource & { 
     const keys = options.publicKey.map((file) => ({ name: file, key: loadPublicKey(file, io) }));
     return { policy: policyFromKeys(keys), source: `-p ${options.publicKey.join(' -p ')}`, origin: '-p' };
   }
-  const location = locateTrustPolicy(options.trust, io.env, io.cwd, existsSync);
+  const location = locateTrustPolicy(options.trust, io.env, io.cwd);
   if (location === undefined) {
     throw new MsSignError(
       'NO_TRUST_ANCHOR',

@@ -52,27 +52,39 @@ export function prepareVerify(model: string, cli: VerifyCliOptions, io: CliIo, p
   };
 }
 
+/** A report as the CLI prints it: paths as typed, and how the trust policy was found. */
+export type PresentedReport = VerificationReport & { policy: { origin: string } };
+
 /** Reports paths as the user typed them, not as resolved for the library. */
-export function presentReport(report: VerificationReport, model: string, cli: VerifyCliOptions, origin: string): VerificationReport & { policy: { origin: string } } {
+export function presentReport(report: VerificationReport, model: string, cli: VerifyCliOptions, origin: string): PresentedReport {
   const signature = cli.signature ?? `${model.replace(/\/+$/, '')}.sig`;
   return { ...report, model, signature, policy: { ...report.policy, origin } };
 }
 
+/** Which trust anchors and rules were applied: always reported (SPEC section 4). */
+function describePolicy(report: PresentedReport): string {
+  const { source, origin, rule } = report.policy;
+  const found = origin === '-p' ? '' : ` (found by ${origin})`;
+  if (rule === null) return `${printable(source)}${found}`;
+  const rules = rule.models.length === 0 ? 'no rule matches: threshold 1' : `rule${rule.models.length === 1 ? '' : 's'} ${rule.models.map((m) => `"${printable(m)}"`).join(', ')}: threshold ${rule.threshold}`;
+  return `${printable(source)}${found}, ${rules}${rule.maxAge ? `, max age ${rule.maxAge}` : ''}${rule.requireExpiry ? ', expiry required' : ''}`;
+}
+
 /** Human-readable result: success on `out` (unless quiet), failures on stderr. */
-export function printReport(io: CliIo, report: VerificationReport, out: Writable, quiet: boolean): void {
+export function printReport(io: CliIo, report: PresentedReport, out: Writable, quiet: boolean): void {
   if (!report.ok) {
     const color = useColor(io, 'stderr');
     writeLine(io.stderr, `ms-sign: ${paint(color, 31, 'NOT VERIFIED')}: ${printable(report.model)} must not be loaded`);
     printProblems(io, report.errors);
+    writeLine(io.stderr, `ms-sign: policy: ${describePolicy(report)}`);
     return;
   }
   if (quiet) return;
   const color = out === io.stdout ? useColor(io, 'stdout') : useColor(io, 'stderr');
   const signers = report.signers.filter((s) => s.valid).map((s) => `${printable(s.publisher ?? '?')} (key ${s.keyId})`);
-  const rule = report.policy.rule;
   writeLine(out, `${paint(color, 32, 'Verified')} ${printable(report.model)}`);
   writeLine(out, `  model:     ${printable(report.subject.name ?? '')}${report.subject.version ? ` version ${printable(report.subject.version)}` : ''}, signed ${report.created}${report.expires ? `, expires ${report.expires}` : ''}`);
   writeLine(out, `  signed by: ${signers.join(', ')}`);
   writeLine(out, `  files:     ${report.files.count} (${formatBytes(report.files.bytes)})`);
-  writeLine(out, `  policy:    ${printable(report.policy.source)}${rule && rule.models.length > 0 ? `, rules ${rule.models.map((m) => `"${printable(m)}"`).join(', ')}` : ''} (threshold ${rule?.threshold ?? 1})`);
+  writeLine(out, `  policy:    ${describePolicy(report)}`);
 }

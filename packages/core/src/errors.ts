@@ -70,10 +70,13 @@ export interface Problem {
   readonly message: string;
   /** The file at fault: a model-relative path, or a path on disk for key, policy and state files. */
   readonly path?: string;
+  /** Inside that file, the field at fault as a JSON pointer (trust policies: "/rules/0/threshold"). */
+  readonly field?: string;
 }
 
 export interface MsSignErrorOptions {
   readonly path?: string | undefined;
+  readonly field?: string | undefined;
   readonly cause?: unknown;
 }
 
@@ -82,15 +85,18 @@ export class MsSignError extends Error {
   override readonly name = 'MsSignError';
   readonly code: ErrorCode;
   readonly path: string | undefined;
+  readonly field: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: MsSignErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.path = options.path;
+    this.field = options.field;
   }
 
   toProblem(): Problem {
-    return problem(this.code, this.message, this.path);
+    const p = problem(this.code, this.message, this.path);
+    return this.field === undefined ? p : { ...p, field: this.field };
   }
 }
 

@@ -45,6 +45,7 @@ export {
 
 export {
   parseTrustPolicy,
+  checkTrustPolicy,
   compileTrustPolicy,
   policyFromKeys,
   publicKeyToDocument,
@@ -58,13 +59,22 @@ export {
   type Publisher,
   type TrustedKey,
   type Rule,
+  type PolicyFailure,
 } from './policy/policy.js';
 export { parseDuration, parseDate, parseWhen, formatDate, formatDuration } from './policy/time.js';
 export { parseSemver, compareSemver } from './policy/semver.js';
 
 export { checkSignatures, type SignatureCheck } from './verify/signatures.js';
 export { applyPolicy, type AppliedRule, type SignerReport, type PolicyOutcome } from './verify/policy-check.js';
-export { checkRollback, advanceRollbackState, emptyRollbackState, type RollbackState, type RollbackRecord } from './verify/rollback.js';
+export {
+  checkRollback,
+  advanceRollbackState,
+  mergeRollbackState,
+  compareRecords,
+  emptyRollbackState,
+  type RollbackState,
+  type RollbackRecord,
+} from './verify/rollback.js';
 
 export { readBoundedFile, writeFileAtomic } from './node/files.js';
 export { walkModel, resolveModel, type ModelWalk, type WalkedFile } from './node/walk.js';
@@ -76,6 +86,7 @@ export { verifyModel, type VerifyModelOptions, type VerificationReport, type Tru
 export { loadVerifiedModel, loadVerifiedDirectory, copyVerifiedModel, ModelVerificationError, type VerifiedReadOptions } from './node/verified-bytes.js';
 export {
   locateTrustPolicy,
+  userTrustPolicyPath,
   readTrustPolicyFile,
   writeTrustPolicyFile,
   readRollbackState,

@@ -1,19 +1,19 @@
 import { copyVerifiedModel, ModelVerificationError, MsSignError, verifyModel, type VerificationReport } from '@ms-sign/core';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { constants as osConstants } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { basename, isAbsolute, join } from 'node:path';
 import { exitCodeFor } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { startProgress } from '../progress.js';
-import { prepareVerify, presentReport, printReport, type VerifyCliOptions } from '../verify-setup.js';
+import { prepareVerify, presentReport, printReport, type PresentedReport, type VerifyCliOptions } from '../verify-setup.js';
 
 export interface ExecOptions extends VerifyCliOptions {
   readonly copy?: boolean;
 }
 
-const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** Signals a terminal or a supervisor sends to stop a job; CMD gets them too. */
+const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
 /**
  * `ms-sign exec MODEL -- CMD ARGS...` (SPEC section 5): run CMD only if MODEL verifies, with `{}`
@@ -26,53 +26,91 @@ export async function execCommand(model: string, command: readonly string[], opt
   if (options.json) throw new MsSignError('USAGE', 'exec leaves stdout to CMD and has no --json; use "ms-sign verify --json" for a report');
   const [program, ...args] = command;
   if (program === undefined) throw new MsSignError('USAGE', 'no command given: ms-sign exec MODEL -- CMD [ARGS...]');
-  const progress = startProgress(io, options.quiet !== true);
   let workDir: string | undefined;
+  const removeCopy = () => {
+    if (workDir !== undefined) rmSync(workDir, { recursive: true, force: true });
+    workDir = undefined;
+  };
+  const signals = new SignalRelay(removeCopy);
+  const progress = startProgress(io, options.quiet !== true);
   try {
-    let report: VerificationReport;
+    let report: PresentedReport;
     let loadPath = model;
     try {
       const prepared = prepareVerify(model, options, io, progress);
+      let verified: VerificationReport;
       try {
         if (options.copy) {
-          // mkdtemp makes a fresh directory only this user can enter (mode 0700).
-          workDir = mkdtempSync(join(tmpdir(), 'ms-sign-exec-'));
+          // A fresh directory only this user can enter (mkdtemp: mode 0700), so nobody else can
+          // swap or change the copy between its verification and CMD's load.
+          workDir = mkdtempSync(join(tempRoot(io), 'ms-sign-exec-'));
           loadPath = join(workDir, basename(prepared.modelPath));
-          report = await copyVerifiedModel(prepared.modelPath, loadPath, prepared.options);
-        } else report = await verifyModel(prepared.modelPath, prepared.options);
+          verified = await copyVerifiedModel(prepared.modelPath, loadPath, prepared.options);
+        } else verified = await verifyModel(prepared.modelPath, prepared.options);
       } catch (error) {
         if (!(error instanceof ModelVerificationError)) throw error;
-        report = error.report;
+        verified = error.report;
       }
-      prepared.commit(report);
-      report = presentReport(report, model, options, prepared.origin);
+      prepared.commit(verified);
+      report = presentReport(verified, model, options, prepared.origin);
     } finally {
       progress.stop();
     }
     printReport(io, report, io.stderr, options.quiet === true);
     if (!report.ok) return exitCodeFor(report.errors);
-    return await runCommand(program, args.map((a) => a.replaceAll('{}', loadPath)), io);
+    return await runCommand(program, args.map((a) => a.replaceAll('{}', loadPath)), io, signals);
   } finally {
-    if (workDir !== undefined) rmSync(workDir, { recursive: true, force: true });
+    signals.dispose();
+    removeCopy();
   }
 }
 
-function runCommand(program: string, args: string[], io: CliIo): Promise<number> {
+/** $TMPDIR as the caller's environment says (absolute only), else the system's. */
+function tempRoot(io: CliIo): string {
+  const dir = io.env.TMPDIR;
+  return dir && isAbsolute(dir) ? dir : tmpdir();
+}
+
+/**
+ * While exec runs, the stop signals are ours: before CMD starts, one removes the copy and then
+ * ends ms-sign by the same signal (as if no handler were installed); while CMD runs, it is
+ * passed on to CMD, and ms-sign waits for CMD to end, removes the copy and exits with CMD's code.
+ */
+class SignalRelay {
+  private child: ChildProcess | undefined;
+  private readonly handler = (signal: NodeJS.Signals) => {
+    if (this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill(signal);
+      return;
+    }
+    this.beforeExit();
+    this.dispose();
+    process.kill(process.pid, signal);
+  };
+
+  constructor(private readonly beforeExit: () => void) {
+    for (const s of FORWARDED_SIGNALS) process.on(s, this.handler);
+  }
+
+  attach(child: ChildProcess): void {
+    this.child = child;
+  }
+
+  dispose(): void {
+    for (const s of FORWARDED_SIGNALS) process.off(s, this.handler);
+  }
+}
+
+function runCommand(program: string, args: string[], io: CliIo, signals: SignalRelay): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { stdio: 'inherit', cwd: io.cwd, env: io.env });
-    const forward = (signal: NodeJS.Signals) => child.kill(signal);
-    for (const s of FORWARDED_SIGNALS) process.on(s, forward);
-    const cleanup = () => {
-      for (const s of FORWARDED_SIGNALS) process.off(s, forward);
-    };
+    signals.attach(child);
     child.on('error', (error: NodeJS.ErrnoException) => {
-      cleanup();
       if (error.code === 'ENOENT') reject(new MsSignError('COMMAND_NOT_FOUND', `${program}: command not found`));
       else if (error.code === 'EACCES') reject(new MsSignError('COMMAND_NOT_EXECUTABLE', `${program}: permission denied`));
       else reject(new MsSignError('IO_ERROR', `cannot run ${program}: ${error.message}`));
     });
     child.on('exit', (code, signal) => {
-      cleanup();
       if (code !== null) resolve(code);
       else resolve(128 + (signal ? (osConstants.signals[signal] ?? 0) : 0));
     });

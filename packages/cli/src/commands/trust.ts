@@ -1,18 +1,19 @@
 import {
-  compileTrustPolicy,
+  checkGlob,
+  checkTrustPolicy,
   EMPTY_POLICY_DOCUMENT,
   locateTrustPolicy,
   MsSignError,
   parseDate,
   parseDuration,
-  publicKeyFromBytes,
   publicKeyToDocument,
   readTrustPolicyFile,
   writeTrustPolicyFile,
-  checkGlob,
+  type KeyDocument,
   type TrustPolicyDocument,
+  type TrustPolicyLocation,
 } from '@ms-sign/core';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
 import { loadPublicKey } from '../keys.js';
@@ -23,34 +24,56 @@ interface TrustFileOptions {
   readonly json?: boolean;
 }
 
-/** The policy file trust commands edit: -t, MS_SIGN_TRUST, or the first existing default. */
-function policyPath(options: TrustFileOptions, io: CliIo, forInit: boolean): string {
-  const found = locateTrustPolicy(options.trust, io.env, io.cwd, existsSync);
-  if (found) return found.path;
-  if (forInit) return resolve(io.cwd, '.ms-sign', 'trust.json');
-  throw new MsSignError('BAD_TRUST_POLICY', 'no trust policy found; create one with "ms-sign trust init" (or give -t FILE)');
+/**
+ * The policy file a trust command works on. Editing commands take the file verify would apply
+ * (-t, MS_SIGN_TRUST, ./.ms-sign/trust.json, $XDG_CONFIG_HOME/ms-sign/trust.json), so what is
+ * edited is what is enforced. `init` creates -t, else MS_SIGN_TRUST, else ./.ms-sign/trust.json.
+ */
+function policyLocation(options: TrustFileOptions, io: CliIo, forInit: boolean): TrustPolicyLocation {
+  if (forInit) {
+    if (options.trust !== undefined) return { path: resolve(io.cwd, options.trust), origin: '-t' };
+    if (io.env.MS_SIGN_TRUST) return { path: resolve(io.cwd, io.env.MS_SIGN_TRUST), origin: 'MS_SIGN_TRUST' };
+    return { path: resolve(io.cwd, '.ms-sign', 'trust.json'), origin: './.ms-sign/trust.json' };
+  }
+  const found = locateTrustPolicy(options.trust, io.env, io.cwd);
+  if (found) return found;
+  throw new MsSignError(
+    'BAD_TRUST_POLICY',
+    'no trust policy found (-t, MS_SIGN_TRUST, ./.ms-sign/trust.json, $XDG_CONFIG_HOME/ms-sign/trust.json); create one with "ms-sign trust init"',
+  );
 }
 
-/** Applies an edit and writes the policy atomically, after checking the result is a valid policy. */
-function edit(options: TrustFileOptions, io: CliIo, change: (doc: TrustPolicyDocument, path: string) => string): number {
-  const path = policyPath(options, io, false);
+/**
+ * Applies an edit and writes the policy atomically, only after the result passed the same schema
+ * and checks as a policy verify loads: an edit can never leave a policy verify refuses.
+ */
+function edit(options: TrustFileOptions, io: CliIo, change: (doc: TrustPolicyDocument) => string): number {
+  const { path } = policyLocation(options, io, false);
   const { document } = readTrustPolicyFile(path);
-  const summary = change(document, path);
-  compileTrustPolicy(document, (field, message) => {
-    throw new MsSignError('BAD_TRUST_POLICY', `refusing the change: ${field}: ${message}`, { path });
-  });
+  const summary = change(document);
+  try {
+    checkTrustPolicy(document, path);
+  } catch (error) {
+    if (!(error instanceof MsSignError) || error.code !== 'BAD_TRUST_POLICY') throw error;
+    throw new MsSignError('USAGE', `refusing the change, the policy would be invalid: ${error.message}`, { path, field: error.field });
+  }
   writeTrustPolicyFile(path, document, { overwrite: true });
   if (options.json) printJson(io, { ok: true, path, change: summary, errors: [] });
-  else writeLine(io.stdout, `${summary} (${path})`);
+  else writeLine(io.stdout, `${printable(summary)} (${printable(path)})`);
   return 0;
 }
 
 export async function trustInit(options: TrustFileOptions, io: CliIo): Promise<number> {
-  const path = policyPath(options, io, true);
+  const { path } = policyLocation(options, io, true);
   mkdirSync(dirname(path), { recursive: true });
-  writeTrustPolicyFile(path, structuredClone(EMPTY_POLICY_DOCUMENT), { overwrite: false });
+  try {
+    writeTrustPolicyFile(path, structuredClone(EMPTY_POLICY_DOCUMENT), { overwrite: false });
+  } catch (error) {
+    if (!(error instanceof MsSignError) || error.code !== 'FILE_EXISTS') throw error;
+    throw new MsSignError('FILE_EXISTS', `trust policy ${path} already exists; edit it with "ms-sign trust add|rule|revoke", or give another file with -t`, { path });
+  }
   if (options.json) printJson(io, { ok: true, path, errors: [] });
-  else writeLine(io.stdout, `Created trust policy ${path}; add publishers with "ms-sign trust add NAME -p KEY.pub"`);
+  else writeLine(io.stdout, `Created trust policy ${printable(path)}; add publishers with "ms-sign trust add NAME -p KEY.pub"`);
   return 0;
 }
 
@@ -61,6 +84,13 @@ interface TrustAddOptions extends TrustFileOptions {
   readonly notAfter?: string;
 }
 
+/**
+ * `trust add NAME -p KEY`: a new publisher (scope `--models`, default every model name), or a
+ * key added to an existing one. Scopes belong to publishers, so `--models` on an existing
+ * publisher widens its scope (the new scope is printed). Adding a key the publisher already has
+ * sets its validity window to the --not-before/--not-after given: that is how a rotated-out key
+ * gets its end date.
+ */
 export async function trustAdd(name: string, options: TrustAddOptions, io: CliIo): Promise<number> {
   const key = loadPublicKey(options.publicKey, io);
   for (const [flag, value] of [['--not-before', options.notBefore], ['--not-after', options.notAfter]] as const) {
@@ -70,22 +100,46 @@ export async function trustAdd(name: string, options: TrustAddOptions, io: CliIo
     const why = checkGlob(glob);
     if (why) throw new MsSignError('USAGE', `--models ${JSON.stringify(glob)}: ${why}`);
   }
+  const publicKey = publicKeyToDocument(key);
   return edit(options, io, (doc) => {
-    const entry = {
-      publicKey: publicKeyToDocument(publicKeyFromBytes(key.bytes)),
-      ...(options.notBefore === undefined ? {} : { notBefore: options.notBefore }),
-      ...(options.notAfter === undefined ? {} : { notAfter: options.notAfter }),
-    };
+    const owner = doc.publishers.find((p) => p.name !== name && p.keys.some((k) => k.publicKey === publicKey));
+    // One key, one publisher: otherwise a single signature could count for two publishers.
+    if (owner) throw new MsSignError('USAGE', `key ${key.keyId} already belongs to publisher ${owner.name}; one key can serve one publisher only`);
     const existing = doc.publishers.find((p) => p.name === name);
-    if (existing) {
-      if (existing.keys.some((k) => k.publicKey === entry.publicKey)) throw new MsSignError('USAGE', `key ${key.keyId} is already listed for publisher ${name}`);
-      existing.keys.push(entry);
-      for (const glob of options.models) if (!existing.models.includes(glob)) existing.models.push(glob);
-      return `Added key ${key.keyId} to publisher ${name}`;
+    if (!existing) {
+      const models = options.models.length > 0 ? [...new Set(options.models)] : ['**'];
+      doc.publishers.push({ name, models, keys: [withWindow({ publicKey }, options)] });
+      return `Added publisher ${name} with key ${key.keyId}${describeWindow(options)}, for models ${models.join(', ')}`;
     }
-    doc.publishers.push({ name, models: options.models.length > 0 ? [...options.models] : ['**'], keys: [entry] });
-    return `Added publisher ${name} with key ${key.keyId}, for models ${(options.models.length > 0 ? options.models : ['**']).join(', ')}`;
+    const changes: string[] = [];
+    const index = existing.keys.findIndex((k) => k.publicKey === publicKey);
+    if (index < 0) {
+      existing.keys.push(withWindow({ publicKey }, options));
+      changes.push(`added key ${key.keyId}${describeWindow(options)}`);
+    } else if (options.notBefore !== undefined || options.notAfter !== undefined) {
+      const updated = withWindow(existing.keys[index]!, options);
+      existing.keys[index] = updated;
+      changes.push(`key ${key.keyId} now valid${describeWindow(updated) || ' at any time'}`);
+    }
+    const widened = options.models.filter((g) => !existing.models.includes(g));
+    if (widened.length > 0) {
+      existing.models.push(...new Set(widened));
+      changes.push(`models now ${existing.models.join(', ')}`);
+    }
+    if (changes.length === 0) return `Publisher ${name} already has key ${key.keyId}; nothing changed`;
+    return `Publisher ${name}: ${changes.join('; ')}`;
   });
+}
+
+function withWindow(key: KeyDocument, window: { readonly notBefore?: string; readonly notAfter?: string }): KeyDocument {
+  const notBefore = window.notBefore ?? key.notBefore;
+  const notAfter = window.notAfter ?? key.notAfter;
+  return { publicKey: key.publicKey, ...(notBefore === undefined ? {} : { notBefore }), ...(notAfter === undefined ? {} : { notAfter }) };
+}
+
+function describeWindow(window: { readonly notBefore?: string | undefined; readonly notAfter?: string | undefined }): string {
+  const parts = [window.notBefore === undefined ? '' : `from ${window.notBefore}`, window.notAfter === undefined ? '' : `until ${window.notAfter}`].filter(Boolean);
+  return parts.length === 0 ? '' : ` ${parts.join(' ')}`;
 }
 
 export async function trustRemove(name: string, options: TrustFileOptions, io: CliIo): Promise<number> {
@@ -101,10 +155,12 @@ interface TrustRevokeOptions extends TrustFileOptions {
   readonly reason?: string;
 }
 
-export async function trustRevoke(keyId: string, options: TrustRevokeOptions, io: CliIo): Promise<number> {
-  if (!/^[0-9a-f]{32}$/.test(keyId)) throw new MsSignError('USAGE', `key id ${JSON.stringify(keyId)}: expected 32 lower-case hex characters, as keygen, inspect and verify print`);
+/** `trust revoke KEYID`: from now on every signature by the key fails verification (REVOKED_KEY). */
+export async function trustRevoke(keyIdArg: string, options: TrustRevokeOptions, io: CliIo): Promise<number> {
+  const keyId = keyIdArg.toLowerCase();
+  if (!/^[0-9a-f]{32}$/.test(keyId)) throw new MsSignError('USAGE', `key id ${JSON.stringify(keyIdArg)}: expected 32 hex characters, as keygen, inspect and verify print`);
   return edit(options, io, (doc) => {
-    if (doc.revoked.some((r) => r.keyId === keyId)) return `Key ${keyId} was already revoked`;
+    if (doc.revoked.some((r) => r.keyId === keyId)) return `Key ${keyId} was already revoked; nothing changed`;
     doc.revoked.push({ keyId, revokedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), ...(options.reason === undefined ? {} : { reason: options.reason }) });
     return `Revoked key ${keyId}`;
   });
@@ -112,61 +168,88 @@ export async function trustRevoke(keyId: string, options: TrustRevokeOptions, io
 
 interface TrustRuleOptions extends TrustFileOptions {
   readonly threshold?: number;
-  readonly maxAge?: string;
+  /** A duration, or false for --no-max-age. */
+  readonly maxAge?: string | false;
+  /** true for --require-expiry, false for --no-require-expiry. */
   readonly requireExpiry?: boolean;
+  readonly remove?: boolean;
 }
 
+/**
+ * `trust rule GLOB`: creates or updates the rule for GLOB; only the settings given change.
+ * `--no-max-age` and `--no-require-expiry` lift a setting, `--remove` drops the rule.
+ */
 export async function trustRule(glob: string, options: TrustRuleOptions, io: CliIo): Promise<number> {
   const why = checkGlob(glob);
   if (why) throw new MsSignError('USAGE', `rule pattern ${JSON.stringify(glob)}: ${why}`);
-  if (options.threshold !== undefined && options.threshold < 1) throw new MsSignError('USAGE', '--threshold must be at least 1');
-  if (options.maxAge !== undefined && parseDuration(options.maxAge) === undefined) throw new MsSignError('USAGE', `--max-age ${JSON.stringify(options.maxAge)}: expected a duration such as 90d, 12h or 2w`);
+  if (options.threshold !== undefined && options.threshold < 1) {
+    throw new MsSignError('USAGE', '--threshold must be at least 1: a rule that needs no publisher would accept models nobody signed');
+  }
+  if (typeof options.maxAge === 'string' && parseDuration(options.maxAge) === undefined) {
+    throw new MsSignError('USAGE', `--max-age ${JSON.stringify(options.maxAge)}: expected a duration such as 90d, 12h or 2w`);
+  }
+  if (options.remove && (options.threshold !== undefined || options.maxAge !== undefined || options.requireExpiry !== undefined)) {
+    throw new MsSignError('USAGE', '--remove takes no other rule setting');
+  }
   return edit(options, io, (doc) => {
-    let rule = doc.rules.find((r) => r.models === glob);
-    if (!rule) {
-      rule = { models: glob };
-      doc.rules.push(rule);
+    const index = doc.rules.findIndex((r) => r.models === glob);
+    if (options.remove) {
+      if (index < 0) throw new MsSignError('USAGE', `no rule for ${JSON.stringify(glob)} (see "ms-sign trust list")`);
+      doc.rules.splice(index, 1);
+      return `Removed the rule for "${glob}"`;
     }
+    const rule = index < 0 ? { models: glob } : doc.rules[index]!;
+    if (index < 0) doc.rules.push(rule);
     if (options.threshold !== undefined) rule.threshold = options.threshold;
-    if (options.maxAge !== undefined) rule.maxAge = options.maxAge;
-    if (options.requireExpiry) rule.requireExpiry = true;
-    return `Rule for "${glob}": threshold ${rule.threshold ?? 1}${rule.maxAge ? `, max age ${rule.maxAge}` : ''}${rule.requireExpiry ? ', expiry required' : ''}`;
+    if (options.maxAge === false) delete rule.maxAge;
+    else if (options.maxAge !== undefined) rule.maxAge = options.maxAge;
+    if (options.requireExpiry === false) delete rule.requireExpiry;
+    else if (options.requireExpiry) rule.requireExpiry = true;
+    return `Rule for "${glob}": ${describeRule(rule)}`;
   });
 }
 
+function describeRule(rule: { readonly threshold?: number; readonly maxAge?: string; readonly requireExpiry?: boolean }): string {
+  return `threshold ${rule.threshold ?? 1}${rule.maxAge ? `, max age ${rule.maxAge}` : ''}${rule.requireExpiry ? ', expiry required' : ''}`;
+}
+
+/** `trust list`: the policy as verify applies it, defaults filled in. */
 export async function trustList(options: TrustFileOptions, io: CliIo): Promise<number> {
-  const path = policyPath(options, io, false);
+  const { path, origin } = policyLocation(options, io, false);
   const { document, policy } = readTrustPolicyFile(path);
+  const ownerOf = new Map<string, string>();
   const publishers = policy.publishers.map((p, i) => ({
     name: p.name,
     models: document.publishers[i]!.models,
-    keys: p.keys.map((k, j) => ({
-      keyId: k.publicKey.keyId,
-      publicKey: document.publishers[i]!.keys[j]!.publicKey,
-      notBefore: document.publishers[i]!.keys[j]!.notBefore ?? null,
-      notAfter: document.publishers[i]!.keys[j]!.notAfter ?? null,
-      revoked: policy.revoked.has(k.publicKey.keyId),
-    })),
+    keys: p.keys.map((k, j) => {
+      ownerOf.set(k.publicKey.keyId, p.name);
+      return {
+        keyId: k.publicKey.keyId,
+        publicKey: document.publishers[i]!.keys[j]!.publicKey,
+        notBefore: document.publishers[i]!.keys[j]!.notBefore ?? null,
+        notAfter: document.publishers[i]!.keys[j]!.notAfter ?? null,
+        revoked: policy.revoked.has(k.publicKey.keyId),
+      };
+    }),
   }));
+  const revoked = document.revoked.map((r) => ({ keyId: r.keyId, publisher: ownerOf.get(r.keyId) ?? null, revokedAt: r.revokedAt ?? null, reason: r.reason ?? null }));
+  const rules = document.rules.map((r) => ({ models: r.models, threshold: r.threshold ?? 1, maxAge: r.maxAge ?? null, requireExpiry: r.requireExpiry ?? false }));
   if (options.json) {
-    printJson(io, { ok: true, path, publishers, revoked: document.revoked, rules: document.rules, errors: [] });
+    printJson(io, { ok: true, path, origin, publishers, revoked, rules, errors: [] });
     return 0;
   }
   const out = (line: string) => writeLine(io.stdout, line);
-  out(`Trust policy ${path}`);
+  out(`Trust policy ${printable(path)} (found by ${origin})`);
   out(publishers.length === 0 ? 'Publishers: none' : 'Publishers:');
   for (const p of publishers) {
     out(`  ${printable(p.name)}  models: ${p.models.map(printable).join(', ')}`);
-    for (const k of p.keys) {
-      const window = [k.notBefore ? `from ${k.notBefore}` : '', k.notAfter ? `until ${k.notAfter}` : ''].filter(Boolean).join(' ');
-      out(`    key ${k.keyId}${window ? `  ${window}` : ''}${k.revoked ? '  REVOKED' : ''}`);
-    }
+    for (const k of p.keys) out(`    key ${k.keyId}${describeWindow({ notBefore: k.notBefore ?? undefined, notAfter: k.notAfter ?? undefined })}${k.revoked ? '  REVOKED' : ''}`);
   }
-  out(document.revoked.length === 0 ? 'Revoked keys: none' : 'Revoked keys:');
-  for (const r of document.revoked) out(`  ${r.keyId}${r.revokedAt ? `  ${r.revokedAt}` : ''}${r.reason ? `  ${printable(r.reason)}` : ''}`);
-  out(document.rules.length === 0 ? 'Rules: none (every model: threshold 1)' : 'Rules (all matching rules apply; the strictest wins):');
-  for (const r of document.rules) {
-    out(`  "${printable(r.models)}"  threshold ${r.threshold ?? 1}${r.maxAge ? `, max age ${r.maxAge}` : ''}${r.requireExpiry ? ', expiry required' : ''}`);
+  out(revoked.length === 0 ? 'Revoked keys: none' : 'Revoked keys:');
+  for (const r of revoked) {
+    out(`  ${r.keyId}${r.publisher ? `  (${printable(r.publisher)})` : ''}${r.revokedAt ? `  ${r.revokedAt}` : ''}${r.reason ? `  ${printable(r.reason)}` : ''}`);
   }
+  out(rules.length === 0 ? 'Rules: none (every model: threshold 1)' : 'Rules (all matching rules apply; the strictest setting wins):');
+  for (const r of rules) out(`  "${printable(r.models)}"  ${describeRule({ threshold: r.threshold, ...(r.maxAge ? { maxAge: r.maxAge } : {}), requireExpiry: r.requireExpiry })}`);
   return 0;
 }

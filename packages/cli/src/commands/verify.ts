@@ -6,7 +6,7 @@ import { exitCodeFor } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { printJson } from '../output.js';
 import { startProgress } from '../progress.js';
-import { prepareVerify, presentReport, printReport, type VerifyCliOptions } from '../verify-setup.js';
+import { prepareVerify, presentReport, printReport, type PresentedReport, type VerifyCliOptions } from '../verify-setup.js';
 
 export interface VerifyOptions extends VerifyCliOptions {
   readonly output?: string;
@@ -24,28 +24,30 @@ export async function verifyCommand(model: string, options: VerifyOptions, io: C
   }
   if (toStdout && options.json) throw new MsSignError('USAGE', '--output - and --json both want stdout; use --output FILE with --json');
   const progress = startProgress(io, options.json !== true && options.quiet !== true);
-  let report: VerificationReport;
+  let report: PresentedReport;
   let bytes: Uint8Array | undefined;
   try {
     const prepared = prepareVerify(model, options, io, progress);
     if (options.output !== undefined && resolveModel(prepared.modelPath).kind !== 'file') {
       throw new MsSignError('USAGE', '--output works for single-file models; for a directory use "ms-sign exec --copy"');
     }
+    let verified: VerificationReport;
     try {
-      if (toStdout) ({ bytes, report } = await loadVerifiedModel(prepared.modelPath, prepared.options));
-      else if (options.output !== undefined) report = await verifyIntoFile(prepared.modelPath, resolve(io.cwd, options.output), prepared.options);
-      else report = await verifyModel(prepared.modelPath, prepared.options);
+      if (toStdout) ({ bytes, report: verified } = await loadVerifiedModel(prepared.modelPath, prepared.options));
+      else if (options.output !== undefined) verified = await verifyIntoFile(prepared.modelPath, resolve(io.cwd, options.output), prepared.options);
+      else verified = await verifyModel(prepared.modelPath, prepared.options);
     } catch (error) {
       if (!(error instanceof ModelVerificationError)) throw error;
-      report = error.report;
+      verified = error.report;
     }
-    prepared.commit(report);
-    report = presentReport(report, model, options, prepared.origin);
+    prepared.commit(verified);
+    report = presentReport(verified, model, options, prepared.origin);
   } finally {
     progress.stop();
   }
   if (options.json) printJson(io, report);
   else printReport(io, report, toStdout ? io.stderr : io.stdout, options.quiet === true);
+  // Only now, and only on success, does a byte of the model reach stdout.
   if (report.ok && bytes !== undefined) await writeAll(io, bytes);
   return report.ok ? 0 : exitCodeFor(report.errors);
 }
@@ -55,13 +57,26 @@ async function verifyIntoFile(modelPath: string, target: string, options: Parame
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const report = await copyVerifiedModel(modelPath, temp, options);
-    renameSync(temp, target);
+    try {
+      renameSync(temp, target);
+    } catch (error) {
+      throw new MsSignError('IO_ERROR', `cannot write ${target}: ${(error as Error).message}`, { path: target, cause: error });
+    }
     return report;
   } finally {
     rmSync(temp, { force: true });
   }
 }
 
+/** Writes the verified bytes to stdout; a reader that stops early (EPIPE) is an IO_ERROR, not a crash. */
 function writeAll(io: CliIo, bytes: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => io.stdout.write(bytes, (error) => (error ? reject(error) : resolve())));
+  return new Promise((resolve, reject) => {
+    const fail = (error: NodeJS.ErrnoException) => {
+      const why = error.code === 'EPIPE' ? 'the reader closed the pipe before the whole model was written' : error.message;
+      reject(new MsSignError('IO_ERROR', `cannot write the model to stdout: ${why}`, { cause: error }));
+    };
+    // Streams report a broken pipe as an 'error' event too: without a listener it would crash.
+    io.stdout.on('error', fail);
+    io.stdout.write(bytes, (error) => (error ? fail(error) : resolve()));
+  });
 }

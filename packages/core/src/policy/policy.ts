@@ -87,11 +87,33 @@ function schemaValidator() {
   return validator;
 }
 
+type SchemaError = NonNullable<ReturnType<Ajv['compile']>['errors']>[number];
+
+/** The JSON pointer of the field a schema error is about (the missing or unknown one, if any). */
+function schemaErrorField(error: SchemaError): string {
+  const params = error.params as { missingProperty?: unknown; additionalProperty?: unknown };
+  const child = params.missingProperty ?? params.additionalProperty;
+  return child === undefined ? error.instancePath || '/' : `${error.instancePath}/${String(child)}`;
+}
+
+function schemaErrorMessage(error: SchemaError): string {
+  const params = error.params as { additionalProperty?: unknown; missingProperty?: unknown };
+  if (params.additionalProperty !== undefined) return 'unknown field';
+  if (params.missingProperty !== undefined) return 'required field is missing';
+  if (error.keyword === 'const' && 'allowedValue' in error.params) return `must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}`;
+  return error.message ?? 'invalid';
+}
+
+/** Signals a trust policy error: the JSON pointer of the field at fault and what is wrong. */
+export type PolicyFailure = (field: string, message: string) => never;
+
 /**
- * Parses and checks a trust policy: JSON, then the committed JSON Schema, then what a schema
- * cannot say (valid keys and globs, dates, no duplicate names, keys or rules).
+ * Parses and checks a trust policy: JSON, then the committed JSON Schema
+ * (trust-policy.schema.json), then what a schema cannot say (valid keys and globs, real dates,
+ * no publisher, key or rule twice). See docs/trust-policy.md.
  *
- * @throws MsSignError BAD_TRUST_POLICY naming the file and the field at fault
+ * @throws MsSignError BAD_TRUST_POLICY naming the file (`path`) and the field (`field`, a JSON
+ *   pointer) at fault
  */
 export function parseTrustPolicy(text: string, source: string): { document: TrustPolicyDocument; policy: TrustPolicy } {
   const fail = (field: string, message: string): never => {
@@ -101,13 +123,32 @@ export function parseTrustPolicy(text: string, source: string): { document: Trus
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return fail('', `not valid JSON (${(error as Error).message})`);
+    // Never echo JSON.parse's message: it quotes the start of the input, and a secret key file
+    // given by mistake as the policy would leak into the output. Say where, not what.
+    const at = /at position (\d+)/.exec((error as Error).message);
+    return fail('', `not valid JSON${at ? ` (at character ${at[1]})` : ''}`);
   }
+  return checkTrustPolicy(json, source);
+}
+
+/**
+ * Checks a decoded trust policy document against the schema and compiles it. Every schema error
+ * is listed in the message (the first one's field is `field`), so one edit fixes them all.
+ *
+ * @throws MsSignError BAD_TRUST_POLICY
+ */
+export function checkTrustPolicy(json: unknown, source: string): { document: TrustPolicyDocument; policy: TrustPolicy } {
+  const fail: PolicyFailure = (field, message) => {
+    throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${source}: ${field}: ${message}`, { path: source, field });
+  };
   const validate = schemaValidator();
   if (!validate(json)) {
-    const first = validate.errors?.[0];
-    const extra = first?.params && 'additionalProperty' in first.params ? ` "${String(first.params.additionalProperty)}"` : '';
-    return fail(first?.instancePath || '/', `${first?.message ?? 'invalid'}${extra}`);
+    const errors = validate.errors ?? [];
+    const first = errors[0];
+    if (first === undefined) return fail('/', 'invalid');
+    const all = errors.slice(0, 10).map((e) => `${schemaErrorField(e)}: ${schemaErrorMessage(e)}`);
+    const more = errors.length > 10 ? `; and ${errors.length - 10} more` : '';
+    throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${source}: ${all.join('; ')}${more}`, { path: source, field: schemaErrorField(first) });
   }
   const document = json as TrustPolicyDocument;
   return { document, policy: compileTrustPolicy(document, fail) };
@@ -116,8 +157,8 @@ export function parseTrustPolicy(text: string, source: string): { document: Trus
 /** Compiles a schema-valid document; `fail` reports a semantic error with its JSON pointer. */
 export function compileTrustPolicy(
   document: TrustPolicyDocument,
-  fail: (field: string, message: string) => never = (field, message) => {
-    throw new MsSignError('BAD_TRUST_POLICY', `trust policy: ${field}: ${message}`);
+  fail: PolicyFailure = (field, message) => {
+    throw new MsSignError('BAD_TRUST_POLICY', `trust policy: ${field}: ${message}`, { field });
   },
 ): TrustPolicy {
   const glob = (pattern: string, field: string): Glob => {
@@ -171,7 +212,7 @@ export function compileTrustPolicy(
   return { publishers, revoked, rules };
 }
 
-function publicKeyFromDocument(text: string, field: string, fail: (field: string, message: string) => never): PublicKey {
+function publicKeyFromDocument(text: string, field: string, fail: PolicyFailure): PublicKey {
   if (!text.startsWith(SPKI_ED25519_PREFIX)) return fail(`${field}/publicKey`, 'not an Ed25519 SubjectPublicKeyInfo in base64');
   const der = new Uint8Array(Buffer.from(text, 'base64'));
   try {

@@ -25,40 +25,62 @@ export function emptyRollbackState(): RollbackState {
 
 /**
  * Is `manifest` older than what `state` recorded for its name? Versions compare as Semantic
- * Versioning when both parse as semver (a leading "v" allowed); otherwise, and for equal
- * versions, by creation time. Returns the ROLLBACK problem or undefined.
+ * Versioning 2.0.0 precedence when both parse as semver (a leading "v" allowed, build metadata
+ * ignored); otherwise, and for equal versions, by creation time. Returns the ROLLBACK problem or
+ * undefined.
  */
 export function checkRollback(state: RollbackState, manifest: Manifest): Problem | undefined {
   const name = manifest.subject.name;
-  const seen = Object.hasOwn(state.models, name) ? state.models[name] : undefined;
+  const seen = recordOf(state, name);
   if (seen === undefined) return undefined;
-  const older = compareToRecord(manifest, seen) < 0;
-  if (!older) return undefined;
-  const what = (v: string | undefined, created: number) => `${v === undefined ? '' : `version ${v}, `}signed ${formatDate(created)}`;
+  const candidate = toRecord(manifest);
+  if (compareRecords(candidate, seen) >= 0) return undefined;
+  const what = (r: RollbackRecord) => `${r.version === undefined ? '' : `version ${r.version}, `}signed ${formatDate(r.created)}`;
   return problem(
     'ROLLBACK',
-    `model "${name}" (${what(manifest.subject.version, manifest.created)}) is older than the one accepted before (${what(seen.version, seen.created)}); use --allow-rollback to accept it on purpose`,
+    `model "${name}" (${what(candidate)}) is older than the one accepted before (${what(seen)}); use --allow-rollback to accept it on purpose`,
   );
 }
 
-/** Records `manifest` as accepted if it is newer than what the state holds (never goes back). */
+/**
+ * Records `manifest` as accepted if it is newer than what the state holds. Never goes back: a
+ * model accepted with --allow-rollback leaves the newer record in place.
+ */
 export function advanceRollbackState(state: RollbackState, manifest: Manifest): boolean {
-  const name = manifest.subject.name;
-  const seen = Object.hasOwn(state.models, name) ? state.models[name] : undefined;
-  if (seen !== undefined && compareToRecord(manifest, seen) <= 0) return false;
-  state.models[name] = {
-    ...(manifest.subject.version === undefined ? {} : { version: manifest.subject.version }),
-    created: manifest.created,
-  };
+  return advance(state, manifest.subject.name, toRecord(manifest));
+}
+
+/**
+ * Merges `from` into `into`, keeping the newer record per model name. Used to write the state
+ * back on top of what another verify may have recorded meanwhile, so it never moves back.
+ */
+export function mergeRollbackState(into: RollbackState, from: RollbackState): void {
+  for (const [name, record] of Object.entries(from.models)) advance(into, name, record);
+}
+
+function advance(state: RollbackState, name: string, record: RollbackRecord): boolean {
+  const seen = recordOf(state, name);
+  if (seen !== undefined && compareRecords(record, seen) <= 0) return false;
+  state.models[name] = { ...record };
   return true;
 }
 
-function compareToRecord(manifest: Manifest, seen: RollbackRecord): number {
-  const a = manifest.subject.version === undefined ? undefined : parseSemver(manifest.subject.version);
-  const b = seen.version === undefined ? undefined : parseSemver(seen.version);
-  if (a && b) {
-    const byVersion = compareSemver(a, b);
+function recordOf(state: RollbackState, name: string): RollbackRecord | undefined {
+  // Model names come from signature files: "__proto__" must be a name like any other.
+  return Object.hasOwn(state.models, name) ? state.models[name] : undefined;
+}
+
+function toRecord(manifest: Manifest): RollbackRecord {
+  return { ...(manifest.subject.version === undefined ? {} : { version: manifest.subject.version }), created: manifest.created };
+}
+
+/** Negative if `a` is older than `b`: by semver if both versions are semver, else by creation time. */
+export function compareRecords(a: RollbackRecord, b: RollbackRecord): number {
+  const va = a.version === undefined ? undefined : parseSemver(a.version);
+  const vb = b.version === undefined ? undefined : parseSemver(b.version);
+  if (va && vb) {
+    const byVersion = compareSemver(va, vb);
     if (byVersion !== 0) return byVersion;
   }
-  return Math.sign(manifest.created - seen.created);
+  return Math.sign(a.created - b.created);
 }
