@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { encodePublicKeyPem } from '@ms-sign/core';
 import { copyFixture, makeKey, runCli, spawnCli, tempDir, type CliResult } from './helpers/index.js';
-import { HAS_OPENSSL, openssl } from './helpers/openssl.js';
+import { openssl, skipWithoutOpenssl } from './helpers/openssl.js';
 import { assertFailure, assertNoSecrets, mustSucceed, ownerOnly, secretForms, signedFile } from './helpers/scenarios.js';
 
 const PASSPHRASE = 'correct horse battery staple 42';
@@ -118,7 +118,7 @@ describe('unusable key files: exit 2, KEY_UNREADABLE or BAD_KEY', () => {
   ];
   for (const [name, genpkey] of foreignKeys) {
     test(`an ${name} key made by openssl, as secret and as public key: BAD_KEY`, async (t) => {
-      if (!HAS_OPENSSL) return t.skip('openssl not installed');
+      if (skipWithoutOpenssl(t)) return;
       const m = await signedFile(t);
       openssl(['genpkey', ...genpkey, '-out', 'foreign.key'], m.dir);
       ownerOnly(join(m.dir, 'foreign.key'));

@@ -18,8 +18,15 @@ function probe(): boolean {
 
 export const HAS_OPENSSL = probe();
 
-/** The skip reason for tests that need openssl, or false when it is there. */
-export const NEEDS_OPENSSL: string | false = HAS_OPENSSL ? false : 'openssl not installed';
+/**
+ * Skips the test with a visible message when openssl is not installed; returns true when it did.
+ * Use as `if (skipWithoutOpenssl(t)) return;`.
+ */
+export function skipWithoutOpenssl(t: { skip: (message?: string) => void }): boolean {
+  if (HAS_OPENSSL) return false;
+  t.skip('openssl not installed');
+  return true;
+}
 
 /**
  * Runs `openssl ARGS` in `cwd` and throws unless it exits 0. Passphrases go through the
