@@ -63,6 +63,14 @@ describe('encodeCanonical', () => {
     );
   });
 
+  test('a result is never overwritten by later encodes (cbor-x hands out views of a shared buffer)', () => {
+    const results = Array.from({ length: 2000 }, (_, i) => {
+      const bytes = encodeCanonical(new Map<string, CborValue>([['i', i], ['pad', 'x'.repeat(i % 3000)]]));
+      return [bytes, toHex(bytes)] as const;
+    });
+    for (const [bytes, hex] of results) assert.equal(toHex(bytes), hex);
+  });
+
   test('known encodings', () => {
     const cases: [CborValue, string][] = [
       [0, '00'],
