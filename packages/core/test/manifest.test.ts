@@ -14,11 +14,11 @@ import {
   encodeManifest,
   LIMITS,
   MANIFEST_PAYLOAD_TYPE,
-  MsSignError,
   toHex,
   type CborValue,
   type Manifest,
 } from '@ms-sign/core';
+import { thrownCode } from '../../../test/helpers/codes.js';
 
 const SHARD = 64 * 1024;
 const digest = (fill: number, length = 32) => new Uint8Array(length).fill(fill);
@@ -47,17 +47,6 @@ function body(): Map<string, CborValue> {
 
 function file(b: Map<string, CborValue>, index: number): Map<string, CborValue> {
   return (b.get('files') as Map<string, CborValue>[])[index]!;
-}
-
-/** The MsSignError code `run` throws, or undefined when it returns. */
-function thrownCode(run: () => unknown): string | undefined {
-  try {
-    run();
-    return undefined;
-  } catch (error) {
-    assert.ok(error instanceof MsSignError, String(error));
-    return error.code;
-  }
 }
 
 const decodeCode = (b: Map<string, CborValue>) => thrownCode(() => decodeManifest(encodeCanonical(b)));
