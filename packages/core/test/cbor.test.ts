@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { CborDecodeError, decodeCanonical, encodeCanonical, LIMITS, type CborValue } from '@ms-sign/core';
+import { unicodeText } from '../../../test/helpers/arbitraries.js';
 
 const fromHex = (hex: string) => new Uint8Array(Buffer.from(hex.replace(/\s+/g, ''), 'hex'));
 const toHex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
@@ -44,10 +45,10 @@ const cborValue: fc.Arbitrary<CborValue> = fc.letrec<{ value: CborValue }>((tie)
   value: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     fc.oneof(fc.nat(30), fc.maxSafeNat(), fc.constantFrom(23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER)),
-    fc.string({ unit: 'binary', maxLength: 40 }),
+    unicodeText({ maxLength: 40 }),
     fc.uint8Array({ maxLength: 300 }),
     fc.array(tie('value'), { maxLength: 5 }),
-    fc.array(fc.tuple(fc.string({ unit: 'binary', maxLength: 12 }), tie('value')), { maxLength: 6 }).map((entries) => new Map(entries)),
+    fc.array(fc.tuple(unicodeText({ maxLength: 12 }), tie('value')), { maxLength: 6 }).map((entries) => new Map(entries)),
   ),
 })).value;
 
@@ -64,7 +65,7 @@ describe('encodeCanonical', () => {
   });
 
   test('a result is never overwritten by later encodes (cbor-x hands out views of a shared buffer)', () => {
-    const results = Array.from({ length: 2000 }, (_, i) => {
+    const results = Array.from({ length: 1000 }, (_, i) => {
       const bytes = encodeCanonical(new Map<string, CborValue>([['i', i], ['pad', 'x'.repeat(i % 3000)]]));
       return [bytes, toHex(bytes)] as const;
     });
@@ -196,7 +197,7 @@ describe('decodeCanonical refuses every non-canonical or unsupported form', () =
         }
         assert.equal(toHex(encodeCanonical(value)), toHex(bytes));
       }),
-      { numRuns: 2000 },
+      { numRuns: 1000 },
     );
   });
 

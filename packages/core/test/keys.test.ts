@@ -134,13 +134,16 @@ describe('plain secret keys', () => {
 
 describe("secret keys encrypted by ms-sign (PBES2, scrypt, AES-256-GCM)", () => {
   const passphrase = 'unit test passphrase 9';
+  // One key for both tests: each scrypt at the real cost (N = 2^17) takes a good part of a second.
+  const key = generateSecretKey();
+  let encrypted: Promise<string> | undefined;
+  const encryptedKey = () => (encrypted ??= encodeSecretKeyPem(key, passphrase));
+  const derOf = (text: string) => Buffer.from(text.split('\n').slice(1, -2).join(''), 'base64');
 
   test('open with the right passphrase, asked once; refuse a wrong one or a damaged file; never echo it', async () => {
-    const key = generateSecretKey();
-    const text = await encodeSecretKeyPem(key, passphrase);
+    const text = await encryptedKey();
     assert.match(text, /^-----BEGIN ENCRYPTED PRIVATE KEY-----\n/);
-    const der = Buffer.from(text.split('\n').slice(1, -2).join(''), 'base64');
-    const damaged = Buffer.from(der);
+    const damaged = derOf(text);
     damaged[damaged.length - 20]! ^= 1; // inside the ciphertext
     let asked = 0;
     const [right, wrong, corrupt] = await Promise.allSettled([
@@ -163,8 +166,7 @@ describe("secret keys encrypted by ms-sign (PBES2, scrypt, AES-256-GCM)", () => 
   });
 
   test('scrypt parameters beyond the documented bounds are refused before any work (a crafted key cannot claim gigabytes)', async () => {
-    const text = await encodeSecretKeyPem(generateSecretKey(), passphrase);
-    const der = Buffer.from(text.split('\n').slice(1, -2).join(''), 'base64');
+    const der = derOf(await encryptedKey());
     // N = 2^17 is written as INTEGER 02 03 020000; 2^22 (4 GiB with r = 8) has the same length.
     const at = der.indexOf(Buffer.from('0203020000', 'hex'));
     assert.ok(at > 0);

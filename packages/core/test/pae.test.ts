@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { MANIFEST_PAYLOAD_TYPE, SIGNING_DOMAIN, signingMessage, toHex } from '@ms-sign/core';
+import { unicodeText } from '../../../test/helpers/arbitraries.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -39,13 +40,13 @@ describe('signingMessage', () => {
   });
 
   test('distinct (type, payload) pairs never give the same message', () => {
-    const pair = fc.tuple(fc.string({ unit: 'binary', maxLength: 12 }), fc.uint8Array({ maxLength: 12 }));
+    const pair = fc.tuple(unicodeText({ maxLength: 12 }), fc.uint8Array({ maxLength: 12 }));
     fc.assert(
       fc.property(pair, pair, ([typeA, payloadA], [typeB, payloadB]) => {
         fc.pre(typeA !== typeB || toHex(payloadA) !== toHex(payloadB));
         assert.notEqual(toHex(signingMessage(typeA, payloadA)), toHex(signingMessage(typeB, payloadB)));
       }),
-      { numRuns: 2000 },
+      { numRuns: 1000 },
     );
     // The classic ambiguity a PAE prevents: moving bytes between type and payload.
     assert.notEqual(toHex(signingMessage('a b', text('c'))), toHex(signingMessage('a', text('b c'))));
