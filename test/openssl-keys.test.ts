@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { decodeEnvelope, SCRYPT_PARAMS, signingMessage, verifyEd25519 } from '@ms-sign/core';
 import { copyFixture, makeKey, runCli, tempDir } from './helpers/index.js';
-import { openssl, skipWithoutOpenssl } from './helpers/openssl.js';
+import { openssl, opensslStatus, skipWithoutOpenssl } from './helpers/openssl.js';
 import { assertFailure, assertNoSecrets, mustSucceed, ownerOnly, secretForms } from './helpers/scenarios.js';
 
 const PASSPHRASE = 'openssl interop passphrase 7';
@@ -69,8 +69,12 @@ describe('OpenSSL interoperability', () => {
     const envelope = decodeEnvelope(new Uint8Array(readFileSync(join(dir, 'parallel.ms.sig'))));
     writeFileSync(join(dir, 'message.bin'), signingMessage(envelope.payloadType, envelope.payload));
     writeFileSync(join(dir, 'ms-sign.sig.bin'), envelope.signatures[0]!.signature);
-    const verify = ['pkeyutl', '-verify', '-pubin', '-inkey', key.public, '-rawin', '-in', 'message.bin', '-sigfile', 'ms-sign.sig.bin'];
-    assert.match(openssl(verify, dir).stdout, /Signature Verified Successfully/);
+    const verify = (message: string) => ['pkeyutl', '-verify', '-pubin', '-inkey', key.public, '-rawin', '-in', message, '-sigfile', 'ms-sign.sig.bin'];
+    assert.equal(opensslStatus(verify('message.bin'), dir).status, 0, 'openssl verifies the ms-sign signature');
+    const altered = readFileSync(join(dir, 'message.bin'));
+    altered[altered.length - 1]! ^= 1;
+    writeFileSync(join(dir, 'altered.bin'), altered);
+    assert.notEqual(opensslStatus(verify('altered.bin'), dir).status, 0, 'and refuses it over another message');
 
     openssl(['pkeyutl', '-sign', '-inkey', key.secret, '-rawin', '-in', 'message.bin', '-out', 'openssl.sig.bin'], dir);
     const opensslSignature = new Uint8Array(readFileSync(join(dir, 'openssl.sig.bin')));

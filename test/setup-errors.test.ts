@@ -10,10 +10,24 @@ import { describe, test } from 'node:test';
 import { encodePublicKeyPem } from '@ms-sign/core';
 import { copyFixture, makeKey, runCli, spawnCli, tempDir, type CliResult } from './helpers/index.js';
 import { openssl, skipWithoutOpenssl } from './helpers/openssl.js';
-import { assertFailure, assertNoSecrets, mustSucceed, ownerOnly, secretForms, signedFile } from './helpers/scenarios.js';
+import { assertFailure, assertNoSecrets, mustSucceed, ownerOnly, secretForms, signedFile, type SignedModel } from './helpers/scenarios.js';
 
 const PASSPHRASE = 'correct horse battery staple 42';
 const WRONG_PASSPHRASE = 'incorrect donkey battery staple 43';
+
+const secretFormsOf = new Map<string, Promise<string[]>>();
+
+/**
+ * Runs the CLI in the model's directory and checks that no form of its secret key, nor the
+ * passphrase given, appears on stdout or stderr: every run of this file goes through here.
+ */
+async function run(m: SignedModel, argv: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  const r = await runCli(argv, { cwd: m.dir, env });
+  if (!secretFormsOf.has(m.key.secret)) secretFormsOf.set(m.key.secret, secretForms([m.key.secret], []));
+  const passphrase = env.MS_SIGN_PASSPHRASE;
+  assertNoSecrets([r], [...(await secretFormsOf.get(m.key.secret)!), ...(passphrase ? [passphrase] : [])]);
+  return r;
+}
 
 /** The one JSON object a --json run must print, also for a usage error. */
 function singleJsonObject(r: CliResult): Record<string, unknown> {
@@ -36,11 +50,11 @@ describe('usage errors: exit 2, USAGE', () => {
     test(`${what}: nothing is done, USAGE on stderr, and with --json one JSON object`, async (t) => {
       const m = await signedFile(t);
       const sigBefore = readFileSync(join(m.dir, m.sig));
-      const plain = await runCli(argv, { cwd: m.dir });
+      const plain = await run(m, argv);
       assert.equal(plain.code, 2);
       assert.equal(plain.stdout, '');
       assert.match(plain.stderr, /^ms-sign: USAGE: /);
-      const json = await runCli([...argv, '--json'], { cwd: m.dir });
+      const json = await run(m, [...argv, '--json']);
       assertFailure(json, 2, ['USAGE']);
       assert.equal(singleJsonObject(json).ok, false);
       assert.deepEqual(readFileSync(join(m.dir, m.sig)), sigBefore, 'the signature file is untouched');
@@ -49,26 +63,26 @@ describe('usage errors: exit 2, USAGE', () => {
 
   test('sign without -k and without MS_SIGN_KEY: USAGE', async (t) => {
     const m = await signedFile(t);
-    assertFailure(await runCli(['sign', m.model, '--json'], { cwd: m.dir }), 2, ['USAGE']);
+    assertFailure(await run(m, ['sign', m.model, '--json']), 2, ['USAGE']);
   });
 });
 
 describe('unusable key files: exit 2, KEY_UNREADABLE or BAD_KEY', () => {
   test('a secret key file that does not exist: KEY_UNREADABLE', async (t) => {
     const m = await signedFile(t);
-    assertFailure(await runCli(['sign', m.model, '-k', 'missing.key', '--json'], { cwd: m.dir }), 2, ['KEY_UNREADABLE']);
+    assertFailure(await run(m, ['sign', m.model, '-k', 'missing.key', '--json']), 2, ['KEY_UNREADABLE']);
   });
 
   test('a public key file that does not exist: KEY_UNREADABLE', async (t) => {
     const m = await signedFile(t);
-    assertFailure(await runCli(['verify', m.model, '-p', 'missing.pub', '--json'], { cwd: m.dir }), 2, ['KEY_UNREADABLE']);
+    assertFailure(await run(m, ['verify', m.model, '-p', 'missing.pub', '--json']), 2, ['KEY_UNREADABLE']);
   });
 
   test('a directory given as the key: KEY_UNREADABLE', async (t) => {
     const m = await signedFile(t);
     mkdirSync(join(m.dir, 'keys.d'), { mode: 0o700 });
-    assertFailure(await runCli(['sign', m.model, '-k', 'keys.d', '--json'], { cwd: m.dir }), 2, ['KEY_UNREADABLE']);
-    assertFailure(await runCli(['verify', m.model, '-p', 'keys.d', '--json'], { cwd: m.dir }), 2, ['KEY_UNREADABLE']);
+    assertFailure(await run(m, ['sign', m.model, '-k', 'keys.d', '--json']), 2, ['KEY_UNREADABLE']);
+    assertFailure(await run(m, ['verify', m.model, '-p', 'keys.d', '--json']), 2, ['KEY_UNREADABLE']);
   });
 
   const garbage: [string, string][] = [
@@ -81,25 +95,24 @@ describe('unusable key files: exit 2, KEY_UNREADABLE or BAD_KEY', () => {
     test(`a secret key file that is ${what}: BAD_KEY`, async (t) => {
       const m = await signedFile(t);
       writeFileSync(join(m.dir, 'garbage.key'), text, { mode: 0o600 });
-      assertFailure(await runCli(['sign', m.model, '-k', 'garbage.key', '--json'], { cwd: m.dir }), 2, ['BAD_KEY']);
+      assertFailure(await run(m, ['sign', m.model, '-k', 'garbage.key', '--json']), 2, ['BAD_KEY']);
     });
 
     test(`a public key file that is ${what.replace('PRIVATE', 'PUBLIC')}: BAD_KEY`, async (t) => {
       const m = await signedFile(t);
       writeFileSync(join(m.dir, 'garbage.pub'), text.replaceAll('PRIVATE', 'PUBLIC'));
-      assertFailure(await runCli(['verify', m.model, '-p', 'garbage.pub', '--json'], { cwd: m.dir }), 2, ['BAD_KEY']);
+      assertFailure(await run(m, ['verify', m.model, '-p', 'garbage.pub', '--json']), 2, ['BAD_KEY']);
     });
   }
 
-  test('a public key given as the secret key, and a secret key as the public key: BAD_KEY, and the secret is not printed', async (t) => {
+  test('a public key given as the secret key, and a secret key as the public key: BAD_KEY (and, as in every run here, the secret is not printed)', async (t) => {
     const m = await signedFile(t);
     const asSecret = join(m.dir, 'public-as-secret.key');
     writeFileSync(asSecret, readFileSync(m.key.public), { mode: 0o600 });
-    const signed = await runCli(['sign', m.model, '-k', asSecret, '--json'], { cwd: m.dir });
+    const signed = await run(m, ['sign', m.model, '-k', asSecret, '--json']);
     assertFailure(signed, 2, ['BAD_KEY']);
-    const verified = await runCli(['verify', m.model, '-p', m.key.secret, '--json'], { cwd: m.dir });
+    const verified = await run(m, ['verify', m.model, '-p', m.key.secret, '--json']);
     assertFailure(verified, 2, ['BAD_KEY']);
-    assertNoSecrets([signed, verified], await secretForms([m.key.secret], []));
   });
 
   test('the identity point as a public key (it would verify forged signatures): BAD_KEY', async (t) => {
@@ -107,7 +120,7 @@ describe('unusable key files: exit 2, KEY_UNREADABLE or BAD_KEY', () => {
     const identity = new Uint8Array(32);
     identity[0] = 1;
     writeFileSync(join(m.dir, 'identity.pub'), encodePublicKeyPem({ bytes: identity, keyId: '' }));
-    assertFailure(await runCli(['verify', m.model, '-p', 'identity.pub', '--json'], { cwd: m.dir }), 2, ['BAD_KEY']);
+    assertFailure(await run(m, ['verify', m.model, '-p', 'identity.pub', '--json']), 2, ['BAD_KEY']);
   });
 
   const foreignKeys: [string, string[]][] = [
@@ -123,10 +136,10 @@ describe('unusable key files: exit 2, KEY_UNREADABLE or BAD_KEY', () => {
       openssl(['genpkey', ...genpkey, '-out', 'foreign.key'], m.dir);
       ownerOnly(join(m.dir, 'foreign.key'));
       openssl(['pkey', '-in', 'foreign.key', '-pubout', '-out', 'foreign.pub'], m.dir);
-      const signed = await runCli(['sign', m.model, '-k', 'foreign.key', '--json'], { cwd: m.dir });
+      const signed = await run(m, ['sign', m.model, '-k', 'foreign.key', '--json']);
       assertFailure(signed, 2, ['BAD_KEY']);
-      assertFailure(await runCli(['verify', m.model, '-p', 'foreign.pub', '--json'], { cwd: m.dir }), 2, ['BAD_KEY']);
-      assert.equal((await runCli(['verify', m.model, '-p', m.key.public], { cwd: m.dir })).code, 0, 'the signature file was not touched');
+      assertFailure(await run(m, ['verify', m.model, '-p', 'foreign.pub', '--json']), 2, ['BAD_KEY']);
+      assert.equal((await run(m, ['verify', m.model, '-p', m.key.public])).code, 0, 'the signature file was not touched');
     });
   }
 });
@@ -137,10 +150,9 @@ describe('secret key file permissions', () => {
       const m = await signedFile(t);
       const sigBefore = readFileSync(join(m.dir, m.sig));
       writeFileSync(join(m.dir, 'loose.key'), readFileSync(m.key.secret), { mode });
-      const r = await runCli(['sign', m.model, '-k', 'loose.key', '--json'], { cwd: m.dir });
+      const r = await run(m, ['sign', m.model, '-k', 'loose.key', '--json']);
       assertFailure(r, 2, ['INSECURE_KEY_FILE']);
       assert.deepEqual(readFileSync(join(m.dir, m.sig)), sigBefore);
-      assertNoSecrets([r], await secretForms([m.key.secret], []));
     });
   }
 
@@ -203,7 +215,7 @@ describe('an encrypted secret key', () => {
     let runs = 0;
     const sign = async (env: Record<string, string | undefined>, ...keyArgs: string[]) => {
       // Concurrent runs write distinct signature files.
-      const r = await runCli(['sign', m.model, ...keyArgs, '-o', `${m.model}.${++runs}.sig`, '--json'], { cwd: m.dir, env });
+      const r = await run(m, ['sign', m.model, ...keyArgs, '-o', `${m.model}.${++runs}.sig`, '--json'], env);
       results.push(r);
       return r;
     };
@@ -259,16 +271,16 @@ describe('MS_SIGN_KEY', () => {
 
   test('holding garbage: BAD_KEY', async (t) => {
     const m = await signedFile(t);
-    assertFailure(await runCli(['sign', m.model, '--json'], { cwd: m.dir, env: { MS_SIGN_KEY: 'not a key' } }), 2, ['BAD_KEY']);
+    assertFailure(await run(m, ['sign', m.model, '--json'], { MS_SIGN_KEY: 'not a key' }), 2, ['BAD_KEY']);
   });
 });
 
 describe('trust anchors', () => {
   test('verify without -p and without any trust policy: NO_TRUST_ANCHOR', async (t) => {
     const m = await signedFile(t);
-    assertFailure(await runCli(['verify', m.model, '--json'], { cwd: m.dir }), 2, ['NO_TRUST_ANCHOR']);
+    assertFailure(await run(m, ['verify', m.model, '--json']), 2, ['NO_TRUST_ANCHOR']);
     // exec leaves stdout to CMD: its diagnostics are on stderr, one "ms-sign: CODE: ..." line each.
-    const exec = await runCli(['exec', m.model, '--', 'true'], { cwd: m.dir });
+    const exec = await run(m, ['exec', m.model, '--', 'true']);
     assert.equal(exec.code, 2);
     assert.match(exec.stderr, /^ms-sign: NO_TRUST_ANCHOR: /);
   });
@@ -276,6 +288,6 @@ describe('trust anchors', () => {
   test('the anchor check comes before the model is looked at: a tampered model still gives NO_TRUST_ANCHOR', async (t) => {
     const m = await signedFile(t);
     writeFileSync(join(m.dir, m.model), 'tampered');
-    assertFailure(await runCli(['verify', m.model, '--json'], { cwd: m.dir }), 2, ['NO_TRUST_ANCHOR']);
+    assertFailure(await run(m, ['verify', m.model, '--json']), 2, ['NO_TRUST_ANCHOR']);
   });
 });

@@ -33,9 +33,14 @@ export function skipWithoutOpenssl(t: { skip: (message?: string) => void }): boo
  * environment (`-passin env:VAR`), never through argv.
  */
 export function openssl(args: readonly string[], cwd: string, env: Record<string, string> = {}): OpensslResult {
-  const r = spawnSync('openssl', args, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, ...env }, timeout: 30_000 });
-  if (r.error) throw r.error;
-  const result = { status: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
+  const result = opensslStatus(args, cwd, env);
   if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
   return result;
+}
+
+/** Runs `openssl ARGS` and returns its exit status and output, whatever the status. */
+export function opensslStatus(args: readonly string[], cwd: string, env: Record<string, string> = {}): OpensslResult {
+  const r = spawnSync('openssl', args, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, ...env }, timeout: 30_000 });
+  if (r.error) throw r.error;
+  return { status: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
 }
