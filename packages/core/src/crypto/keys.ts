@@ -63,7 +63,13 @@ export function parsePublicKeyPem(text: string, source?: KeySource): PublicKey {
     throw new MsSignError('BAD_KEY', `public key${from(source)} is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`, { path: source });
   }
   const x = key.export({ format: 'jwk' }).x;
-  return publicKeyFromBytes(new Uint8Array(Buffer.from(x ?? '', 'base64url')), source);
+  const publicKey = publicKeyFromBytes(new Uint8Array(Buffer.from(x ?? '', 'base64url')), source);
+  // RFC 8410 gives an Ed25519 key exactly one DER encoding; OpenSSL also reads BER lengths,
+  // trailing bytes and unused bits. A trust anchor is read only in that one form.
+  if (!bytesEqual(blocks[0]!.der, concat(SPKI_PREFIX, publicKey.bytes))) {
+    throw new MsSignError('BAD_KEY', `public key${from(source)} is not the DER encoding RFC 8410 gives an Ed25519 key`, { path: source });
+  }
+  return publicKey;
 }
 
 export function encodePublicKeyPem(key: PublicKey): string {

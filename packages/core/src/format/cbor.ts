@@ -71,6 +71,10 @@ function toCanonicalTree(value: CborValue): unknown {
   if (typeof value === 'string' || value instanceof Uint8Array) return value;
   if (Array.isArray(value)) return value.map((item: CborValue) => toCanonicalTree(item));
   if (value instanceof Map) {
+    // Untyped callers could pass other keys: cbor-x would write them, and decodeCanonical refuses them.
+    for (const key of value.keys()) {
+      if (typeof key !== 'string') throw new TypeError(`value: map keys must be text strings, got ${typeof key}`);
+    }
     const keys = [...value.keys()].sort(compareCanonicalKeys);
     return new Map(keys.map((key) => [key, toCanonicalTree(value.get(key)!)]));
   }

@@ -1,0 +1,124 @@
+/**
+ * format/paths.ts and the path rules of SPEC section 3: relative, "/"-separated, valid UTF-8, no
+ * empty, "." or ".." segment, no leading "/", no backslash or control character, within the
+ * documented limits; no two paths equal, nor equal ignoring case. A signed path must never make
+ * ms-sign touch a file outside the model, nor collide on macOS or Windows.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { checkModelPath, findPathCollision, LIMITS, walkModel } from '@ms-sign/core';
+
+describe('checkModelPath', () => {
+  const accepted = [
+    'model.ms',
+    'a/b/c.ms',
+    'nested/deeper/relu.mindir',
+    '.hidden',
+    '...',
+    '..a',
+    'a..',
+    '.a/b.',
+    'a b/c d.ms',
+    'modèle/模型.ms',
+    '\u{1F600}.ms',
+    'a:b',
+    'a*b?c',
+    'a'.repeat(LIMITS.pathSegmentBytes),
+    // Segments of the maximum length up to the maximum total length.
+    Array(16).fill('a'.repeat(255)).join('/').slice(0, LIMITS.pathBytes),
+    Array(LIMITS.pathDepth).fill('d').join('/'),
+  ];
+  for (const path of accepted) {
+    test(`accepts ${JSON.stringify(path.length > 40 ? `${path.slice(0, 40)}...` : path)}`, () => {
+      assert.equal(checkModelPath(path), undefined);
+    });
+  }
+
+  const refused: [string, string][] = [
+    ['empty', ''],
+    ['absolute', '/etc/passwd'],
+    ['only "/"', '/'],
+    ['a trailing "/"', 'a/'],
+    ['an empty segment', 'a//b'],
+    ['a "." segment', './a'],
+    ['a "." segment inside', 'a/./b'],
+    ['a lone "."', '.'],
+    ['a ".." segment', '../a'],
+    ['a ".." segment inside', 'a/../../etc/passwd'],
+    ['a trailing ".."', 'a/..'],
+    ['a lone ".."', '..'],
+    ['a backslash', 'a\\b'],
+    ['a Windows path', '..\\..\\evil.dll'],
+    ['a NUL', 'a\u0000b'],
+    ['a newline', 'a\nb'],
+    ['a carriage return', 'a\rb'],
+    ['a tab', 'a\tb'],
+    ['an escape (terminal injection)', 'a\u001b[2Jb'],
+    ['DEL', 'a\u007f'],
+    ['a C1 control', 'a\u0085b'],
+    ['a lone high surrogate (not UTF-8)', 'a\uD800b'],
+    ['a lone low surrogate (not UTF-8)', '\uDC00'],
+    ['a segment over LIMITS.pathSegmentBytes', 'a'.repeat(LIMITS.pathSegmentBytes + 1)],
+    ['a segment over the limit in UTF-8 bytes, not characters', 'é'.repeat(128)],
+    ['a path over LIMITS.pathBytes', Array(17).fill('a'.repeat(255)).join('/')],
+    ['deeper than LIMITS.pathDepth', Array(LIMITS.pathDepth + 1).fill('d').join('/')],
+  ];
+  for (const [what, path] of refused) {
+    test(`refuses ${what}`, () => {
+      assert.equal(typeof checkModelPath(path), 'string');
+    });
+  }
+});
+
+describe('findPathCollision', () => {
+  const collisions: [string, string[], [string, string]][] = [
+    ['equal paths', ['a.ms', 'b.ms', 'a.ms'], ['a.ms', 'a.ms']],
+    ['paths equal ignoring case', ['Model.ms', 'model.ms'], ['Model.ms', 'model.ms']],
+    ['directories equal ignoring case', ['Dir/a.ms', 'dir/b.ms', 'DIR/a.ms'], ['Dir/a.ms', 'DIR/a.ms']],
+    ['non-ASCII case', ['ÉTÉ.ms', 'été.ms'], ['ÉTÉ.ms', 'été.ms']],
+    // macOS stores names in a normalized form: NFC and NFD spellings are the same file there.
+    ['NFC and NFD spellings', ['caf\u00e9.ms', 'cafe\u0301.ms'], ['caf\u00e9.ms', 'cafe\u0301.ms']],
+  ];
+  for (const [what, paths, pair] of collisions) {
+    test(`finds ${what}`, () => {
+      assert.deepEqual(findPathCollision(paths), pair);
+    });
+  }
+
+  test('no collision among distinct paths', () => {
+    assert.equal(findPathCollision(['a', 'b', 'a/b', 'b/a', 'ab', 'a.b', 'A1', 'a2']), undefined);
+    assert.equal(findPathCollision([]), undefined);
+  });
+});
+
+describe('walking a directory applies the same rules to the names on disk', () => {
+  test('names that are unsafe or collide are reported as UNSAFE_PATH, safe ones are listed sorted by bytes', (t) => {
+    const root = mkdtempSync(join(tmpdir(), 'ms-sign-paths-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    const files = ['b.ms', 'B.ms', 'a\\b.ms', 'new\nline.ms', 'sub/x.ms', 'Z.ms', '\uff61.ms', '\u{1F600}.ms'];
+    for (const file of files) {
+      mkdirSync(join(root, file, '..'), { recursive: true });
+      writeFileSync(join(root, file), 'x');
+    }
+    // A name that is not UTF-8 at all (Linux allows any bytes but "/" and NUL).
+    writeFileSync(Buffer.concat([Buffer.from(`${root}/`), Buffer.from([0x66, 0xff, 0x2e, 0x6d, 0x73])]), 'x');
+    const walk = walkModel(root);
+    assert.equal(walk.kind, 'directory');
+    assert.deepEqual(
+      walk.problems.map((p) => p.code),
+      walk.problems.map(() => 'UNSAFE_PATH'),
+    );
+    assert.deepEqual(
+      walk.problems.map((p) => p.path).sort(),
+      ['b.ms', 'a\\b.ms', 'new\nline.ms', 'f\\xff.ms'].sort(),
+    );
+    // Sorted by UTF-8 bytes: "B" (42) < "Z" (5a) < "b" (62) < "s" < U+FF61 (ef) < U+1F600 (f0).
+    assert.deepEqual(
+      walk.files.map((f) => f.path),
+      ['B.ms', 'Z.ms', 'b.ms', 'sub/x.ms', '\uff61.ms', '\u{1F600}.ms'],
+    );
+  });
+});

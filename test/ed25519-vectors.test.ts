@@ -1,0 +1,161 @@
+/**
+ * Ed25519 test vectors (test/data/vectors, see its README) through ms-sign's own verification
+ * path: a public key is loaded as verify loads it (publicKeyFromBytes, which refuses small-order
+ * and non-canonical keys), then the signature is checked with verifyEd25519 (strict RFC 8032,
+ * not ZIP-215). One generic loop; each file only says how to read its cases and what to expect.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { checkPublicKeyBytes, MsSignError, publicKeyFromBytes, secretKeyFromSeed, verifyEd25519 } from '@ms-sign/core';
+import { dataDir } from './helpers/index.js';
+
+interface VectorCase {
+  readonly id: string;
+  readonly publicKey: Uint8Array;
+  readonly message: Uint8Array;
+  readonly signature: Uint8Array;
+  /** Whether a strict RFC 8032 verifier that refuses small-order keys accepts it (the README). */
+  readonly accept: boolean;
+  /** The secret seed, where the vector gives one. */
+  readonly seed?: Uint8Array;
+}
+
+interface VectorFile {
+  readonly cases: (json: unknown) => VectorCase[];
+  /** How many cases the file holds, and how many of them must be accepted. */
+  readonly total: number;
+  readonly accepted: number;
+}
+
+const hex = (text: string) => new Uint8Array(Buffer.from(text, 'hex'));
+
+interface Wycheproof {
+  testGroups: { publicKey: { pk: string }; tests: { tcId: number; msg: string; sig: string; result: 'valid' | 'invalid' | 'acceptable' }[] }[];
+}
+
+/** edge-cases.json (ed25519-speccheck): the README's rejected cases. */
+const EDGE_CASES_REJECTED = new Set([0, 1, 6, 7, 8, 9, 10, 11]);
+
+const VECTOR_FILES: Record<string, VectorFile> = {
+  // Wycheproof: exactly its own results.
+  'wycheproof-ed25519_test.json': {
+    cases: (json) =>
+      (json as Wycheproof).testGroups.flatMap((group) =>
+        group.tests.map((t) => {
+          assert.notEqual(t.result, 'acceptable', 'no "acceptable" results: each case is valid or invalid');
+          return { id: `tcId ${t.tcId}`, publicKey: hex(group.publicKey.pk), message: hex(t.msg), signature: hex(t.sig), accept: t.result === 'valid' };
+        }),
+      ),
+    total: 151,
+    accepted: 88,
+  },
+  // RFC 8032 section 7.1: every vector accepted.
+  'rfc8032-ed25519.json': {
+    cases: (json) =>
+      (json as { priv: string; pub: string; msg: string; sig: string }[]).map((v, i) => ({
+        id: `test ${i + 1}`,
+        publicKey: hex(v.pub),
+        message: hex(v.msg),
+        signature: hex(v.sig),
+        accept: true,
+        seed: hex(v.priv),
+      })),
+    total: 4,
+    accepted: 4,
+  },
+  // ZIP-215: all use small-order points or non-canonical encodings; none accepted.
+  'zip215.json': {
+    cases: (json) =>
+      (json as { vk_bytes: string; sig_bytes: string }[]).map((v, i) => ({
+        id: `#${i}`,
+        publicKey: hex(v.vk_bytes),
+        message: new TextEncoder().encode('Zcash'),
+        signature: hex(v.sig_bytes),
+        accept: false,
+      })),
+    total: 196,
+    accepted: 0,
+  },
+  'edge-cases.json': {
+    cases: (json) =>
+      (json as { message: string; pub_key: string; signature: string }[]).map((v, i) => ({
+        id: `case ${i}`,
+        publicKey: hex(v.pub_key),
+        message: hex(v.message),
+        signature: hex(v.signature),
+        accept: !EDGE_CASES_REJECTED.has(i),
+      })),
+    total: 12,
+    accepted: 4,
+  },
+};
+
+function loadCases(file: string): VectorCase[] {
+  const spec = VECTOR_FILES[file];
+  assert.ok(spec, `no expected results for ${file}`);
+  return spec.cases(JSON.parse(readFileSync(join(dataDir, 'vectors', file), 'utf8')));
+}
+
+/** Verifies one case as ms-sign verifies a signature file: load the key, then check. */
+function acceptedByMsSign(c: VectorCase): boolean {
+  let key: ReturnType<typeof publicKeyFromBytes>;
+  try {
+    key = publicKeyFromBytes(c.publicKey);
+  } catch (error) {
+    assert.ok(error instanceof MsSignError && error.code === 'BAD_KEY', `${c.id}: a refused key is BAD_KEY`);
+    assert.notEqual(checkPublicKeyBytes(c.publicKey), undefined, `${c.id}: checkPublicKeyBytes agrees with publicKeyFromBytes`);
+    // verifyEd25519 checks the key itself too: a caller that skips loading is not exposed.
+    assert.equal(verifyEd25519(c.signature, c.message, c.publicKey), false, `${c.id}: verifyEd25519 refuses a refused key`);
+    return false;
+  }
+  assert.equal(checkPublicKeyBytes(c.publicKey), undefined, `${c.id}: checkPublicKeyBytes agrees with publicKeyFromBytes`);
+  return verifyEd25519(c.signature, c.message, key.bytes);
+}
+
+describe('Ed25519 test vectors through the verification path of ms-sign', () => {
+  const files = readdirSync(join(dataDir, 'vectors')).filter((f) => f.endsWith('.json')).sort();
+
+  test('every vector file has its expected results here', () => {
+    assert.deepEqual(files, Object.keys(VECTOR_FILES).sort());
+  });
+
+  for (const file of files) {
+    test(file, () => {
+      const spec = VECTOR_FILES[file]!;
+      const cases = loadCases(file);
+      assert.equal(cases.length, spec.total);
+      assert.equal(cases.filter((c) => c.accept).length, spec.accepted);
+      const wrong = cases.filter((c) => acceptedByMsSign(c) !== c.accept).map((c) => `${c.id} (expected ${c.accept ? 'accept' : 'reject'})`);
+      assert.deepEqual(wrong, [], `${file}: cases where ms-sign disagrees with the README`);
+      for (const c of cases) {
+        if (c.seed !== undefined) assert.deepEqual(secretKeyFromSeed(c.seed).publicKey.bytes, c.publicKey, `${c.id}: the seed gives the public key`);
+      }
+    });
+  }
+
+  test('a signature that verifies stops verifying when any byte of it, the message or the key changes', () => {
+    const c = loadCases('rfc8032-ed25519.json')[2]!; // a two-byte message
+    // One bit per byte, a different bit in each (pure-JS verification costs milliseconds each).
+    const flips = (bytes: Uint8Array) =>
+      Array.from(bytes, (_, i) => {
+        const copy = new Uint8Array(bytes);
+        copy[i]! ^= 1 << (i % 8);
+        return copy;
+      });
+    assert.equal(verifyEd25519(c.signature, c.message, c.publicKey), true);
+    for (const signature of flips(c.signature)) assert.equal(verifyEd25519(signature, c.message, c.publicKey), false);
+    for (const message of flips(c.message)) assert.equal(verifyEd25519(c.signature, message, c.publicKey), false);
+    for (const publicKey of flips(c.publicKey)) assert.equal(verifyEd25519(c.signature, c.message, publicKey), false);
+  });
+
+  test('hostile argument lengths return false, never throw', () => {
+    const c = loadCases('rfc8032-ed25519.json')[0]!;
+    for (const length of [0, 1, 31, 33, 63, 65, 128]) {
+      assert.equal(verifyEd25519(new Uint8Array(length), c.message, c.publicKey), false, `signature of ${length} bytes`);
+      assert.equal(verifyEd25519(c.signature, c.message, new Uint8Array(length)), false, `public key of ${length} bytes`);
+      assert.notEqual(checkPublicKeyBytes(new Uint8Array(length)), undefined);
+    }
+  });
+});
