@@ -101,7 +101,10 @@ export function parseTrustPolicy(text: string, source: string): { document: Trus
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return fail('', `not valid JSON (${(error as Error).message})`);
+    // Never echo JSON.parse's message: it quotes the start of the input, and a secret key file
+    // given by mistake as the policy would leak into the output. Say where, not what.
+    const at = /at position (\d+)/.exec((error as Error).message);
+    return fail('', `not valid JSON${at ? ` (at character ${at[1]})` : ''}`);
   }
   const validate = schemaValidator();
   if (!validate(json)) {
