@@ -8,6 +8,7 @@ import { createHash, createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  encodeCanonical,
   encodeEnvelope,
   encodeManifest,
   encodePublicKeyPem,
@@ -17,6 +18,7 @@ import {
   policyFromKeys,
   secretKeyFromSeed,
   signingMessage,
+  type CborValue,
   type Manifest,
   type ManifestFile,
   type PublicKey,
@@ -108,4 +110,29 @@ export function spkiPem(raw: Uint8Array): string {
 /** The trust-policy form of a raw key: base64 of its SPKI DER. */
 export function spkiBase64(raw: Uint8Array): string {
   return Buffer.concat([SPKI_PREFIX, raw]).toString('base64');
+}
+
+/**
+ * A valid v1 manifest as a raw CBOR map over one file `weights.bin` holding `content`, for tests
+ * that set fields to values the typed encoder would never write (then encodeCanonical + signPayload).
+ */
+export function manifestMap(content: Uint8Array): Map<string, CborValue> {
+  return new Map<string, CborValue>([
+    ['version', 1],
+    ['kind', 'directory'],
+    ['subject', new Map([['name', 'crafted']])],
+    ['hash', 'sha256'],
+    ['shardSize', 65536],
+    ['files', [new Map<string, CborValue>([['path', 'weights.bin'], ['size', content.length], ['digest', sha256(content)]])]],
+    ['created', Math.floor(Date.now() / 1000) - 60],
+    ['ignore', []],
+    ['annotations', new Map()],
+  ]);
+}
+
+/** The canonical bytes of `manifestMap(content)` after `change` edits it. */
+export function manifestBytes(content: Uint8Array, change: (m: Map<string, CborValue>) => void): Uint8Array {
+  const map = manifestMap(content);
+  change(map);
+  return encodeCanonical(map);
 }
