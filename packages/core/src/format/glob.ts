@@ -28,7 +28,9 @@ export function checkGlob(pattern: string): string | undefined {
   for (let i = pattern.length - 1; i >= 0 && pattern[i] === '\\'; i--) trailingBackslashes++;
   if (trailingBackslashes % 2 === 1) return 'pattern ends with a lone backslash';
   for (const segment of splitSegments(pattern)) {
-    if (segment.includes('**') && segment !== '**') return '"**" must be a whole path segment';
+    // Escaped characters are literals: "\**" is a literal "*" followed by a wildcard.
+    const wildcards = segment.replace(/\\[\s\S]/gu, '_');
+    if (wildcards.includes('**') && segment !== '**') return '"**" must be a whole path segment';
   }
   return undefined;
 }
