@@ -99,5 +99,6 @@ function segmentSource(segment: string): string {
 }
 
 function escapeRegex(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/-]/g, (m) => `\\${m}`);
+  // Only syntax characters: with the "u" flag, an escaped "-" outside a class is a SyntaxError.
+  return c.replace(/[.*+?^${}()|[\]\\/]/g, (m) => `\\${m}`);
 }
