@@ -35,28 +35,97 @@ export function checkGlob(pattern: string): string | undefined {
   return undefined;
 }
 
+// Matching walks the pattern once over the set of reachable positions instead of compiling to a
+// backtracking RegExp, whose time is exponential in the number of "*" ("*a*a*a*b" against a long
+// name): ignore patterns are matched against names anyone who can write to the model directory
+// chooses, and verify must not hang on them.
+const STAR = Symbol('*');
+const ONE = Symbol('?');
+const DOUBLE_STAR = Symbol('**');
+/** A code point to match literally, or a wildcard. */
+type Token = string | typeof STAR | typeof ONE;
+type Segment = readonly Token[] | typeof DOUBLE_STAR;
+
 export function compileGlob(pattern: string): Glob {
   const why = checkGlob(pattern);
   if (why !== undefined) throw new RangeError(`glob ${JSON.stringify(pattern)}: ${why}`);
-  // "**/**" means the same as "**".
-  const segments = splitSegments(pattern).filter((s, i, all) => !(s === '**' && all[i - 1] === '**'));
-  let source = '';
+  // "**/**" means the same as "**". An escaped "/" separates segments like "/" (wildcards never
+  // match "/"); it cannot touch a "**" segment, which checkGlob keeps whole.
+  const segments = splitSegments(pattern)
+    .filter((s, i, all) => !(s === '**' && all[i - 1] === '**'))
+    .flatMap((s): Segment[] => (s === '**' ? [DOUBLE_STAR] : splitTokens(segmentTokens(s))));
+  return { pattern, matches: (text) => matchSegments(segments, text.split('/')) };
+}
+
+function segmentTokens(segment: string): Token[] {
+  const tokens: Token[] = [];
+  const chars = Array.from(segment);
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i]!;
+    if (c === '\\') tokens.push(chars[++i]!);
+    else tokens.push(c === '*' ? STAR : c === '?' ? ONE : c);
+  }
+  return tokens;
+}
+
+function splitTokens(tokens: Token[]): Token[][] {
+  const out: Token[][] = [[]];
+  for (const token of tokens) {
+    if (token === '/') out.push([]);
+    else out[out.length - 1]!.push(token);
+  }
+  return out;
+}
+
+/**
+ * Which text segments each pattern segment can end at. A "**" that is not last matches zero or
+ * more non-empty segments; a last "**" matches everything after it ("a/**" matches "a" too).
+ */
+function matchSegments(segments: readonly Segment[], parts: readonly string[]): boolean {
+  const chars: (string[] | undefined)[] = [];
+  let reach = new Uint8Array(parts.length + 1);
+  reach[0] = 1;
   segments.forEach((segment, i) => {
-    const first = i === 0;
-    const last = i === segments.length - 1;
-    if (segment === '**') {
-      if (first && last) source += '.*';
-      else if (first) source += '(?:[^/]+/)*'; // zero or more leading segments, each with its "/"
-      else if (last) source += '(?:/.*)?'; // "a/**" matches "a" and everything below it
-      else source += '(?:/[^/]+)*'; // zero or more middle segments
-      return;
+    const next = new Uint8Array(parts.length + 1);
+    if (segment === DOUBLE_STAR) {
+      const last = i === segments.length - 1;
+      for (let j = 0; j <= parts.length; j++) {
+        next[j] = reach[j]! | (j > 0 && next[j - 1] && (last || parts[j - 1] !== '') ? 1 : 0);
+      }
+    } else {
+      for (let j = 0; j < parts.length; j++) {
+        if (reach[j] && matchSegment(segment, (chars[j] ??= Array.from(parts[j]!)))) next[j + 1] = 1;
+      }
     }
-    const afterLeadingDoubleStar = i === 1 && segments[0] === '**';
-    if (!first && !afterLeadingDoubleStar) source += '/';
-    source += segmentSource(segment);
+    reach = next;
   });
-  const regex = new RegExp(`^${source}$`, 'su');
-  return { pattern, matches: (text) => regex.test(text) };
+  return reach[parts.length] === 1;
+}
+
+/**
+ * "*" and "?" within one segment (the text holds no "/"): the classic greedy matcher, which on a
+ * mismatch only moves the last "*" one character on, so it takes at most pattern x text steps.
+ */
+function matchSegment(tokens: readonly Token[], chars: readonly string[]): boolean {
+  let p = 0;
+  let t = 0;
+  let star = -1;
+  let starText = 0;
+  while (t < chars.length) {
+    const token = tokens[p];
+    if (token === STAR) {
+      star = p++;
+      starText = t;
+    } else if (token !== undefined && (token === ONE || token === chars[t])) {
+      p++;
+      t++;
+    } else if (star >= 0) {
+      p = star + 1;
+      t = ++starText;
+    } else return false;
+  }
+  while (tokens[p] === STAR) p++;
+  return p === tokens.length;
 }
 
 /** Escapes a literal path so that it can be used as a glob matching exactly that path. */
@@ -80,25 +149,4 @@ function splitSegments(pattern: string): string[] {
   }
   segments.push(current);
   return segments;
-}
-
-function segmentSource(segment: string): string {
-  let out = '';
-  for (let i = 0; i < segment.length; i++) {
-    const c = segment[i]!;
-    if (c === '\\') {
-      const next = segment.codePointAt(i + 1)!;
-      const ch = String.fromCodePoint(next);
-      out += escapeRegex(ch);
-      i += ch.length;
-    } else if (c === '*') out += '[^/]*';
-    else if (c === '?') out += '[^/]';
-    else out += escapeRegex(c);
-  }
-  return out;
-}
-
-function escapeRegex(c: string): string {
-  // Only syntax characters: with the "u" flag, an escaped "-" outside a class is a SyntaxError.
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, (m) => `\\${m}`);
 }
