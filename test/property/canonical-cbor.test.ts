@@ -12,14 +12,14 @@ import fc from 'fast-check';
 import { CborDecodeError, decodeCanonical, decodeEnvelope, encodeCanonical, MsSignError, type CborValue } from '@ms-sign/core';
 import { encodeReference, seededChoose } from '../helpers/cbor-reference.js';
 import { manifestBytes, seedKey, signPayload } from '../helpers/crafted.js';
-import { fcParams } from '../helpers/property.js';
+import { fcParams, unicodeStringArbitrary } from '../helpers/property.js';
 
 const uintArbitrary = fc.oneof(
   fc.constantFrom(0, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER),
   fc.nat(1000),
   fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
 );
-const textArbitrary = fc.string({ unit: 'binary', maxLength: 30 });
+const textArbitrary = unicodeStringArbitrary(30);
 const bytesArbitrary = fc.uint8Array({ maxLength: 40 });
 
 /** Values of the supported subset, nested at most 5 deep (well within LIMITS.cborDepth). */
