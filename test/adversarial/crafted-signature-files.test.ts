@@ -78,6 +78,17 @@ describe('signature files SIGNED by a trusted key with hostile paths are refused
     });
   }
 
+  test('the same hostile manifests signed by an UNTRUSTED key are never decoded: UNTRUSTED_SIGNER only', async (t) => {
+    const m = await setup(t);
+    const stranger = generateSecretKey();
+    for (const [what, paths] of HOSTILE_PATHS) {
+      writeFileSync(m.sig, signManifest(manifestOf(paths.map((p) => fileEntry(p, OUTSIDE))), [stranger]));
+      const r = await runCli(['verify', 'model', '-p', m.key.publicPath, '--json'], { cwd: m.dir });
+      assertCodes(r, 1, ['UNTRUSTED_SIGNER'], what);
+      assert.equal(r.json<{ subject: { name: string | null } }>().subject.name, null, what);
+    }
+  });
+
   test('a single-file manifest whose one path has a "/": UNSAFE_PATH', async (t) => {
     const m = await setup(t);
     writeFileSync(m.sig, signManifest(manifestOf([fileEntry('model/weights.bin', INSIDE)], { kind: 'file' }), [m.key.key]));

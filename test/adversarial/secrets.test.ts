@@ -162,6 +162,19 @@ describe('no secret key material or passphrase in any output', () => {
     assertNoSecret(await runCli(['exec', 'model.ms', '-s', 'a.sig', '-t', 'seed.hex', '--', 'true'], { cwd: s.dir }), s.forms, 'exec -t seed.hex');
   });
 
+  test('no command takes a passphrase or a secret key on the command line (argv is visible to every user)', async (t) => {
+    const s = await secretsDir(t);
+    for (const argv of [
+      ['keygen', '-o', 'x', '--passphrase', PASSPHRASE],
+      ['sign', 'model.ms', '-k', 'plain.key', '--passphrase', PASSPHRASE],
+      ['sign', 'model.ms', '--key-text', s.plainPem],
+    ]) {
+      const r = await runCli([...argv, '--json'], { cwd: s.dir });
+      assertCodes(r, 2, ['USAGE'], argv.slice(0, 2).join(' '));
+      assertNoSecret(r, s.forms, argv.join(' '));
+    }
+  });
+
   test('keygen never prints the key it made, nor the passphrase it used', async (t) => {
     const dir = tempDir(t);
     const made = await runCli(['keygen', '-o', 'made', '--no-passphrase', '--json'], { cwd: dir });
