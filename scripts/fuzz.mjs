@@ -7,6 +7,7 @@
 //   pnpm fuzz --seconds 600                    longer (npm: npm run fuzz -- --seconds 600)
 //   pnpm fuzz --runs 100000 --seed 42          a fixed amount of work, reproducibly
 //   pnpm fuzz --target signature-file          one target (signature-file, trust-policy, path, walker-names)
+//   pnpm fuzz --target path --seed S --path P  replay a finding exactly, as it was reported
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,6 +19,7 @@ const options = {
   seconds: { type: 'string' },
   runs: { type: 'string' },
   seed: { type: 'string' },
+  path: { type: 'string' },
   target: { type: 'string', multiple: true },
   'hang-ms': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -30,7 +32,7 @@ try {
   process.exit(2);
 }
 if (values.help) {
-  console.log('usage: node scripts/fuzz.mjs [--seconds N] [--runs N] [--seed N] [--target NAME]... [--hang-ms N]');
+  console.log('usage: node scripts/fuzz.mjs [--seconds N] [--runs N] [--seed N [--path P]] [--target NAME]... [--hang-ms N]');
   process.exit(0);
 }
 
@@ -61,7 +63,7 @@ const names = values.target ?? targets.map((t) => t.name);
 
 let failed = false;
 for (const name of names) {
-  const report = await harness.fuzzInWorker(name, { runs, seconds, seed, hangMs });
+  const report = await harness.fuzzInWorker(name, { runs, seconds, seed, path: values.path, hangMs });
   const rate = Math.round(report.runs / (report.ms / 1000));
   if (!report.failure) {
     console.log(`${name}: ${report.runs} inputs in ${(report.ms / 1000).toFixed(1)} s (${rate}/s), seed ${report.seed}: nothing found`);
@@ -75,6 +77,6 @@ for (const name of names) {
   console.log(`${name}: ${report.failure.kind.toUpperCase()} after ${report.runs} inputs, seed ${report.seed}${report.failure.path ? ` path ${report.failure.path}` : ''}`);
   console.log(`  ${report.failure.message.split('\n').join('\n  ')}`);
   console.log(`  input saved to ${file}`);
-  if (report.failure.path) console.log(`  replay: FC_SEED=${report.seed} FC_PATH=${report.failure.path} node scripts/run-tests.mjs --test-name-pattern=${name}`);
+  if (report.failure.path) console.log(`  replay: node scripts/fuzz.mjs --target ${name} --seed ${report.seed} --path ${report.failure.path}`);
 }
 process.exit(failed ? 1 : 0);

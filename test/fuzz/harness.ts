@@ -12,6 +12,8 @@ export interface FuzzOptions {
   readonly seconds?: number;
   /** fast-check seed; default random (always reported, for replay). */
   readonly seed?: number;
+  /** With `seed`: replay exactly the input of a finding's reported path. */
+  readonly path?: string;
   /** No progress on one input for this long is a hang (default 10 s). */
   readonly hangMs?: number;
   /** The worker's old-generation heap cap (default 1024 MiB). */
@@ -44,7 +46,7 @@ export function fuzzInWorker(target: string, options: FuzzOptions = {}): Promise
   const counters = new Int32Array(shared, 0, 2);
   const started = performance.now();
   const worker = new Worker(new URL('./worker.js', import.meta.url), {
-    workerData: { target, runs: options.runs, seconds: options.seconds, seed, shared },
+    workerData: { target, runs: options.runs, seconds: options.seconds, seed, path: options.path, shared },
     resourceLimits: { maxOldGenerationSizeMb: options.heapMb ?? 1024 },
     stdout: false,
     stderr: false,

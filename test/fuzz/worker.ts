@@ -4,7 +4,14 @@ import fc from 'fast-check';
 import { HEARTBEAT_HEADER, HEARTBEAT_INPUT_BYTES } from './harness.js';
 import { checkInput, findTarget } from './targets.js';
 
-const { target: name, runs, seconds, seed, shared } = workerData as { target: string; runs?: number; seconds?: number; seed: number; shared: SharedArrayBuffer };
+const { target: name, runs, seconds, seed, path, shared } = workerData as {
+  target: string;
+  runs?: number;
+  seconds?: number;
+  seed: number;
+  path?: string;
+  shared: SharedArrayBuffer;
+};
 const target = findTarget(name);
 const counters = new Int32Array(shared, 0, 2);
 const inputBytes = new Uint8Array(shared, HEARTBEAT_HEADER, HEARTBEAT_INPUT_BYTES);
@@ -19,6 +26,7 @@ const details = fc.check(
   }),
   {
     seed,
+    ...(path === undefined ? {} : { path }),
     numRuns: runs ?? Number.MAX_SAFE_INTEGER,
     ...(seconds === undefined ? {} : { interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false }),
   },
