@@ -1,8 +1,9 @@
 /**
  * A file that changes while it is hashed is an error (FILE_CHANGED), never a silent wrong digest
  * (SPEC section 3). Driven deterministically through the library's progress callback, which runs
- * between hash tasks: on the main thread after each shard (threads: 1), or, with worker threads,
- * after each batch and before the next batch is handed out.
+ * on the main thread between units of hashing work. Shards are 8 MiB, so that each is a unit of
+ * its own (small files and shards may be hashed together in one unit), and files are sparse, so
+ * that this costs little.
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, closeSync, ftruncateSync, openSync, readFileSync, renameSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { generateSecretKey, loadVerifiedModel, ModelVerificationError, MsSignErr
 import { sha256, trustKeys } from '../helpers/crafted.js';
 import { tempDir } from '../helpers/index.js';
 
-const SHARD = 64 * 1024;
+const SHARD = 8 * 1024 * 1024;
 const key = generateSecretKey();
 const trust = trustKeys(key.publicKey);
 
@@ -26,18 +27,32 @@ function once(change: () => void): (done: number, total: number) => void {
   };
 }
 
-/** Three shards of distinct bytes, with an old mtime so any write visibly changes it. */
-function threeShardFile(path: string): Uint8Array {
-  const bytes = new Uint8Array(3 * SHARD).map((_, i) => (i * 31) & 0xff);
-  writeFileSync(path, bytes);
+/** A sparse file of `size` bytes with some distinct bytes at the start of every shard. */
+function sparseFile(path: string, size: number, salt = 0): void {
+  const fd = openSync(path, 'w');
+  ftruncateSync(fd, size);
+  for (let offset = 0; offset < size; offset += SHARD) writeSync(fd, Buffer.from(`shard at ${offset}, salt ${salt}`), 0, undefined, offset);
+  closeSync(fd);
+  // An old modification time, so that any later write visibly changes it.
   utimesSync(path, new Date('2001-01-01'), new Date('2001-01-01'));
-  return bytes;
+}
+
+function threeShardFile(path: string): void {
+  sparseFile(path, 3 * SHARD);
+}
+
+/** Writes other bytes into the third shard, keeping the size. */
+function rewriteInPlace(path: string): void {
+  const fd = openSync(path, 'r+');
+  writeSync(fd, Buffer.from('REWRITTEN'), 0, undefined, 2 * SHARD + 1);
+  closeSync(fd);
 }
 
 async function signedModel(t: Parameters<typeof tempDir>[0]) {
   const dir = tempDir(t);
   const model = join(dir, 'model.bin');
-  const bytes = threeShardFile(model);
+  threeShardFile(model);
+  const bytes = new Uint8Array(readFileSync(model));
   const sig = join(dir, 'model.bin.sig');
   const { signatureFile } = await signModel(model, { keys: [key], signaturePath: sig, shardSize: SHARD, threads: 1 });
   writeFileSync(sig, signatureFile);
@@ -61,33 +76,30 @@ describe('sign: a file that changes while it is hashed is FILE_CHANGED', () => {
     const dir = tempDir(t);
     const model = join(dir, 'model.bin');
     threeShardFile(model);
-    const rewrite = () => {
-      const fd = openSync(model, 'r+');
-      writeSync(fd, new Uint8Array(SHARD), 0, SHARD, 2 * SHARD);
-      closeSync(fd);
-    };
-    await assert.rejects(signModel(model, { keys: [key], signaturePath: `${model}.sig`, shardSize: SHARD, threads: 1, onProgress: once(rewrite) }), isFileChanged);
+    await assert.rejects(signModel(model, { keys: [key], signaturePath: `${model}.sig`, shardSize: SHARD, threads: 1, onProgress: once(() => rewriteInPlace(model)) }), isFileChanged);
   });
 
   test('a file replaced by another of the same size after the walk, before it is hashed', async (t) => {
     const dir = tempDir(t);
-    writeFileSync(join(dir, 'a.bin'), 'first file');
-    writeFileSync(join(dir, 'b.bin'), 'second file');
-    writeFileSync(join(dir, 'impostor'), 'IMPOSTOR!!!');
-    const swap = () => renameSync(join(dir, 'impostor'), join(dir, 'b.bin'));
-    await assert.rejects(signModel(dir, { keys: [key], signaturePath: join(dir, '..', 'x.sig'), threads: 1, onProgress: once(swap) }), (e: unknown) => isFileChanged(e) && (e as MsSignError).path === 'b.bin');
+    for (const name of ['a.bin', 'b.bin']) sparseFile(join(dir, name), SHARD);
+    // Both are replaced after the first is hashed: the one not hashed yet is caught.
+    const swap = () => {
+      for (const name of ['a.bin', 'b.bin']) {
+        sparseFile(join(dir, `${name}.new`), SHARD, 1);
+        renameSync(join(dir, `${name}.new`), join(dir, name));
+      }
+    };
+    await assert.rejects(signModel(dir, { keys: [key], signaturePath: join(dir, '..', 'x.sig'), shardSize: SHARD, threads: 1, onProgress: once(swap) }), isFileChanged);
   });
 
   test('with worker threads: a file that grows while its shards are being hashed', async (t) => {
     const dir = tempDir(t);
     const model = join(dir, 'big.bin');
-    // 64 MiB without writing them (sparse), in 8 shards: more batches than workers, so shards are
-    // still waiting for a worker when the first result arrives.
-    const fd = openSync(model, 'w');
-    ftruncateSync(fd, 64 * 1024 * 1024);
-    closeSync(fd);
+    // 64 MiB in 8 shards: more units than threads, so shards are still waiting when the first
+    // result arrives.
+    sparseFile(model, 8 * SHARD);
     await assert.rejects(
-      signModel(model, { keys: [key], signaturePath: `${model}.sig`, shardSize: 8 * 1024 * 1024, threads: 2, onProgress: once(() => appendFileSync(model, 'x')) }),
+      signModel(model, { keys: [key], signaturePath: `${model}.sig`, shardSize: SHARD, threads: 2, onProgress: once(() => appendFileSync(model, 'x')) }),
       isFileChanged,
     );
   });
@@ -96,12 +108,7 @@ describe('sign: a file that changes while it is hashed is FILE_CHANGED', () => {
 describe('verify: a file that changes while it is hashed fails', () => {
   test('rewritten in place between two shards: FILE_CHANGED', async (t) => {
     const m = await signedModel(t);
-    const rewrite = () => {
-      const fd = openSync(m.model, 'r+');
-      writeSync(fd, new Uint8Array(SHARD), 0, SHARD, 2 * SHARD);
-      closeSync(fd);
-    };
-    const report = await verifyModel(m.model, { trust, signaturePath: m.sig, threads: 1, onProgress: once(rewrite) });
+    const report = await verifyModel(m.model, { trust, signaturePath: m.sig, threads: 1, onProgress: once(() => rewriteInPlace(m.model)) });
     assert.deepEqual(report.errors.map((e) => e.code), ['FILE_CHANGED']);
   });
 
