@@ -113,7 +113,10 @@ export interface Head {
   readonly argument: number;
 }
 
-/** The heads of a well-formed definite-length CBOR item (as ms-sign writes), in order. */
+/**
+ * The heads of a CBOR item, in order, as far as they can be read: for fuzzing, the bytes may be
+ * anything (the walk stops at a head without a length or at the end).
+ */
 export function listHeads(bytes: Uint8Array): Head[] {
   const heads: Head[] = [];
   let offset = 0;
@@ -127,6 +130,8 @@ export function listHeads(bytes: Uint8Array): Head[] {
     const initial = bytes[offset]!;
     const major = initial >> 5;
     const info = initial & 0x1f;
+    // Reserved (28-30) and indefinite (31) heads carry no length: stop there.
+    if (info > 27) break;
     const size = info < 24 ? 0 : 1 << (info - 24);
     let argument = info < 24 ? info : 0;
     for (let i = 1; i <= size; i++) argument = argument * 256 + (bytes[offset + i] ?? 0);
