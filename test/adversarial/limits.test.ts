@@ -51,7 +51,8 @@ function sparseFile(path: string, size: number): void {
 describe('the documented limits are the enforced ones', () => {
   test('docs/threat-model.md lists every LIMITS entry with its value', () => {
     const doc = readFileSync(join(repoRoot, 'docs', 'threat-model.md'), 'utf8');
-    const rows = new Map([...doc.matchAll(/^\| `(\w+)` \| ([\d,]+) \|/gm)].map((m) => [m[1]!, Number(m[2]!.replaceAll(',', ''))]));
+    const section = doc.slice(doc.indexOf('\n## Limits\n'), doc.indexOf('\n## ', doc.indexOf('\n## Limits\n') + 1));
+    const rows = new Map([...section.matchAll(/^\| `(\w+)` \| ([\d,]+) \|/gm)].map((m) => [m[1]!, Number(m[2]!.replaceAll(',', ''))]));
     assert.deepEqual(Object.fromEntries(rows), { ...LIMITS });
   });
 });
