@@ -1,5 +1,5 @@
 import { encodePublicKeyPem, encodeSecretKeyPem, generateSecretKey, MsSignError, writeFileAtomic } from '@ms-sign/core';
-import { existsSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeLine, type CliIo } from '../io.js';
 import { printJson } from '../output.js';
@@ -26,12 +26,16 @@ export async function keygenCommand(options: KeygenOptions, io: CliIo): Promise<
   }
   const passphrase = options.passphrase ? await newPassphrase(io) : undefined;
   const key = generateSecretKey();
+  // With --force, keep the old secret key until the new pair is complete (see below).
+  const previousSecret = overwrite && existsSync(secretPath) ? readFileSync(secretPath) : undefined;
   writeFileAtomic(secretPath, await encodeSecretKeyPem(key, passphrase), { mode: 0o600, overwrite });
   try {
     writeFileAtomic(publicPath, encodePublicKeyPem(key.publicKey), { mode: 0o644, overwrite });
   } catch (error) {
-    // All or nothing: a secret key without its public half would only confuse.
-    if (!overwrite) unlinkSync(secretPath);
+    // All or nothing: a new secret key beside the old public key (or none) would only confuse,
+    // and with --force the old secret key would be lost.
+    if (previousSecret === undefined) unlinkSync(secretPath);
+    else writeFileAtomic(secretPath, previousSecret, { mode: 0o600, overwrite: true });
     throw error;
   }
   if (options.json) {

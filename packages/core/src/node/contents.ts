@@ -132,8 +132,12 @@ export async function compareModel(manifest: Manifest, walk: ModelWalk, options:
     };
     if (!result.ok) {
       switch (result.reason) {
-        case 'size':
+        case 'size': {
+          // An earlier shard saw another version of the file: it grew or shrank while it was hashed.
+          const seen = identities.get(pair);
+          if (seen !== undefined && !sameIdentity(seen, result.identity)) return once('FILE_CHANGED', `${path} changed during verification; verify again when it is stable`);
           return once('SIZE_MISMATCH', `${path} has ${result.identity.size} bytes, the signature says ${expected.size}`);
+        }
         case 'changed':
           return once('FILE_CHANGED', `${path} ${result.message}; verify again when it is stable`);
         case 'missing':

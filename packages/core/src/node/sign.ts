@@ -65,7 +65,13 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   if (model.kind === 'directory' && realSig !== undefined) {
     const inside = relative(model.root, realSig);
     // A signature file inside the model directory is not part of the model: record that.
-    if (inside !== '' && !inside.startsWith('..') && !inside.startsWith(sep)) ignore.push(escapeGlob(inside.split(sep).join('/')));
+    if (inside !== '' && !inside.startsWith('..') && !inside.startsWith(sep)) {
+      const pattern = escapeGlob(inside.split(sep).join('/'));
+      // Recorded in the manifest, it must be a valid glob (e.g. at most LIMITS.globBytes long).
+      const why = checkGlob(pattern);
+      if (why) throw new MsSignError('USAGE', `cannot record the signature file's place inside the model (${why}); write it outside the model with -o`);
+      ignore.push(pattern);
+    }
   }
   if (model.kind === 'file' && ignore.length > 0) throw new MsSignError('USAGE', '--ignore applies to directory models only');
   if (ignore.length > LIMITS.ignorePatterns) throw new MsSignError('LIMIT_EXCEEDED', `at most ${LIMITS.ignorePatterns} ignore patterns`);
