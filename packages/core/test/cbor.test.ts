@@ -8,38 +8,10 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { CborDecodeError, decodeCanonical, encodeCanonical, LIMITS, type CborValue } from '@ms-sign/core';
 import { unicodeText } from '../../../test/helpers/arbitraries.js';
+import { encodeReference as referenceEncode } from '../../../test/helpers/cbor-reference.js';
 
 const fromHex = (hex: string) => new Uint8Array(Buffer.from(hex.replace(/\s+/g, ''), 'hex'));
 const toHex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
-
-/** RFC 8949 3.1 head with the shortest argument (4.2.1 "preferred serialization"). */
-function head(major: number, argument: number): Uint8Array {
-  const m = major << 5;
-  if (argument < 24) return Uint8Array.of(m | argument);
-  if (argument < 2 ** 8) return Uint8Array.of(m | 24, argument);
-  if (argument < 2 ** 16) return Uint8Array.of(m | 25, argument >> 8, argument & 0xff);
-  const big = BigInt(argument);
-  const size = argument < 2 ** 32 ? 4 : 8;
-  const out = new Uint8Array(1 + size);
-  out[0] = m | (size === 4 ? 26 : 27);
-  for (let i = 0; i < size; i++) out[size - i] = Number((big >> BigInt(8 * i)) & 0xffn);
-  return out;
-}
-
-/** A reference encoder written from RFC 8949, independent of cbor-x: map keys sorted by their encoded bytes. */
-function referenceEncode(value: CborValue): Uint8Array {
-  if (typeof value === 'number') return head(0, value);
-  if (typeof value === 'string') {
-    const bytes = Buffer.from(value, 'utf8');
-    return Buffer.concat([head(3, bytes.length), bytes]);
-  }
-  if (value instanceof Uint8Array) return Buffer.concat([head(2, value.length), value]);
-  if (Array.isArray(value)) return Buffer.concat([head(4, value.length), ...value.map((v: CborValue) => referenceEncode(v))]);
-  const map = value as ReadonlyMap<string, CborValue>;
-  const entries = [...map].map(([k, v]) => [referenceEncode(k), referenceEncode(v)] as const);
-  entries.sort(([a], [b]) => Buffer.compare(a, b));
-  return Buffer.concat([head(5, map.size), ...entries.flat()]);
-}
 
 const cborValue: fc.Arbitrary<CborValue> = fc.letrec<{ value: CborValue }>((tie) => ({
   value: fc.oneof(
