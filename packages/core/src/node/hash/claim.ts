@@ -5,15 +5,21 @@ import { hashRange, type HashFile } from './task.js';
 export interface WorkerData {
   readonly plan: JobPlan;
   readonly table: ResultTable;
-  /** Shared Int32Array: [next unit to claim, stop flag]. */
+  /** Shared Int32Array: [next unit to claim, stop flag, tasks hashed by all threads]. */
   readonly control: Int32Array;
 }
 
 const NEXT_UNIT = 0;
 const STOP = 1;
+const HASHED = 2;
 
 export function createControl(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(8));
+  return new Int32Array(new SharedArrayBuffer(12));
+}
+
+/** Tasks hashed to the end so far, by all threads: less than all after an early stop. */
+export function tasksHashed(control: Int32Array): number {
+  return Atomics.load(control, HASHED);
 }
 
 /** Asks every thread to stop: none claims another unit, and a shard being hashed ends at its next read. */
@@ -34,16 +40,22 @@ export function claimUnit(data: WorkerData): number | undefined {
 
 export type UnitFailures = (readonly [task: number, message: string])[];
 
-/** Hashes the tasks of one unit into the result table; returns the failure messages. */
-export function hashUnit(data: WorkerData, files: readonly HashFile[], unit: number, scratch: Buffer): UnitFailures {
+/**
+ * Hashes the tasks of one unit into the result table and returns the failure messages; `onTask`
+ * (main thread) sees each task as soon as it is stored, so that a stop takes effect at once.
+ */
+export function hashUnit(data: WorkerData, files: readonly HashFile[], unit: number, scratch: Buffer, onTask?: (task: number, message: string | undefined) => void): UnitFailures {
   const { plan, table, control } = data;
   const failures: UnitFailures = [];
   const stopped = () => stopRequested(control);
   for (let i = plan.unitStart[unit]!; i < plan.unitStart[unit + 1]! && !stopped(); i++) {
     const task = plan.order[i]!;
     const result = hashRange(files[plan.taskFile[task]!]!, taskOffset(plan, task), taskLength(plan, task), plan.algorithm, scratch, stopped);
+    if (result === undefined) break;
+    Atomics.add(control, HASHED, 1);
     const message = storeResult(table, task, result);
     if (message !== undefined) failures.push([task, message]);
+    onTask?.(task, message);
   }
   return failures;
 }

@@ -119,8 +119,7 @@ export function createResultTable(tasks: number, digestLength: number): ResultTa
 }
 
 /** Stores a result; returns its failure message, if any, for the completion message. */
-export function storeResult(table: ResultTable, task: number, result: HashTaskResult | undefined): string | undefined {
-  if (result === undefined) return undefined;
+export function storeResult(table: ResultTable, task: number, result: HashTaskResult): string | undefined {
   if ('identity' in result) {
     const { dev, ino, size, mtimeNs, ctimeNs } = result.identity;
     table.identities.set([dev, ino, BigInt(size), mtimeNs, ctimeNs], task * IDENTITY_FIELDS);

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { HASH_ALGORITHMS, type HashAlgorithm } from '../../format/manifest.js';
-import { claimUnit, createControl, hashUnit, requestStop, type UnitFailures, type WorkerData } from './claim.js';
+import { claimUnit, createControl, hashUnit, requestStop, tasksHashed, type UnitFailures, type WorkerData } from './claim.js';
 import { createResultTable, loadResult, planJob, taskLength, taskShard, unitCount } from './job.js';
 import type { HashFile, HashTaskResult } from './task.js';
 import { CHUNK_BYTES, INLINE_COST_BYTES, TASK_COST_BYTES } from './tuning.js';
@@ -14,7 +14,11 @@ export interface HashJob {
 }
 
 export interface HashRunOptions {
-  /** Hashing threads, the main thread included; default: one per core. 1 hashes on the main thread only. */
+  /**
+   * Hashing threads, the main thread included. Default: one per core, and only as many workers
+   * as the job pays for (none for small jobs). Given explicitly, that many are used whenever
+   * the job has enough units. 1 hashes on the main thread only.
+   */
   readonly threads?: number | undefined;
   /** Called with the bytes hashed so far, after each unit of work. */
   readonly onProgress?: ((bytesDone: number, bytesTotal: number) => void) | undefined;
@@ -25,7 +29,10 @@ export interface HashRunOptions {
 /** What a run did: for tests and the benchmark (did --fail-fast really skip work?). */
 export interface HashRunSummary {
   readonly tasks: number;
+  /** Shards hashed to the end by any thread, delivered or not. */
   readonly tasksHashed: number;
+  /** Shards delivered through onResult. */
+  readonly tasksDelivered: number;
   readonly workers: number;
   readonly stoppedEarly: boolean;
 }
@@ -48,12 +55,12 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
   const data: WorkerData = { plan, table: createResultTable(tasks, HASH_ALGORITHMS[job.algorithm]), control: createControl() };
   const totalBytes = plan.sizes.reduce((n, s) => n + s, 0);
   const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
-  // A worker costs ~20-30 ms of start-up and ~10 MiB: only worth it for work that outlasts that.
-  const cost = totalBytes + tasks * TASK_COST_BYTES;
-  const workerCount = cost > INLINE_COST_BYTES ? Math.min(threads - 1, units - 1) : 0;
+  // A worker costs ~40 ms of start-up and ~10 MiB: by default only worth it for work that outlasts that.
+  const worthIt = options.threads !== undefined || totalBytes + tasks * TASK_COST_BYTES > INLINE_COST_BYTES;
+  const workerCount = worthIt ? Math.max(0, Math.min(threads - 1, units - 1)) : 0;
 
   let bytesDone = 0;
-  let tasksHashed = 0;
+  let delivered = 0;
   let unitsDone = 0;
   let stopped = false;
   let finish: (() => void) | undefined;
@@ -69,22 +76,25 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
   // Awaited after the main thread's own share; until then a worker failure only stops the run.
   allDone.catch(() => undefined);
 
-  const completeUnit = (unit: number, failures: UnitFailures) => {
+  const deliver = (task: number, message: string | undefined) => {
     if (stopped) return;
-    const messages = new Map(failures);
-    for (let i = plan.unitStart[unit]!; i < plan.unitStart[unit + 1]! && !stopped; i++) {
-      const task = plan.order[i]!;
-      const result = loadResult(data.table, task, messages.get(task));
-      if (result === undefined) continue;
-      tasksHashed++;
-      bytesDone += taskLength(plan, task);
-      if (options.onResult?.(plan.taskFile[task]!, taskShard(plan, task), result) === true) {
-        stopped = true;
-        requestStop(data.control);
-      }
+    const result = loadResult(data.table, task, message);
+    if (result === undefined) return;
+    delivered++;
+    bytesDone += taskLength(plan, task);
+    if (options.onResult?.(plan.taskFile[task]!, taskShard(plan, task), result) === true) {
+      stopped = true;
+      requestStop(data.control);
     }
+  };
+  const completeUnit = () => {
     options.onProgress?.(bytesDone, totalBytes);
     if (++unitsDone === units || stopped) finish!();
+  };
+  const completeWorkerUnit = (unit: number, failures: UnitFailures) => {
+    const messages = new Map(failures);
+    for (let i = plan.unitStart[unit]!; i < plan.unitStart[unit + 1]!; i++) deliver(plan.order[i]!, messages.get(plan.order[i]!));
+    completeUnit();
   };
 
   const workers: Worker[] = [];
@@ -92,7 +102,7 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
     for (let w = 0; w < workerCount; w++) {
       const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: data });
       workers.push(worker);
-      worker.on('message', ([unit, failures]: UnitDone) => completeUnit(unit, [...failures]));
+      worker.on('message', ([unit, failures]: UnitDone) => completeWorkerUnit(unit, [...failures]));
       worker.on('error', (error) => fail!(error));
       worker.on('exit', (code) => {
         if (code !== 0 && !stopped && unitsDone < units) fail!(new Error(`hash worker exited with code ${code}`));
@@ -102,9 +112,10 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
     mainThreadScratch ??= Buffer.allocUnsafeSlow(CHUNK_BYTES);
     const files = job.files;
     for (let unit = claimUnit(data); unit !== undefined; unit = claimUnit(data)) {
-      completeUnit(unit, hashUnit(data, files, unit, mainThreadScratch));
+      hashUnit(data, files, unit, mainThreadScratch, deliver);
+      completeUnit();
       // Let worker messages, timers (the progress bar) and errors in between units.
-      if (workerCount > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     await allDone;
   } finally {
@@ -112,5 +123,5 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
     requestStop(data.control);
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return { tasks, tasksHashed, workers: workerCount, stoppedEarly: tasksHashed < tasks };
+  return { tasks, tasksHashed: tasksHashed(data.control), tasksDelivered: delivered, workers: workerCount, stoppedEarly: delivered < tasks };
 }
