@@ -29,28 +29,39 @@ export interface JobPlan {
 export function planJob(files: readonly HashFile[], algorithm: HashAlgorithm, shardSize: number): JobPlan {
   const sizes = new Float64Array(files.length);
   const firstTask = new Int32Array(files.length + 1);
+  const paths: string[] = new Array(files.length);
+  const sinks: (readonly [number, CopySink | MemorySink])[] = [];
   let tasks = 0;
-  files.forEach((file, f) => {
+  for (let f = 0; f < files.length; f++) {
+    const file = files[f]!;
     sizes[f] = file.size;
+    paths[f] = file.path;
+    if (file.sink) sinks.push([f, file.sink]);
     firstTask[f] = tasks;
     tasks += file.size <= shardSize ? 1 : Math.ceil(file.size / shardSize);
-  });
+  }
   firstTask[files.length] = tasks;
   const taskFile = new Int32Array(tasks);
-  for (let f = 0; f < files.length; f++) taskFile.fill(f, firstTask[f]!, firstTask[f + 1]!);
-
   const plan = { algorithm, shardSize, sizes, firstTask, taskFile };
+  // Big shards (units of their own) first, longest first, so that no thread is left with a long
+  // one at the end; the stable sort keeps equal shards in file order. Small tasks follow in walk order.
   const big: number[] = [];
-  const small: number[] = [];
-  for (let t = 0; t < tasks; t++) (taskLength(plan, t) >= BATCH_BYTES ? big : small).push(t);
-  // Stable sort: equal shards stay in file order, so a damaged early shard is found early.
+  for (let f = 0, t = 0; f < files.length; f++) {
+    for (; t < firstTask[f + 1]!; t++) {
+      taskFile[t] = f;
+      if (taskLength(plan, t) >= BATCH_BYTES) big.push(t);
+    }
+  }
   big.sort((a, b) => taskLength(plan, b) - taskLength(plan, a));
-  const order = Int32Array.from([...big, ...small]);
+  const order = new Int32Array(tasks);
+  order.set(big);
+  let next = big.length;
+  for (let t = 0; t < tasks; t++) if (taskLength(plan, t) < BATCH_BYTES) order[next++] = t;
   const unitStart: number[] = [];
   for (let i = 0; i < big.length; i++) unitStart.push(i);
   let bytes = BATCH_BYTES;
   let count = BATCH_FILES;
-  for (let i = big.length; i < order.length; i++) {
+  for (let i = big.length; i < tasks; i++) {
     if (bytes >= BATCH_BYTES || count >= BATCH_FILES) {
       unitStart.push(i);
       bytes = 0;
@@ -59,14 +70,8 @@ export function planJob(files: readonly HashFile[], algorithm: HashAlgorithm, sh
     bytes += taskLength(plan, order[i]!);
     count++;
   }
-  unitStart.push(order.length);
-  return {
-    ...plan,
-    paths: files.map((f) => f.path).join('\0'),
-    sinks: files.flatMap((f, i) => (f.sink ? [[i, f.sink] as const] : [])),
-    order,
-    unitStart: Int32Array.from(unitStart),
-  };
+  unitStart.push(tasks);
+  return { ...plan, paths: paths.join('\0'), sinks, order, unitStart: Int32Array.from(unitStart) };
 }
 
 type TaskGeometry = Pick<JobPlan, 'shardSize' | 'sizes' | 'firstTask' | 'taskFile'>;
