@@ -44,13 +44,13 @@ export type UnitFailures = (readonly [task: number, message: string])[];
  * Hashes the tasks of one unit into the result table and returns the failure messages; `onTask`
  * (main thread) sees each task as soon as it is stored, so that a stop takes effect at once.
  */
-export function hashUnit(data: WorkerData, files: readonly HashFile[], unit: number, scratch: Buffer, onTask?: (task: number, message: string | undefined) => void): UnitFailures {
+export function hashUnit(data: WorkerData, fileAt: (file: number) => HashFile, unit: number, scratch: Buffer, onTask?: (task: number, message: string | undefined) => void): UnitFailures {
   const { plan, table, control } = data;
   const failures: UnitFailures = [];
   const stopped = () => stopRequested(control);
   for (let i = plan.unitStart[unit]!; i < plan.unitStart[unit + 1]! && !stopped(); i++) {
     const task = plan.order[i]!;
-    const result = hashRange(files[plan.taskFile[task]!]!, taskOffset(plan, task), taskLength(plan, task), plan.algorithm, scratch, stopped);
+    const result = hashRange(fileAt(plan.taskFile[task]!), taskOffset(plan, task), taskLength(plan, task), plan.algorithm, scratch, stopped);
     if (result === undefined) break;
     Atomics.add(control, HASHED, 1);
     const message = storeResult(table, task, result);
@@ -62,6 +62,6 @@ export function hashUnit(data: WorkerData, files: readonly HashFile[], unit: num
 
 /** A worker's whole life: claim and hash units until none is left. */
 export function claimUnits(data: WorkerData, scratch: Buffer, onUnit: (unit: number, failures: UnitFailures) => void): void {
-  const files = planFiles(data.plan);
-  for (let unit = claimUnit(data); unit !== undefined; unit = claimUnit(data)) onUnit(unit, hashUnit(data, files, unit, scratch));
+  const fileAt = planFiles(data.plan);
+  for (let unit = claimUnit(data); unit !== undefined; unit = claimUnit(data)) onUnit(unit, hashUnit(data, fileAt, unit, scratch));
 }

@@ -93,11 +93,11 @@ export function unitCount(plan: JobPlan): number {
   return plan.unitStart.length - 1;
 }
 
-/** Rebuilds the HashFile objects of a plan (in a worker). */
-export function planFiles(plan: JobPlan): HashFile[] {
+/** A worker's view of the plan's files: one HashFile built per task it claims, not per file. */
+export function planFiles(plan: JobPlan): (file: number) => HashFile {
   const paths = plan.sizes.length === 0 ? [] : plan.paths.split('\0');
   const sinks = new Map(plan.sinks);
-  return paths.map((path, f) => ({ path, size: plan.sizes[f]!, sink: sinks.get(f) }));
+  return (f) => ({ path: paths[f]!, size: plan.sizes[f]!, sink: sinks.get(f) });
 }
 
 // Result status codes in shared memory; 0 means not hashed (skipped after an early stop).

@@ -110,9 +110,9 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
     }
     if (units === 0) finish!();
     mainThreadScratch ??= Buffer.allocUnsafeSlow(CHUNK_BYTES);
-    const files = job.files;
+    const fileAt = (f: number) => job.files[f]!;
     for (let unit = claimUnit(data); unit !== undefined; unit = claimUnit(data)) {
-      hashUnit(data, files, unit, mainThreadScratch, deliver);
+      hashUnit(data, fileAt, unit, mainThreadScratch, deliver);
       completeUnit();
       // Let worker messages, timers (the progress bar) and errors in between units.
       await new Promise<void>((resolve) => setImmediate(resolve));
