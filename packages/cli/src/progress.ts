@@ -33,7 +33,8 @@ export function startProgress(io: CliIo, enabled: boolean, timing: ProgressTimin
     const elapsed = (timing.now() - started) / 1000;
     if (elapsed * 1000 < timing.delayMs || total === 0) return;
     shown = true;
-    io.stderr.write(`\r\x1b[2K${progressLine(done, total, elapsed, io.stderr.columns ?? 80)}`);
+    // A terminal of unknown width reports 0 columns (e.g. under script(1)): assume 80.
+    io.stderr.write(`\r\x1b[2K${progressLine(done, total, elapsed, io.stderr.columns || 80)}`);
   };
   const timer = setInterval(render, timing.intervalMs);
   // The bar must never keep the process alive.

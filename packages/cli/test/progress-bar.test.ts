@@ -15,7 +15,7 @@ type ProgressModule = typeof import('../dist/progress.js');
 const { startProgress, progressLine } = (await import(pathToFileURL(join(repoRoot, 'packages', 'cli', 'dist', 'progress.js')).href)) as ProgressModule;
 type CliIo = Parameters<ProgressModule['startProgress']>[0];
 
-function fakeIo(isTTY: boolean, env: Record<string, string> = {}): { io: CliIo; written: () => string } {
+function fakeIo(isTTY: boolean, env: Record<string, string> = {}, columns = 100): { io: CliIo; written: () => string } {
   let text = '';
   const stream = Object.assign(
     new Writable({
@@ -24,7 +24,7 @@ function fakeIo(isTTY: boolean, env: Record<string, string> = {}): { io: CliIo; 
         callback();
       },
     }),
-    { isTTY, columns: 100 },
+    { isTTY, columns },
   );
   const io = { stdout: stream, stderr: stream, stdin: process.stdin, env, cwd: '/' } as unknown as CliIo;
   return { io, written: () => text };
@@ -51,6 +51,12 @@ describe('progress bar', () => {
     const length = written().length;
     await sleep(20);
     assert.equal(written().length, length, 'nothing is drawn after stop');
+  });
+
+  test('draws a full line on a terminal that reports 0 columns (as under script(1))', async () => {
+    const { io, written } = fakeIo(true, {}, 0);
+    (await drawAfter(io, true, 2000)).stop();
+    assert.match(written(), /\[#{10,}\.{10,}\]  50%  512\.0 MiB \/ 1\.0 GiB/);
   });
 
   test('stays silent for work shorter than the delay', async () => {
