@@ -1,5 +1,5 @@
 import { planFiles, storeResult, taskLength, taskOffset, unitCount, type JobPlan, type ResultTable } from './job.js';
-import { hashRange, type HashFile } from './task.js';
+import { hashRange, type HashFile, type HashTaskResult } from './task.js';
 
 /** What every hashing thread shares: the plan, the result table and the control words. */
 export interface WorkerData {
@@ -41,10 +41,11 @@ export function claimUnit(data: WorkerData): number | undefined {
 export type UnitFailures = (readonly [task: number, message: string])[];
 
 /**
- * Hashes the tasks of one unit into the result table and returns the failure messages; `onTask`
- * (main thread) sees each task as soon as it is stored, so that a stop takes effect at once.
+ * Hashes the tasks of one unit. In a worker, results go into the result table and the failure
+ * messages are returned; on the main thread `onTask` takes each result as soon as it exists, so
+ * that a stop takes effect at once and nothing goes through shared memory.
  */
-export function hashUnit(data: WorkerData, fileAt: (file: number) => HashFile, unit: number, scratch: Buffer, onTask?: (task: number, message: string | undefined) => void): UnitFailures {
+export function hashUnit(data: WorkerData, fileAt: (file: number) => HashFile, unit: number, scratch: Buffer, onTask?: (task: number, result: HashTaskResult) => void): UnitFailures {
   const { plan, table, control } = data;
   const failures: UnitFailures = [];
   const stopped = () => stopRequested(control);
@@ -53,9 +54,11 @@ export function hashUnit(data: WorkerData, fileAt: (file: number) => HashFile, u
     const result = hashRange(fileAt(plan.taskFile[task]!), taskOffset(plan, task), taskLength(plan, task), plan.algorithm, scratch, stopped);
     if (result === undefined) break;
     Atomics.add(control, HASHED, 1);
-    const message = storeResult(table, task, result);
-    if (message !== undefined) failures.push([task, message]);
-    onTask?.(task, message);
+    if (onTask) onTask(task, result);
+    else {
+      const message = storeResult(table, task, result);
+      if (message !== undefined) failures.push([task, message]);
+    }
   }
   return failures;
 }

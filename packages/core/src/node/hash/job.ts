@@ -136,14 +136,28 @@ export function storeResult(table: ResultTable, task: number, result: HashTaskRe
   return result.ok || result.reason === 'size' ? undefined : result.message;
 }
 
+/**
+ * Reads a result back (on the main thread). The file identity is decoded only if asked for: for
+ * 20,000 single-shard files nobody compares identities across shards, and building five BigInts
+ * per file is most of the cost of a result.
+ */
 export function loadResult(table: ResultTable, task: number, message: string | undefined): HashTaskResult | undefined {
   const status = STATUS[table.status[task]!];
   if (status === undefined || status === 'pending') return undefined;
   if (status !== 'ok' && status !== 'size') return { ok: false, reason: status satisfies FailureReason, message: message ?? status };
-  const at = task * IDENTITY_FIELDS;
-  const ids = table.identities;
-  const identity: FileIdentity = { dev: ids[at]!, ino: ids[at + 1]!, size: Number(ids[at + 2]!), mtimeNs: ids[at + 3]!, ctimeNs: ids[at + 4]! };
-  if (status === 'size') return { ok: false, reason: 'size', identity };
+  const identity = () => {
+    const at = task * IDENTITY_FIELDS;
+    const ids = table.identities;
+    return { dev: ids[at]!, ino: ids[at + 1]!, size: Number(ids[at + 2]!), mtimeNs: ids[at + 3]!, ctimeNs: ids[at + 4]! } satisfies FileIdentity;
+  };
+  if (status === 'size') return { ok: false, reason: 'size', identity: identity() };
   const length = table.digests.length / table.status.length;
-  return { ok: true, digest: table.digests.slice(task * length, (task + 1) * length), identity };
+  const digest = table.digests.slice(task * length, (task + 1) * length);
+  return {
+    ok: true,
+    digest,
+    get identity() {
+      return identity();
+    },
+  };
 }

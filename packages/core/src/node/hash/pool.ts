@@ -76,10 +76,8 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
   // Awaited after the main thread's own share; until then a worker failure only stops the run.
   allDone.catch(() => undefined);
 
-  const deliver = (task: number, message: string | undefined) => {
-    if (stopped) return;
-    const result = loadResult(data.table, task, message);
-    if (result === undefined) return;
+  const deliver = (task: number, result: HashTaskResult | undefined) => {
+    if (stopped || result === undefined) return;
     delivered++;
     bytesDone += taskLength(plan, task);
     if (options.onResult?.(plan.taskFile[task]!, taskShard(plan, task), result) === true) {
@@ -93,7 +91,10 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
   };
   const completeWorkerUnit = (unit: number, failures: UnitFailures) => {
     const messages = new Map(failures);
-    for (let i = plan.unitStart[unit]!; i < plan.unitStart[unit + 1]!; i++) deliver(plan.order[i]!, messages.get(plan.order[i]!));
+    for (let i = plan.unitStart[unit]!; i < plan.unitStart[unit + 1]! && !stopped; i++) {
+      const task = plan.order[i]!;
+      deliver(task, loadResult(data.table, task, messages.get(task)));
+    }
     completeUnit();
   };
 
