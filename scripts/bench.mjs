@@ -414,6 +414,6 @@ console.log(`\nms-sign benchmark, ${report.date}, ${cores} cores (${report.machi
 console.log(`ceiling: openssl speed -multi ${cores} -evp sha256 = ${ceiling ? fmtBytesRate(ceiling) : 'n/a'}; one core ${perCore ? fmtBytesRate(perCore) : 'n/a'}`);
 console.log(`load average before ${load.before.map((x) => x.toFixed(2)).join(' ')}, after ${load.after.map((x) => x.toFixed(2)).join(' ')}; "other load" = cores busy with other processes during the best run\n`);
 console.log(table(cases));
-console.log('\ntargets:');
+console.log(`\ntargets${opts.quick ? ' (set for the full inputs: --quick runs are dominated by start-up and only show that everything works)' : ''}:`);
 for (const t of checks) console.log(`  ${t.ok ? 'PASS' : 'MISS'}  ${t.case}: ${t.target}: ${t.value}`);
 console.log(`\nJSON: ${relative(process.cwd(), opts.out)}`);
