@@ -178,3 +178,31 @@ describe('hash engine: early stop (--fail-fast)', () => {
     assert.equal(polls, 3, 'two reads, then the stop');
   });
 });
+
+describe('hash engine: failures', () => {
+  test('an exception thrown by onResult for a shard a worker hashed rejects the run instead of crashing the process', async (t) => {
+    const shard = 8 * 1024 * 1024;
+    const path = join(tempDir(t), 'big');
+    writeFileSync(path, randomBytes(4 * shard));
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    let fromWorker = 0;
+    const run = runHashJob(
+      { files: [{ path, size: 4 * shard }], algorithm: 'sha256', shardSize: shard },
+      {
+        threads: 2,
+        onResult: (_f: number, _s: number, result: HashTaskResult) => {
+          // Results read back from shared memory (a worker's) decode the identity lazily.
+          if (Object.getOwnPropertyDescriptor(result, 'identity')?.get === undefined) {
+            // Hold the main thread after its first shard so that the worker takes the others.
+            Atomics.wait(pause, 0, 0, 250);
+            return;
+          }
+          fromWorker++;
+          throw new Error('boom from onResult');
+        },
+      },
+    );
+    await assert.rejects(run, /boom from onResult/);
+    assert.equal(fromWorker, 1);
+  });
+});

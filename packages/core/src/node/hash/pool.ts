@@ -103,7 +103,14 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
     for (let w = 0; w < workerCount; w++) {
       const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: data });
       workers.push(worker);
-      worker.on('message', ([unit, failures]: UnitDone) => completeWorkerUnit(unit, [...failures]));
+      worker.on('message', ([unit, failures]: UnitDone) => {
+        // An exception here would escape as an uncaught one: hand it to the run instead.
+        try {
+          completeWorkerUnit(unit, [...failures]);
+        } catch (error) {
+          fail!(error as Error);
+        }
+      });
       worker.on('error', (error) => fail!(error));
       worker.on('exit', (code) => {
         if (code !== 0 && !stopped && unitsDone < units) fail!(new Error(`hash worker exited with code ${code}`));
