@@ -31,7 +31,7 @@ export function stopRequested(control: Int32Array): boolean {
   return Atomics.load(control, STOP) !== 0;
 }
 
-/** The next unnclaimed unit, or undefined when all are taken or a stop was requested. */
+/** The next unclaimed unit, or undefined when all are taken or a stop was requested. */
 export function claimUnit(data: WorkerData): number | undefined {
   if (stopRequested(data.control)) return undefined;
   const unit = Atomics.add(data.control, NEXT_UNIT, 1);

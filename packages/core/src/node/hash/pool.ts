@@ -37,14 +37,16 @@ export interface HashRunSummary {
   readonly stoppedEarly: boolean;
 }
 
+// Shared by concurrent runs: safe, since a task reads and hashes synchronously and no bytes stay
+// in the buffer across an await.
 let mainThreadScratch: Buffer | undefined;
 
 /**
  * Hashes every shard of every file of a job, on the main thread and, when the job is large enough
  * to pay for starting them, on `threads - 1` worker threads. All threads claim units of work from
  * one shared atomic counter (no scheduler round trip), read into their own reused buffer and
- * write digests into shared memory; the main thread hashes from the first microsecond instead of
- * waiting for workers to boot, and yields to the event loop between its units so that worker
+ * write digests into shared memory; the main thread hashes from the start instead of waiting for
+ * workers to boot, and yields to the event loop between its units so that worker
  * messages, progress and --fail-fast are handled. Results are delivered through `onResult` in
  * completion order; shards skipped after an early stop are never delivered.
  */
@@ -55,7 +57,7 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
   const data: WorkerData = { plan, table: createResultTable(tasks, HASH_ALGORITHMS[job.algorithm]), control: createControl() };
   const totalBytes = plan.sizes.reduce((n, s) => n + s, 0);
   const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
-  // A worker costs ~40 ms of start-up and ~10 MiB: by default only worth it for work that outlasts that.
+  // A worker costs ~45 ms of start-up and ~10 MiB: by default only worth it for work that outlasts that.
   const worthIt = options.threads !== undefined || totalBytes + tasks * TASK_COST_BYTES > INLINE_COST_BYTES;
   const workerCount = worthIt ? Math.max(0, Math.min(threads - 1, units - 1)) : 0;
 

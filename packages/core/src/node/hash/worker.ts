@@ -1,12 +1,11 @@
+// Worker thread: claims units of the job from the shared counter until none is left, hashing each
+// with one reused read buffer, and posts one message per finished unit; the results themselves go
+// straight into shared memory. Its module graph is node builtins and hash/* only: it starts fast.
 import { parentPort, workerData } from 'node:worker_threads';
 import { claimUnits, type WorkerData } from './claim.js';
 import { CHUNK_BYTES } from './tuning.js';
 
-/**
- * Worker thread: claims units of the job from the shared counter until none is left, hashing
- * each with one reused read buffer, and posts one message per finished unit. Results go straight
- * into shared memory. Its module graph is node builtins and hash/* only, so it starts fast.
- */
+/** A worker's message when it finished a unit: the unit and the failure messages of its tasks. */
 export type UnitDone = readonly [unit: number, failures: readonly (readonly [task: number, message: string])[]];
 
 const data = workerData as WorkerData;
