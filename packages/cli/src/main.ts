@@ -5,7 +5,16 @@ const { version } = createRequire(import.meta.url)('../package.json') as { versi
 
 /** The real process's streams and environment. */
 export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    // A getter: creating process.stdin costs a few ms at start-up, and most commands never read it.
+    get stdin() {
+      return process.stdin;
+    },
+    env: process.env,
+    cwd: process.cwd(),
+  };
 }
 
 /**

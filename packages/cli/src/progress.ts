@@ -6,30 +6,38 @@ export interface Progress {
   stop(): void;
 }
 
+export interface ProgressTiming {
+  /** Nothing is drawn before this much time has passed: short work stays silent. */
+  readonly delayMs: number;
+  /** How often the line is redrawn. */
+  readonly intervalMs: number;
+  readonly now: () => number;
+}
+
 const NONE: Progress = { onProgress: () => undefined, stop: () => undefined };
+const DEFAULT_TIMING: ProgressTiming = { delayMs: 1000, intervalMs: 200, now: Date.now };
 
 /**
- * A progress bar on stderr for hashing that takes more than about a second: bytes, rate and ETA.
- * Only on a terminal, never with --json or -q, and gone (line cleared) when the work ends.
+ * A progress bar on stderr for hashing that takes more than about a second: bytes, rate and ETA
+ * (SPEC section 2, "Output"). Only on a terminal, never with --json or -q (callers pass
+ * `enabled`), never with TERM=dumb, and gone (line cleared) when the work ends, so nothing of
+ * it is left in the output a script or a log sees.
  */
-export function startProgress(io: CliIo, enabled: boolean): Progress {
+export function startProgress(io: CliIo, enabled: boolean, timing: ProgressTiming = DEFAULT_TIMING): Progress {
   if (!enabled || io.stderr.isTTY !== true || io.env.TERM === 'dumb') return NONE;
-  const started = Date.now();
+  const started = timing.now();
   let done = 0;
   let total = 0;
   let shown = false;
   const render = () => {
-    const elapsed = (Date.now() - started) / 1000;
-    if (elapsed < 1 || total === 0) return;
+    const elapsed = (timing.now() - started) / 1000;
+    if (elapsed * 1000 < timing.delayMs || total === 0) return;
     shown = true;
-    const rate = done / elapsed;
-    const eta = rate > 0 ? Math.max(0, (total - done) / rate) : 0;
-    const width = Math.max(10, Math.min(40, (io.stderr.columns ?? 80) - 50));
-    const filled = Math.round((done / total) * width);
-    const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
-    io.stderr.write(`\r\x1b[2K[${bar}] ${formatBytes(done)} / ${formatBytes(total)}  ${formatBytes(rate)}/s  ETA ${eta.toFixed(0)}s`);
+    // A terminal of unknown width reports 0 columns (e.g. under script(1)): assume 80.
+    io.stderr.write(`\r\x1b[2K${progressLine(done, total, elapsed, io.stderr.columns || 80)}`);
   };
-  const timer = setInterval(render, 200);
+  const timer = setInterval(render, timing.intervalMs);
+  // The bar must never keep the process alive.
   timer.unref();
   return {
     onProgress: (d, t) => {
@@ -41,4 +49,24 @@ export function startProgress(io: CliIo, enabled: boolean): Progress {
       if (shown) io.stderr.write('\r\x1b[2K');
     },
   };
+}
+
+/** One line: `[#####.....]  42%  1.2 GiB / 2.9 GiB  2.6 GiB/s  ETA 1s`, fitted to the terminal. */
+export function progressLine(done: number, total: number, elapsedSeconds: number, columns: number): string {
+  const rate = elapsedSeconds > 0 ? done / elapsedSeconds : 0;
+  const percent = total > 0 ? Math.floor((done / total) * 100) : 0;
+  const eta = rate > 0 ? formatSeconds((total - done) / rate) : '?';
+  const text = `${String(percent).padStart(3)}%  ${formatBytes(done)} / ${formatBytes(total)}  ${formatBytes(rate)}/s  ETA ${eta}`;
+  // Leave the last column free: writing into it wraps the line on some terminals.
+  const width = Math.min(40, columns - text.length - 5);
+  if (width < 10) return text.slice(0, Math.max(0, columns - 1));
+  const filled = total > 0 ? Math.round((done / total) * width) : 0;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${text}`;
+}
+
+function formatSeconds(seconds: number): string {
+  const s = Math.max(0, Math.ceil(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }

@@ -1,8 +1,8 @@
 import { bytesEqual, toHex } from '../bytes.js';
 import { MsSignError, problem, type ErrorCode, type Problem } from '../errors.js';
-import { shardCount, type HashAlgorithm, type Manifest, type ManifestFile } from '../format/manifest.js';
-import { runHashTasks } from './hash/pool.js';
-import { sameIdentity, type CopySink, type FileIdentity, type HashTask, type HashTaskResult, type MemorySink } from './hash/task.js';
+import type { HashAlgorithm, Manifest, ManifestFile } from '../format/manifest.js';
+import { runHashJob } from './hash/pool.js';
+import { sameIdentity, type CopySink, type FileIdentity, type HashFile, type HashTaskResult, type MemorySink } from './hash/task.js';
 import type { ModelWalk, WalkedFile } from './walk.js';
 
 export interface HashingOptions {
@@ -10,47 +10,37 @@ export interface HashingOptions {
   readonly onProgress?: ((bytesDone: number, bytesTotal: number) => void) | undefined;
 }
 
-/** Cuts a file into shard tasks (one task for a file of at most one shard, also an empty one). */
-function shardTasks(path: string, size: number, algorithm: HashAlgorithm, shardSize: number, sink?: CopySink | MemorySink): HashTask[] {
-  const count = shardCount(size, shardSize);
-  return Array.from({ length: count }, (_, i) => {
-    const offset = i * shardSize;
-    return { path, offset, length: Math.min(shardSize, size - offset), fileSize: size, algorithm, ...(sink ? { sink } : {}) };
-  });
-}
-
 /**
  * Hashes the walked files of a model for signing. Every failure is an error: a file that changed,
  * vanished or turned into something else since the walk must not be signed with a stale digest.
  */
 export async function hashModelFiles(walk: ModelWalk, algorithm: HashAlgorithm, shardSize: number, options: HashingOptions = {}): Promise<ManifestFile[]> {
-  const tasks: HashTask[] = [];
-  const owners: number[] = [];
-  walk.files.forEach((file, f) => {
-    const size = Number(file.stats!.size);
-    for (const task of shardTasks(file.absolutePath, size, algorithm, shardSize)) {
-      tasks.push(task);
-      owners.push(f);
-    }
-  });
-  const results = await runHashTasks(tasks, options);
+  const files: HashFile[] = walk.files.map((file) => ({ path: file.absolutePath, size: Number(file.stats!.size) }));
   const digests: Uint8Array[][] = walk.files.map(() => []);
   const identities: (FileIdentity | undefined)[] = [];
-  results.forEach((result, i) => {
-    const f = owners[i]!;
-    const file = walk.files[f]!;
-    if (!result) throw new MsSignError('INTERNAL', `no hash result for ${file.path}`);
-    if (!result.ok) throw signFailure(file, result);
-    const walked = file.stats!;
-    const first = identities[f] ?? result.identity;
-    identities[f] = first;
-    // Same inode, size and times as at walk time and across all shards, or the file changed.
-    if (!sameIdentity(first, result.identity) || result.identity.ino !== walked.ino || result.identity.dev !== walked.dev || result.identity.mtimeNs !== walked.mtimeNs) {
-      throw new MsSignError('FILE_CHANGED', `${file.path} changed while it was hashed; sign again when it is stable`, { path: file.path });
-    }
-    digests[f]!.push(result.digest);
+  let failure: MsSignError | undefined;
+  const summary = await runHashJob({ files, algorithm, shardSize }, {
+    ...options,
+    onResult: (f, shard, result) => {
+      const file = walk.files[f]!;
+      if (!result.ok) failure = signFailure(file, result);
+      else {
+        const walked = file.stats!;
+        const first = identities[f] ?? result.identity;
+        identities[f] = first;
+        // Same inode, size and times as at walk time and across all shards, or the file changed.
+        if (!sameIdentity(first, result.identity) || result.identity.ino !== walked.ino || result.identity.dev !== walked.dev || result.identity.mtimeNs !== walked.mtimeNs) {
+          failure = new MsSignError('FILE_CHANGED', `${file.path} changed while it was hashed; sign again when it is stable`, { path: file.path });
+        }
+        digests[f]![shard] = result.digest;
+      }
+      // Nothing is signed after a failure: stop hashing the rest.
+      return failure !== undefined;
+    },
   });
-  return walk.files.map((file, f) => ({ path: file.path, size: Number(file.stats!.size), digests: digests[f]! }));
+  if (failure) throw failure;
+  if (summary.stoppedEarly) throw new MsSignError('INTERNAL', 'hashing stopped before every shard was hashed');
+  return walk.files.map((file, f) => ({ path: file.path, size: files[f]!.size, digests: digests[f]! }));
 }
 
 function signFailure(file: WalkedFile, result: Exclude<HashTaskResult, { ok: true }>): MsSignError {
@@ -110,19 +100,10 @@ export async function compareModel(manifest: Manifest, walk: ModelWalk, options:
   }
   if (options.failFast && problems.length > 0) return { problems: problems.slice(0, 1), files: manifest.files.length, bytes };
 
-  const tasks: HashTask[] = [];
-  const owner: { pair: number; shard: number }[] = [];
-  pairs.forEach(([expected, found], p) => {
-    const sink = options.sinkFor?.(expected);
-    shardTasks(found.absolutePath, expected.size, manifest.hashAlgorithm, manifest.shardSize, sink).forEach((task, shard) => {
-      tasks.push(task);
-      owner.push({ pair: p, shard });
-    });
-  });
+  const files: HashFile[] = pairs.map(([expected, found]) => ({ path: found.absolutePath, size: expected.size, sink: options.sinkFor?.(expected) }));
   const reported = new Set<number>();
   const identities = new Map<number, FileIdentity>();
-  const check = (index: number, result: HashTaskResult): Problem | undefined => {
-    const { pair, shard } = owner[index]!;
+  const check = (pair: number, shard: number, result: HashTaskResult): Problem | undefined => {
     const [expected, found] = pairs[pair]!;
     const path = manifest.kind === 'file' ? found.path : expected.path;
     const once = (code: ErrorCode, message: string) => {
@@ -148,9 +129,12 @@ export async function compareModel(manifest: Manifest, walk: ModelWalk, options:
           return once('IO_ERROR', `cannot read ${path}: ${result.message}`);
       }
     }
-    const first = identities.get(pair);
-    if (first === undefined) identities.set(pair, result.identity);
-    else if (!sameIdentity(first, result.identity)) return once('FILE_CHANGED', `${path} changed during verification; verify again when it is stable`);
+    // Every shard must have read the same version of the file (one shard is consistent by itself).
+    if (expected.digests.length > 1) {
+      const first = identities.get(pair);
+      if (first === undefined) identities.set(pair, result.identity);
+      else if (!sameIdentity(first, result.identity)) return once('FILE_CHANGED', `${path} changed during verification; verify again when it is stable`);
+    }
     if (!bytesEqual(result.digest, expected.digests[shard]!)) {
       if (expected.digests.length === 1) {
         return problem('DIGEST_MISMATCH', `${path} does not match its signed digest (${manifest.hashAlgorithm} ${toHex(result.digest)}, signed ${toHex(expected.digests[0]!)})`, path);
@@ -161,19 +145,17 @@ export async function compareModel(manifest: Manifest, walk: ModelWalk, options:
     }
     return undefined;
   };
-  const found: Problem[] = [];
-  await runHashTasks(tasks, {
+  const found: { problem: Problem; pair: number; shard: number }[] = [];
+  await runHashJob({ files, algorithm: manifest.hashAlgorithm, shardSize: manifest.shardSize }, {
     ...options,
-    onResult: (index, result) => {
-      const p = check(index, result);
-      if (p) found.push(p);
+    onResult: (pair, shard, result) => {
+      const p = check(pair, shard, result);
+      if (p) found.push({ problem: p, pair, shard });
       return options.failFast === true && p !== undefined;
     },
   });
-  // Results arrive in completion order; report in manifest order.
-  const order = new Map(manifest.files.map((f, i) => [f.path, i]));
-  const rank = (p: Problem) => (p.path === undefined ? -1 : (order.get(p.path) ?? -1));
-  found.sort((a, b) => rank(a) - rank(b));
-  problems.push(...found);
+  // Results arrive in completion order; report in manifest order (pairs follow it), shard by shard.
+  found.sort((a, b) => a.pair - b.pair || a.shard - b.shard);
+  problems.push(...found.map((f) => f.problem));
   return { problems: options.failFast ? problems.slice(0, 1) : problems, files: manifest.files.length, bytes };
 }

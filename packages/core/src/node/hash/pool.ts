@@ -1,104 +1,137 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { BATCH_BYTES, BATCH_FILES, CHUNK_BYTES, INLINE_BYTES } from './tuning.js';
-import { runHashTask, type HashTask, type HashTaskResult } from './task.js';
-import type { BatchRequest, BatchResponse } from './worker.js';
+import { HASH_ALGORITHMS, type HashAlgorithm } from '../../format/manifest.js';
+import { claimUnit, createControl, hashUnit, requestStop, tasksHashed, type UnitFailures, type WorkerData } from './claim.js';
+import { createResultTable, loadResult, planJob, taskLength, taskShard, unitCount } from './job.js';
+import type { HashFile, HashTaskResult } from './task.js';
+import { CHUNK_BYTES, INLINE_COST_BYTES, TASK_COST_BYTES } from './tuning.js';
+import type { UnitDone } from './worker.js';
 
-export interface HashRunOptions {
-  /** Worker threads to use; default: one per core. 1 hashes on the main thread. */
-  readonly threads?: number | undefined;
-  /** Called with the bytes hashed so far, after each batch. */
-  readonly onProgress?: ((bytesDone: number, bytesTotal: number) => void) | undefined;
-  /** Called for each finished task; returning true stops the run early (--fail-fast). */
-  readonly onResult?: (index: number, result: HashTaskResult) => boolean | void;
+export interface HashJob {
+  readonly files: readonly HashFile[];
+  readonly algorithm: HashAlgorithm;
+  readonly shardSize: number;
 }
 
+export interface HashRunOptions {
+  /**
+   * Hashing threads, the main thread included. Default: one per core, and only as many workers
+   * as the job pays for (none for small jobs). Given explicitly, that many are used whenever
+   * the job has enough units. 1 hashes on the main thread only.
+   */
+  readonly threads?: number | undefined;
+  /** Called with the bytes hashed so far, after each unit of work. */
+  readonly onProgress?: ((bytesDone: number, bytesTotal: number) => void) | undefined;
+  /** Called for each hashed shard; returning true stops the run early (--fail-fast). */
+  readonly onResult?: ((file: number, shard: number, result: HashTaskResult) => boolean | void) | undefined;
+}
+
+/** What a run did: for tests and the benchmark (did --fail-fast really skip work?). */
+export interface HashRunSummary {
+  readonly tasks: number;
+  /** Shards hashed to the end by any thread, delivered or not. */
+  readonly tasksHashed: number;
+  /** Shards delivered through onResult. */
+  readonly tasksDelivered: number;
+  readonly workers: number;
+  readonly stoppedEarly: boolean;
+}
+
+// Shared by concurrent runs: safe, since a task reads and hashes synchronously and no bytes stay
+// in the buffer across an await.
 let mainThreadScratch: Buffer | undefined;
 
 /**
- * Runs hash tasks across worker threads, one per core, each reading into its own reused buffer.
- * Large shards go first (longest job first keeps all cores busy to the end); small files travel
- * in batches so that 20,000 tiny files do not cost 20,000 messages. Results keep task order;
- * tasks skipped after an early stop have no result.
+ * Hashes every shard of every file of a job, on the main thread and, when the job is large enough
+ * to pay for starting them, on `threads - 1` worker threads. All threads claim units of work from
+ * one shared atomic counter (no scheduler round trip), read into their own reused buffer and
+ * write digests into shared memory; the main thread hashes from the start instead of waiting for
+ * workers to boot, and yields to the event loop between its units so that worker
+ * messages, progress and --fail-fast are handled. Results are delivered through `onResult` in
+ * completion order; shards skipped after an early stop are never delivered.
  */
-export async function runHashTasks(tasks: readonly HashTask[], options: HashRunOptions = {}): Promise<(HashTaskResult | undefined)[]> {
-  const results: (HashTaskResult | undefined)[] = new Array(tasks.length);
-  const total = tasks.reduce((n, t) => n + t.length, 0);
-  const threads = Math.max(1, options.threads ?? availableParallelism());
-  let done = 0;
+export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Promise<HashRunSummary> {
+  const plan = planJob(job.files, job.algorithm, job.shardSize);
+  const tasks = plan.taskFile.length;
+  const units = unitCount(plan);
+  const data: WorkerData = { plan, table: createResultTable(tasks, HASH_ALGORITHMS[job.algorithm]), control: createControl() };
+  const totalBytes = plan.sizes.reduce((n, s) => n + s, 0);
+  const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
+  // A worker costs ~45 ms of start-up and ~10 MiB: by default only worth it for work that outlasts that.
+  const worthIt = options.threads !== undefined || totalBytes + tasks * TASK_COST_BYTES > INLINE_COST_BYTES;
+  const workerCount = worthIt ? Math.max(0, Math.min(threads - 1, units - 1)) : 0;
+
+  let bytesDone = 0;
+  let delivered = 0;
+  let unitsDone = 0;
   let stopped = false;
-  const record = (index: number, result: HashTaskResult) => {
-    results[index] = result;
-    done += tasks[index]!.length;
-    if (options.onResult?.(index, result) === true) stopped = true;
+  let finish: (() => void) | undefined;
+  let fail: ((error: Error) => void) | undefined;
+  const allDone = new Promise<void>((resolve, reject) => {
+    finish = resolve;
+    fail = (error) => {
+      stopped = true;
+      requestStop(data.control);
+      reject(error);
+    };
+  });
+  // Awaited after the main thread's own share; until then a worker failure only stops the run.
+  allDone.catch(() => undefined);
+
+  const deliver = (task: number, result: HashTaskResult | undefined) => {
+    if (stopped || result === undefined) return;
+    delivered++;
+    bytesDone += taskLength(plan, task);
+    if (options.onResult?.(plan.taskFile[task]!, taskShard(plan, task), result) === true) {
+      stopped = true;
+      requestStop(data.control);
+    }
+  };
+  const completeUnit = () => {
+    options.onProgress?.(bytesDone, totalBytes);
+    if (++unitsDone === units || stopped) finish!();
+  };
+  const completeWorkerUnit = (unit: number, failures: UnitFailures) => {
+    const messages = new Map(failures);
+    for (let i = plan.unitStart[unit]!; i < plan.unitStart[unit + 1]! && !stopped; i++) {
+      const task = plan.order[i]!;
+      deliver(task, loadResult(data.table, task, messages.get(task)));
+    }
+    completeUnit();
   };
 
-  if (threads === 1 || total <= INLINE_BYTES) {
-    mainThreadScratch ??= Buffer.allocUnsafeSlow(CHUNK_BYTES);
-    for (let i = 0; i < tasks.length && !stopped; i++) {
-      record(i, runHashTask(tasks[i]!, mainThreadScratch));
-      options.onProgress?.(done, total);
-    }
-    return results;
-  }
-
-  const batches = makeBatches(tasks);
-  const workerCount = Math.min(threads, batches.length);
   const workers: Worker[] = [];
   try {
-    await new Promise<void>((resolve, reject) => {
-      let next = 0;
-      let running = 0;
-      const dispatch = (worker: Worker) => {
-        if (stopped || next >= batches.length) {
-          if (running === 0) resolve();
-          return;
+    for (let w = 0; w < workerCount; w++) {
+      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: data });
+      workers.push(worker);
+      worker.on('message', ([unit, failures]: UnitDone) => {
+        // An exception here would escape as an uncaught one: hand it to the run instead.
+        try {
+          completeWorkerUnit(unit, [...failures]);
+        } catch (error) {
+          fail!(error as Error);
         }
-        const id = next++;
-        running++;
-        worker.postMessage({ id, tasks: batches[id]!.map((i) => tasks[i]!) } satisfies BatchRequest);
-      };
-      for (let w = 0; w < workerCount; w++) {
-        const worker = new Worker(new URL('./worker.js', import.meta.url));
-        workers.push(worker);
-        worker.on('message', (response: BatchResponse) => {
-          running--;
-          batches[response.id]!.forEach((taskIndex, k) => record(taskIndex, response.results[k]!));
-          options.onProgress?.(done, total);
-          dispatch(worker);
-        });
-        worker.on('error', reject);
-        worker.on('exit', (code) => {
-          if (code !== 0 && !stopped && (next < batches.length || running > 0)) reject(new Error(`hash worker exited with code ${code}`));
-        });
-        dispatch(worker);
-      }
-    });
+      });
+      worker.on('error', (error) => fail!(error));
+      worker.on('exit', (code) => {
+        if (code !== 0 && !stopped && unitsDone < units) fail!(new Error(`hash worker exited with code ${code}`));
+      });
+    }
+    if (units === 0) finish!();
+    mainThreadScratch ??= Buffer.allocUnsafeSlow(CHUNK_BYTES);
+    const fileAt = (f: number) => job.files[f]!;
+    for (let unit = claimUnit(data); unit !== undefined; unit = claimUnit(data)) {
+      hashUnit(data, fileAt, unit, mainThreadScratch, deliver);
+      completeUnit();
+      // Let worker messages, timers (the progress bar) and errors in between units.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await allDone;
   } finally {
     stopped = true;
+    requestStop(data.control);
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return results;
-}
-
-/** Groups task indexes: big tasks alone and first, small ones packed together in walk order. */
-function makeBatches(tasks: readonly HashTask[]): number[][] {
-  const big: number[] = [];
-  const small: number[] = [];
-  tasks.forEach((t, i) => (t.length >= BATCH_BYTES ? big : small).push(i));
-  big.sort((a, b) => tasks[b]!.length - tasks[a]!.length);
-  const batches = big.map((i) => [i]);
-  let current: number[] = [];
-  let bytes = 0;
-  for (const i of small) {
-    current.push(i);
-    bytes += tasks[i]!.length;
-    if (bytes >= BATCH_BYTES || current.length >= BATCH_FILES) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  return { tasks, tasksHashed: tasksHashed(data.control), tasksDelivered: delivered, workers: workerCount, stoppedEarly: delivered < tasks };
 }

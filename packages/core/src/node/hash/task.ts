@@ -1,20 +1,14 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash as hashOnce } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, writeSync, type BigIntStats } from 'node:fs';
 import type { HashAlgorithm } from '../../format/manifest.js';
 
-/**
- * One unit of hashing work: a byte range (a shard, or a whole small file) of one file. Runs the
- * same way in a worker thread and, for small jobs, on the main thread.
- */
-export interface HashTask {
+/** One file of a hash job: hashed in shards of the job's shard size (one shard if it fits). */
+export interface HashFile {
   readonly path: string;
-  readonly offset: number;
-  readonly length: number;
-  /** fstat must report exactly this size, or the task fails without hashing. */
-  readonly fileSize: number;
-  readonly algorithm: HashAlgorithm;
+  /** fstat must report exactly this size, or every shard of the file fails without hashing. */
+  readonly size: number;
   /** Where the bytes read go besides the hash: nowhere, a copy file, or shared memory. */
-  readonly sink?: CopySink | MemorySink;
+  readonly sink?: CopySink | MemorySink | undefined;
 }
 
 /** Writes the hashed bytes at the same offset of an existing file: verify-and-copy in one read. */
@@ -23,7 +17,7 @@ export interface CopySink {
   readonly path: string;
 }
 
-/** Reads the bytes into shared memory at `offset + task.offset`: verify-into-memory in one read. */
+/** Reads the bytes into shared memory at `offset + position in the file`: verify-into-memory in one read. */
 export interface MemorySink {
   readonly kind: 'memory';
   readonly buffer: SharedArrayBuffer;
@@ -39,10 +33,12 @@ export interface FileIdentity {
   readonly ctimeNs: bigint;
 }
 
+export type FailureReason = 'changed' | 'not-regular' | 'missing' | 'io';
+
 export type HashTaskResult =
   | { readonly ok: true; readonly digest: Uint8Array; readonly identity: FileIdentity }
   | { readonly ok: false; readonly reason: 'size'; readonly identity: FileIdentity }
-  | { readonly ok: false; readonly reason: 'changed' | 'not-regular' | 'missing' | 'io'; readonly message: string };
+  | { readonly ok: false; readonly reason: FailureReason; readonly message: string };
 
 // O_NOFOLLOW: a symlink swapped in after the walk is refused, not followed. O_NONBLOCK: opening a
 // FIFO swapped in returns at once instead of waiting for a writer; fstat then refuses it.
@@ -56,10 +52,22 @@ export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
   return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }
 
-export function runHashTask(task: HashTask, scratch: Buffer): HashTaskResult {
+/**
+ * Hashes `length` bytes of `file` from `offset`, reading into `scratch` (reused: no allocation per
+ * read). Runs the same way in a worker thread and on the main thread. `stopped` is polled between
+ * reads so that --fail-fast ends even a long shard early: then the result is undefined.
+ */
+export function hashRange(
+  file: HashFile,
+  offset: number,
+  length: number,
+  algorithm: HashAlgorithm,
+  scratch: Buffer,
+  stopped: () => boolean = () => false,
+): HashTaskResult | undefined {
   let fd: number;
   try {
-    fd = openSync(task.path, OPEN_FLAGS);
+    fd = openSync(file.path, OPEN_FLAGS);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { ok: false, reason: 'missing', message: 'file disappeared' };
@@ -71,34 +79,52 @@ export function runHashTask(task: HashTask, scratch: Buffer): HashTaskResult {
     const before = fstatSync(fd, { bigint: true });
     if (!before.isFile()) return { ok: false, reason: 'not-regular', message: 'is not a regular file' };
     const identity = identityOf(before);
-    if (identity.size !== task.fileSize) return { ok: false, reason: 'size', identity };
-    if (task.sink?.kind === 'copy') outFd = openSync(task.sink.path, constants.O_WRONLY | constants.O_NOFOLLOW);
-    const hash = createHash(task.algorithm);
-    const end = task.offset + task.length;
-    let position = task.offset;
-    while (position < end) {
-      const want = Math.min(end - position, scratch.length);
-      const target =
-        task.sink?.kind === 'memory'
-          ? new Uint8Array(task.sink.buffer, task.sink.offset + position, want)
-          : scratch.subarray(0, want);
-      const got = readSync(fd, target, 0, want, position);
-      if (got === 0) return { ok: false, reason: 'changed', message: 'file shrank while it was hashed' };
-      const chunk = target.subarray(0, got);
-      hash.update(chunk);
-      if (outFd !== undefined) writeAll(outFd, chunk, position);
-      position += got;
+    if (identity.size !== file.size) return { ok: false, reason: 'size', identity };
+    const sink = file.sink;
+    if (sink?.kind === 'copy') outFd = openSync(sink.path, constants.O_WRONLY | constants.O_NOFOLLOW);
+    let digest: Uint8Array;
+    if (sink === undefined && length <= scratch.length) {
+      // Small files (and small last shards) fit one read: a one-shot digest skips a Hash object.
+      const got = readFully(fd, scratch, length, offset);
+      if (got < length) return { ok: false, reason: 'changed', message: 'file shrank while it was hashed' };
+      digest = hashOnce(algorithm, scratch.subarray(0, length), 'buffer');
+    } else {
+      const hash = createHash(algorithm);
+      const end = offset + length;
+      let position = offset;
+      while (position < end) {
+        if (stopped()) return undefined;
+        const want = Math.min(end - position, scratch.length);
+        const target = sink?.kind === 'memory' ? new Uint8Array(sink.buffer, sink.offset + position, want) : scratch;
+        const got = readSync(fd, target, 0, want, position);
+        if (got === 0) return { ok: false, reason: 'changed', message: 'file shrank while it was hashed' };
+        const chunk = got === target.length ? target : target.subarray(0, got);
+        hash.update(chunk);
+        if (outFd !== undefined) writeAll(outFd, chunk, position);
+        position += got;
+      }
+      digest = hash.digest();
     }
     // The bytes we hashed are one consistent version only if nothing touched the file meanwhile.
     const after = identityOf(fstatSync(fd, { bigint: true }));
     if (!sameIdentity(identity, after)) return { ok: false, reason: 'changed', message: 'file changed while it was hashed' };
-    return { ok: true, digest: new Uint8Array(hash.digest()), identity };
+    return { ok: true, digest, identity };
   } catch (error) {
     return { ok: false, reason: 'io', message: (error as Error).message };
   } finally {
     closeSync(fd);
     if (outFd !== undefined) closeSync(outFd);
   }
+}
+
+function readFully(fd: number, buffer: Buffer, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const got = readSync(fd, buffer, done, length - done, position + done);
+    if (got === 0) break;
+    done += got;
+  }
+  return done;
 }
 
 function writeAll(fd: number, chunk: Uint8Array, position: number): void {

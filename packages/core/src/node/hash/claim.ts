@@ -1,0 +1,70 @@
+import { planFiles, storeResult, taskLength, taskOffset, unitCount, type JobPlan, type ResultTable } from './job.js';
+import { hashRange, type HashFile, type HashTaskResult } from './task.js';
+
+/** What every hashing thread shares: the plan, the result table and the control words. */
+export interface WorkerData {
+  readonly plan: JobPlan;
+  readonly table: ResultTable;
+  /** Shared Int32Array: [next unit to claim, stop flag, tasks hashed by all threads]. */
+  readonly control: Int32Array;
+}
+
+const NEXT_UNIT = 0;
+const STOP = 1;
+const HASHED = 2;
+
+export function createControl(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(12));
+}
+
+/** Tasks hashed to the end so far, by all threads: less than all after an early stop. */
+export function tasksHashed(control: Int32Array): number {
+  return Atomics.load(control, HASHED);
+}
+
+/** Asks every thread to stop: none claims another unit, and a shard being hashed ends at its next read. */
+export function requestStop(control: Int32Array): void {
+  Atomics.store(control, STOP, 1);
+}
+
+export function stopRequested(control: Int32Array): boolean {
+  return Atomics.load(control, STOP) !== 0;
+}
+
+/** The next unclaimed unit, or undefined when all are taken or a stop was requested. */
+export function claimUnit(data: WorkerData): number | undefined {
+  if (stopRequested(data.control)) return undefined;
+  const unit = Atomics.add(data.control, NEXT_UNIT, 1);
+  return unit < unitCount(data.plan) ? unit : undefined;
+}
+
+export type UnitFailures = (readonly [task: number, message: string])[];
+
+/**
+ * Hashes the tasks of one unit. In a worker, results go into the result table and the failure
+ * messages are returned; on the main thread `onTask` takes each result as soon as it exists, so
+ * that a stop takes effect at once and nothing goes through shared memory.
+ */
+export function hashUnit(data: WorkerData, fileAt: (file: number) => HashFile, unit: number, scratch: Buffer, onTask?: (task: number, result: HashTaskResult) => void): UnitFailures {
+  const { plan, table, control } = data;
+  const failures: UnitFailures = [];
+  const stopped = () => stopRequested(control);
+  for (let i = plan.unitStart[unit]!; i < plan.unitStart[unit + 1]! && !stopped(); i++) {
+    const task = plan.order[i]!;
+    const result = hashRange(fileAt(plan.taskFile[task]!), taskOffset(plan, task), taskLength(plan, task), plan.algorithm, scratch, stopped);
+    if (result === undefined) break;
+    Atomics.add(control, HASHED, 1);
+    if (onTask) onTask(task, result);
+    else {
+      const message = storeResult(table, task, result);
+      if (message !== undefined) failures.push([task, message]);
+    }
+  }
+  return failures;
+}
+
+/** A worker's whole life: claim and hash units until none is left. */
+export function claimUnits(data: WorkerData, scratch: Buffer, onUnit: (unit: number, failures: UnitFailures) => void): void {
+  const fileAt = planFiles(data.plan);
+  for (let unit = claimUnit(data); unit !== undefined; unit = claimUnit(data)) onUnit(unit, hashUnit(data, fileAt, unit, scratch));
+}

@@ -1,0 +1,419 @@
+#!/usr/bin/env node
+// `pnpm bench`: ms-sign sign/verify side by side with other SHA-256 tools on the same files.
+// Generates its inputs, warms the page cache, runs every tool several times round-robin, prints
+// a table (best wall time, throughput, peak RSS, ratios) and writes it as JSON. See
+// docs/performance.md for what it measures and how to read it. Run `node scripts/bench.mjs --help`.
+import { spawnSync } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem, tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'packages', 'cli', 'bin', 'ms-sign.js');
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+const HELP = `usage: node scripts/bench.mjs [options]   (or: pnpm bench -- [options])
+
+  --quick             small inputs (256 MiB file, 8 x 32 MiB, 2,000 x 4 KiB), 2 runs: for iterating
+  --runs N            timed runs of every tool per case (default 5; the best and the median are kept)
+  --cases LIST        comma-separated subset of: single,shards,small,rss10g (default: single,shards,small)
+                      rss10g: sign and verify a sparse 10 GiB file to show peak RSS stays flat
+  --work DIR          where inputs go (default: bench-work/ in the repo, gitignored; or $TMPDIR with --tmp)
+  --tmp               put inputs under $TMPDIR instead of the repo
+  --keep              keep the generated inputs (later runs reuse them)
+  --out FILE          JSON results (default: bench-results/latest.json; --quick: <work>/quick.json)
+  --threads N         pass --threads N to ms-sign (default: its own, one per core)
+  --shard-size BYTES  pass --shard-size to ms-sign sign (default: its own)
+  --no-peers          time ms-sign only
+  --help              this text`;
+
+function parseArgs(argv) {
+  const o = { quick: false, runs: undefined, cases: ['single', 'shards', 'small'], work: undefined, tmp: false, keep: false, out: undefined, threads: undefined, shardSize: undefined, peers: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) fail(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--') continue;
+    else if (a === '--quick') o.quick = true;
+    else if (a === '--runs') o.runs = positive(a, value());
+    else if (a === '--cases') o.cases = value().split(',').filter(Boolean);
+    else if (a === '--work') o.work = resolve(value());
+    else if (a === '--tmp') o.tmp = true;
+    else if (a === '--keep') o.keep = true;
+    else if (a === '--out') o.out = resolve(value());
+    else if (a === '--threads') o.threads = positive(a, value());
+    else if (a === '--shard-size') o.shardSize = positive(a, value());
+    else if (a === '--no-peers') o.peers = false;
+    else if (a === '--help' || a === '-h') {
+      console.log(HELP);
+      process.exit(0);
+    } else fail(`unknown option ${a} (see --help)`);
+  }
+  for (const c of o.cases) if (!['single', 'shards', 'small', 'rss10g'].includes(c)) fail(`unknown case ${c}`);
+  o.runs ??= o.quick ? 2 : 5;
+  o.work ??= o.tmp ? join(process.env.TMPDIR ?? tmpdir(), 'ms-sign-bench') : join(root, 'bench-work');
+  o.out ??= o.quick ? join(o.work, 'quick.json') : join(root, 'bench-results', 'latest.json');
+  return o;
+}
+
+function fail(message) {
+  console.error(`bench: ${message}`);
+  process.exit(2);
+}
+
+function positive(name, text) {
+  if (!/^\d+$/.test(text) || Number(text) === 0) fail(`${name}: expected a positive whole number, got ${text}`);
+  return Number(text);
+}
+
+const opts = parseArgs(process.argv.slice(2));
+
+// ---------------------------------------------------------------------------------------------
+// Tools present on this machine
+
+function which(cmd) {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+function versionOf(argv) {
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  return r.status === 0 ? (r.stdout || r.stderr).trim().split('\n')[0] : undefined;
+}
+
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const have = { openssl: which('openssl'), sha256sum: which('sha256sum'), python3: which('python3'), b3sum: which('b3sum'), xargs: which('xargs') };
+if (!existsSync(cli)) fail(`${relative(root, cli)} is missing: run the build first (pnpm build)`);
+if (!TIME) console.error('bench: /usr/bin/time (Debian package "time") not found: peak RSS is not measured');
+
+// ---------------------------------------------------------------------------------------------
+// Measuring one command: wall time, CPU, peak RSS, and how busy the rest of the machine was
+
+/** Busy and total jiffies of all CPUs, from /proc/stat (Linux only). */
+function cpuJiffies() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = fields[3] + (fields[4] ?? 0);
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
+const timeOut = () => join(opts.work, '.time.out');
+
+function measure(argv, { env } = {}) {
+  const before = cpuJiffies();
+  const start = process.hrtime.bigint();
+  const full = TIME ? [TIME, '-o', timeOut(), '-f', '%e %U %S %M', ...argv] : argv;
+  const r = spawnSync(full[0], full.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env }, maxBuffer: 64 * MiB });
+  const wall = Number(process.hrtime.bigint() - start) / 1e9;
+  const after = cpuJiffies();
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr?.toString().slice(0, 2000)}`);
+  let user, sys, rssKiB;
+  if (TIME) {
+    const line = readFileSync(timeOut(), 'utf8').trim().split('\n').pop().split(' ');
+    user = Number(line[1]);
+    sys = Number(line[2]);
+    rssKiB = Number(line[3]);
+  }
+  // Other processes' CPU use during the run, in cores: what makes a timing on a shared machine noisy.
+  let otherLoad;
+  if (before && after && user !== undefined) {
+    const seconds = (after.total - before.total) / 100 / availableParallelism();
+    const busy = (after.busy - before.busy) / 100;
+    otherLoad = seconds > 0 ? Math.max(0, (busy - user - sys) / seconds) : undefined;
+  }
+  return { wall, user, sys, rssMiB: rssKiB === undefined ? undefined : rssKiB / 1024, otherLoad };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+const CASES = {
+  single: opts.quick
+    ? { title: 'single file', files: [['model.bin', 256 * MiB]] }
+    : { title: 'single 4 GiB file', files: [['model.bin', 4 * GiB]] },
+  shards: opts.quick
+    ? { title: 'eight shards', files: Array.from({ length: 8 }, (_, i) => [`model-${String(i + 1).padStart(5, '0')}-of-00008.bin`, 32 * MiB]) }
+    : { title: 'eight 512 MiB shards', files: Array.from({ length: 8 }, (_, i) => [`model-${String(i + 1).padStart(5, '0')}-of-00008.bin`, 512 * MiB]) },
+  small: opts.quick
+    ? { title: '2,000 files of 4 KiB', files: smallFiles(2_000) }
+    : { title: '20,000 files of 4 KiB', files: smallFiles(20_000) },
+  rss10g: { title: 'sparse 10 GiB file (peak RSS)', files: [['model.bin', 10 * GiB]], sparse: true, onlyMsSign: true },
+};
+
+function smallFiles(n) {
+  // 100 directories deep at most one level, as a tokenizer/vocabulary or a sharded dataset looks.
+  return Array.from({ length: n }, (_, i) => [`d${String(Math.floor(i / 200)).padStart(3, '0')}/f${String(i).padStart(5, '0')}.bin`, 4096]);
+}
+
+function caseDir(name) {
+  return join(opts.work, opts.quick ? `quick-${name}` : name);
+}
+
+/** The model path given to the tools: the file itself for a single-file case. */
+function modelPath(name) {
+  const spec = CASES[name];
+  return spec.files.length === 1 ? join(caseDir(name), spec.files[0][0]) : caseDir(name);
+}
+
+function generate(name) {
+  const spec = CASES[name];
+  const dir = caseDir(name);
+  const complete = spec.files.every(([rel, size]) => existsSync(join(dir, rel)) && statSync(join(dir, rel)).size === size);
+  if (complete) return false;
+  rmSync(dir, { recursive: true, force: true });
+  const bytes = spec.files.reduce((n, [, s]) => n + s, 0);
+  if (!spec.sparse) {
+    const free = statfsSync(opts.work).bavail * statfsSync(opts.work).bsize;
+    if (free < bytes + GiB) fail(`${name} needs ${(bytes / GiB).toFixed(1)} GiB in ${opts.work}, only ${(free / GiB).toFixed(1)} GiB free`);
+  }
+  process.stderr.write(`generating ${spec.title} in ${relative(process.cwd(), dir) || '.'} ... `);
+  const chunk = Buffer.allocUnsafe(16 * MiB);
+  for (const [rel, size] of spec.files) {
+    const path = join(dir, rel);
+    mkdirSync(dirname(path), { recursive: true });
+    const fd = openSync(path, 'w');
+    if (spec.sparse) {
+      // A hole reads as zeros at page-cache speed without using disk: enough to watch memory.
+      if (size > 0) writeSync(fd, Buffer.alloc(1), 0, 1, size - 1);
+    } else {
+      for (let done = 0; done < size; ) {
+        const n = Math.min(chunk.length, size - done);
+        randomFillSync(chunk, 0, n);
+        done += writeSync(fd, chunk, 0, n);
+      }
+    }
+    // Flushed now, or the kernel writes gigabytes back while the first tools are being timed.
+    fsyncSync(fd);
+    closeSync(fd);
+  }
+  process.stderr.write('done\n');
+  return true;
+}
+
+/** Reads every input once so that all tools start from the same warm page cache. */
+function warm(name) {
+  const buffer = Buffer.allocUnsafe(4 * MiB);
+  for (const [rel] of CASES[name].files) {
+    const fd = openSync(join(caseDir(name), rel), 'r');
+    while (readSync(fd, buffer, 0, buffer.length, null) > 0);
+    closeSync(fd);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tools
+
+const PY_HASHLIB = `
+import hashlib, os, sys
+# What sigstore's model_signing does per file: hashlib SHA-256 over 1 MiB reads, one thread.
+def digest(path):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        while True:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                break
+            h.update(chunk)
+    return h.hexdigest()
+for top in sys.argv[1:]:
+    if os.path.isdir(top):
+        for d, _, names in os.walk(top):
+            for n in names:
+                digest(os.path.join(d, n))
+    else:
+        digest(top)
+`;
+
+function toolsFor(name) {
+  const model = modelPath(name);
+  const sig = join(opts.work, `${opts.quick ? 'quick-' : ''}${name}.sig`);
+  const key = join(opts.work, 'bench.key');
+  const pub = join(opts.work, 'bench.pub');
+  const extra = opts.threads ? ['--threads', String(opts.threads)] : [];
+  const shard = opts.shardSize ? ['--shard-size', String(opts.shardSize)] : [];
+  const isDir = CASES[name].files.length > 1;
+  const fileArgs = isDir ? CASES[name].files.map(([rel]) => join(caseDir(name), rel)) : [model];
+  const each = (cmd) => ['sh', '-c', `find "$0" -type f -print0 | xargs -0 ${cmd} > /dev/null`, model];
+  const tools = [
+    { id: 'ms-sign sign', argv: ['node', cli, 'sign', model, '-k', key, '-o', sig, ...shard, ...extra], mssign: true },
+    { id: 'ms-sign verify', argv: ['node', cli, 'verify', model, '-s', sig, '-p', pub, '-q', ...extra], mssign: true, verify: true },
+  ];
+  if (!opts.peers || CASES[name].onlyMsSign) return tools;
+  // Many small files go through find | xargs (what the target names); a few big ones as arguments.
+  const many = name === 'small';
+  if (have.openssl) tools.push({ id: 'openssl dgst -sha256', argv: many ? each('openssl dgst -sha256') : ['openssl', 'dgst', '-sha256', ...fileArgs] });
+  if (have.sha256sum) tools.push({ id: many ? 'find | xargs sha256sum' : 'sha256sum', argv: many ? each('sha256sum') : ['sha256sum', ...fileArgs] });
+  if (have.python3) tools.push({ id: 'python hashlib (1 thread)', argv: ['python3', '-c', PY_HASHLIB, model] });
+  if (have.b3sum) tools.push({ id: 'b3sum (BLAKE3, all cores)', argv: many ? each('b3sum') : ['b3sum', ...fileArgs] });
+  return tools;
+}
+
+function ensureKey() {
+  if (existsSync(join(opts.work, 'bench.key'))) return;
+  const r = spawnSync('node', [cli, 'keygen', '-o', join(opts.work, 'bench'), '--no-passphrase', '--force'], { encoding: 'utf8' });
+  if (r.status !== 0) fail(`keygen failed: ${r.stderr}`);
+}
+
+/**
+ * `openssl speed [-multi N] -evp sha256` on 16 KiB blocks, in bytes/s: the machine's SHA-256
+ * ceiling (no file reads). Best of three: other work on the machine can only lower it.
+ */
+function opensslSpeed(multi) {
+  if (!have.openssl) return undefined;
+  const args = ['speed', '-seconds', opts.quick ? '1' : '2', '-bytes', '16384', ...(multi > 1 ? ['-multi', String(multi)] : []), '-evp', 'sha256'];
+  let best;
+  for (let i = 0; i < 3; i++) {
+    const r = spawnSync('openssl', args, { encoding: 'utf8' });
+    const line = r.stdout.split('\n').reverse().find((l) => /^sha256\s/.test(l.trim()));
+    if (line) best = Math.max(best ?? 0, parseFloat(line.trim().split(/\s+/).pop()) * 1000);
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function runCase(name) {
+  const spec = CASES[name];
+  const bytes = spec.files.reduce((n, [, s]) => n + s, 0);
+  const created = generate(name);
+  warm(name);
+  const tools = toolsFor(name);
+  // The signature file must exist before the first verify.
+  measure(tools[0].argv);
+  const runs = new Map(tools.map((t) => [t.id, []]));
+  for (let r = 0; r < opts.runs; r++) {
+    // Round-robin, so that noise from other work on the machine hits every tool alike.
+    for (const tool of tools) {
+      runs.get(tool.id).push(measure(tool.argv));
+      process.stderr.write('.');
+    }
+  }
+  process.stderr.write('\n');
+  const results = tools.map((tool) => {
+    const rs = runs.get(tool.id);
+    const best = rs.reduce((a, b) => (b.wall < a.wall ? b : a));
+    return {
+      tool: tool.id,
+      wallBest: best.wall,
+      wallMedian: median(rs.map((r) => r.wall)),
+      cpuBest: best.user === undefined ? undefined : best.user + best.sys,
+      throughputBest: bytes / best.wall,
+      rssMiBMax: TIME ? Math.max(...rs.map((r) => r.rssMiB)) : undefined,
+      otherLoadAtBest: best.otherLoad,
+      otherLoadMax: TIME ? Math.max(...rs.map((r) => r.otherLoad ?? 0)) : undefined,
+      runs: rs,
+    };
+  });
+  if (created && !opts.keep) rmSync(caseDir(name), { recursive: true, force: true });
+  return { case: name, title: spec.title, files: spec.files.length, bytes, results };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const fmtBytesRate = (bps) => (bps >= 1e9 ? `${(bps / 1e9).toFixed(2)} GB/s` : `${(bps / 1e6).toFixed(0)} MB/s`);
+
+function table(cases) {
+  const rows = [['case', 'tool', 'best s', 'median s', 'throughput', 'peak RSS', 'CPU s', 'other load', 'verify speed-up']];
+  for (const c of cases) {
+    const verify = c.results.find((r) => r.tool === 'ms-sign verify');
+    for (const r of c.results) {
+      rows.push([
+        c.title,
+        r.tool,
+        r.wallBest.toFixed(3),
+        r.wallMedian.toFixed(3),
+        fmtBytesRate(r.throughputBest),
+        r.rssMiBMax === undefined ? 'n/a' : `${r.rssMiBMax.toFixed(0)} MiB`,
+        r.cpuBest === undefined ? 'n/a' : r.cpuBest.toFixed(2),
+        r.otherLoadAtBest === undefined ? 'n/a' : r.otherLoadAtBest.toFixed(2),
+        r === verify || !verify ? '' : `${(r.wallBest / verify.wallBest).toFixed(2)}x`,
+      ]);
+    }
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const line = (r) => `| ${r.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;
+  return [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+}
+
+function targets(cases, ceiling) {
+  const out = [];
+  const get = (c, tool) => c.results.find((r) => r.tool === tool);
+  for (const c of cases) {
+    const verify = get(c, 'ms-sign verify');
+    if (!verify) continue;
+    if (c.case === 'single' || c.case === 'shards') {
+      const py = get(c, 'python hashlib (1 thread)');
+      if (py) out.push({ case: c.case, target: 'verify >= 1.7x python hashlib throughput', value: +(verify.throughputBest / py.throughputBest).toFixed(3), limit: 1.7, ok: verify.throughputBest >= 1.7 * py.throughputBest });
+      if (ceiling) out.push({ case: c.case, target: 'verify >= 80% of openssl speed -multi', value: +(verify.throughputBest / ceiling).toFixed(3), limit: 0.8, ok: verify.throughputBest >= 0.8 * ceiling });
+    }
+    if (c.case === 'small') {
+      const xargs = get(c, 'find | xargs sha256sum');
+      if (xargs) out.push({ case: c.case, target: 'verify wall <= 1.5x find | xargs sha256sum', value: +(verify.wallBest / xargs.wallBest).toFixed(3), limit: 1.5, ok: verify.wallBest <= 1.5 * xargs.wallBest });
+    }
+    for (const r of c.results.filter((x) => x.tool.startsWith('ms-sign') && x.rssMiBMax !== undefined)) {
+      out.push({ case: c.case, target: `${r.tool} peak RSS < 200 MiB`, value: +r.rssMiBMax.toFixed(1), limit: 200, ok: r.rssMiBMax < 200 });
+    }
+  }
+  return out;
+}
+
+mkdirSync(opts.work, { recursive: true });
+ensureKey();
+const started = new Date();
+const load = { before: loadavg() };
+const cores = availableParallelism();
+process.stderr.write(`measuring the ceiling: openssl speed -multi ${cores} -evp sha256 ... `);
+const ceiling = opensslSpeed(cores);
+const perCore = opensslSpeed(1);
+process.stderr.write(ceiling ? `${fmtBytesRate(ceiling)} (one core ${fmtBytesRate(perCore)})\n` : 'openssl not found\n');
+const cases = [];
+for (const name of opts.cases) cases.push(runCase(name));
+load.after = loadavg();
+
+const checks = targets(cases, ceiling);
+const report = {
+  date: started.toISOString(),
+  command: `node scripts/bench.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+  machine: {
+    cores,
+    cpu: cpus()[0]?.model,
+    memoryGiB: +(totalmem() / GiB).toFixed(1),
+    node: process.version,
+    openssl: have.openssl && versionOf(['openssl', 'version']),
+    python: have.python3 && versionOf(['python3', '--version']),
+    sha256sum: have.sha256sum && versionOf(['sha256sum', '--version']),
+    b3sum: have.b3sum && versionOf(['b3sum', '--version']),
+    loadavg: load,
+  },
+  ceiling: { opensslSpeedMulti: ceiling, opensslSpeedOneCore: perCore, cores },
+  options: { quick: opts.quick, runs: opts.runs, threads: opts.threads ?? null, shardSize: opts.shardSize ?? null },
+  cases,
+  targets: checks,
+};
+mkdirSync(dirname(opts.out), { recursive: true });
+writeFileSync(opts.out, `${JSON.stringify(report, null, 2)}\n`);
+rmSync(timeOut(), { force: true });
+
+console.log(`\nms-sign benchmark, ${report.date}, ${cores} cores (${report.machine.cpu}), ${report.machine.node}, warm page cache, best of ${opts.runs}`);
+console.log(`ceiling: openssl speed -multi ${cores} -evp sha256 = ${ceiling ? fmtBytesRate(ceiling) : 'n/a'}; one core ${perCore ? fmtBytesRate(perCore) : 'n/a'}`);
+console.log(`load average before ${load.before.map((x) => x.toFixed(2)).join(' ')}, after ${load.after.map((x) => x.toFixed(2)).join(' ')}; "other load" = cores busy with other processes during the best run\n`);
+console.log(table(cases));
+console.log(`\ntargets${opts.quick ? ' (set for the full inputs: --quick runs are dominated by start-up and only show that everything works)' : ''}:`);
+for (const t of checks) console.log(`  ${t.ok ? 'PASS' : 'MISS'}  ${t.case}: ${t.target}: ${t.value}`);
+console.log(`\nJSON: ${relative(process.cwd(), opts.out)}`);
