@@ -69,14 +69,35 @@ function toCanonicalTree(value: CborValue): unknown {
     return value >= UINT32_LIMIT ? BigInt(value) : value;
   }
   if (typeof value === 'string' || value instanceof Uint8Array) return value;
-  if (Array.isArray(value)) return value.map((item: CborValue) => toCanonicalTree(item));
+  // Containers are rebuilt only when something in them must change: re-encoding a decoded
+  // manifest of 20,000 files (already in canonical order) then allocates almost nothing.
+  if (Array.isArray(value)) {
+    let changed = false;
+    const items = value.map((item: CborValue) => {
+      const out = toCanonicalTree(item);
+      changed ||= out !== item;
+      return out;
+    });
+    return changed ? items : value;
+  }
   if (value instanceof Map) {
-    // Untyped callers could pass other keys: cbor-x would write them, and decodeCanonical refuses them.
+    let sorted = true;
+    let previous: string | undefined;
     for (const key of value.keys()) {
+      // Untyped callers could pass other keys: cbor-x would write them, and decodeCanonical refuses them.
       if (typeof key !== 'string') throw new TypeError(`value: map keys must be text strings, got ${typeof key}`);
+      if (previous !== undefined && compareCanonicalKeys(previous, key) > 0) sorted = false;
+      previous = key;
     }
-    const keys = [...value.keys()].sort(compareCanonicalKeys);
-    return new Map(keys.map((key) => [key, toCanonicalTree(value.get(key)!)]));
+    const keys = sorted ? [...value.keys()] : [...value.keys()].sort(compareCanonicalKeys);
+    let changed = !sorted;
+    const entries = keys.map((key): [string, unknown] => {
+      const item = value.get(key)!;
+      const out = toCanonicalTree(item);
+      changed ||= out !== item;
+      return [key, out];
+    });
+    return changed ? new Map(entries) : value;
   }
   throw new TypeError(`value: unsupported type ${typeof value}`);
 }
@@ -91,6 +112,7 @@ function compareCanonicalKeys(a: string, b: string): number {
   return la !== lb ? la - lb : compareUtf8(a, b);
 }
 
+/** Checks and converts cbor-x's output in place (it is a fresh tree nobody else holds). */
 function normalize(value: unknown, depth: number): CborValue {
   if (depth > LIMITS.cborDepth) throw new CborDecodeError('nested too deeply');
   if (typeof value === 'number') {
@@ -105,15 +127,18 @@ function normalize(value: unknown, depth: number): CborValue {
     if (!value.isWellFormed()) throw new CborDecodeError('text string is not valid UTF-8');
     return value;
   }
+  // A copy: cbor-x may hand out Buffer views of the input.
   if (value instanceof Uint8Array) return new Uint8Array(value);
-  if (Array.isArray(value)) return value.map((item) => normalize(item, depth + 1));
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = normalize(value[i], depth + 1);
+    return value as CborValue[];
+  }
   if (value instanceof Map) {
-    const out = new Map<string, CborValue>();
     for (const [key, item] of value) {
       if (typeof key !== 'string') throw new CborDecodeError('map keys must be text strings');
-      out.set(key, normalize(item, depth + 1));
+      value.set(key, normalize(item, depth + 1));
     }
-    return out;
+    return value as Map<string, CborValue>;
   }
   throw new CborDecodeError(`unsupported CBOR item (${value === null ? 'null' : typeof value})`);
 }

@@ -146,7 +146,7 @@ export async function compareModel(manifest: Manifest, walk: ModelWalk, options:
     return undefined;
   };
   const found: { problem: Problem; pair: number; shard: number }[] = [];
-  await runHashJob({ files, algorithm: manifest.hashAlgorithm, shardSize: manifest.shardSize }, {
+  await runHashJob({ files, algorithm: manifest.hashAlgorithm, shardSize: manifest.shardSize, sizesSigned: true }, {
     ...options,
     onResult: (pair, shard, result) => {
       const p = check(pair, shard, result);

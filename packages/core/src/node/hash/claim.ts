@@ -51,7 +51,7 @@ export function hashUnit(data: WorkerData, fileAt: (file: number) => HashFile, u
   const stopped = () => stopRequested(control);
   for (let i = plan.unitStart[unit]!; i < plan.unitStart[unit + 1]! && !stopped(); i++) {
     const task = plan.order[i]!;
-    const result = hashRange(fileAt(plan.taskFile[task]!), taskOffset(plan, task), taskLength(plan, task), plan.algorithm, scratch, stopped);
+    const result = hashRange(fileAt(plan.taskFile[task]!), taskOffset(plan, task), taskLength(plan, task), plan.algorithm, scratch, stopped, plan.sizesSigned);
     if (result === undefined) break;
     Atomics.add(control, HASHED, 1);
     if (onTask) onTask(task, result);

@@ -1,7 +1,7 @@
 // Type-only import: workers load this module and must not pull in the format code.
 import type { HashAlgorithm } from '../../format/manifest.js';
 import { BATCH_BYTES, BATCH_FILES } from './tuning.js';
-import type { CopySink, FailureReason, FileIdentity, HashFile, HashTaskResult, MemorySink } from './task.js';
+import { UNOBSERVED_IDENTITY, type CopySink, type FailureReason, type FileIdentity, type HashFile, type HashTaskResult, type MemorySink } from './task.js';
 
 /**
  * The plan of a hash job, shared by the main thread and the workers: files cut into shard tasks
@@ -12,6 +12,8 @@ import type { CopySink, FailureReason, FileIdentity, HashFile, HashTaskResult, M
 export interface JobPlan {
   readonly algorithm: HashAlgorithm;
   readonly shardSize: number;
+  /** Sizes come from a verified manifest: see HashJob.sizesSigned. */
+  readonly sizesSigned: boolean;
   /** File paths joined by NUL (no POSIX path contains one). */
   readonly paths: string;
   readonly sizes: Float64Array;
@@ -26,7 +28,7 @@ export interface JobPlan {
   readonly unitStart: Int32Array;
 }
 
-export function planJob(files: readonly HashFile[], algorithm: HashAlgorithm, shardSize: number): JobPlan {
+export function planJob(files: readonly HashFile[], algorithm: HashAlgorithm, shardSize: number, sizesSigned = false): JobPlan {
   const sizes = new Float64Array(files.length);
   const firstTask = new Int32Array(files.length + 1);
   const paths: string[] = new Array(files.length);
@@ -71,7 +73,7 @@ export function planJob(files: readonly HashFile[], algorithm: HashAlgorithm, sh
     count++;
   }
   unitStart.push(tasks);
-  return { ...plan, paths: paths.join('\0'), sinks, order, unitStart: Int32Array.from(unitStart) };
+  return { ...plan, sizesSigned, paths: paths.join('\0'), sinks, order, unitStart: Int32Array.from(unitStart) };
 }
 
 type TaskGeometry = Pick<JobPlan, 'shardSize' | 'sizes' | 'firstTask' | 'taskFile'>;
@@ -125,7 +127,7 @@ export function createResultTable(tasks: number, digestLength: number): ResultTa
 
 /** Stores a result; returns its failure message, if any, for the completion message. */
 export function storeResult(table: ResultTable, task: number, result: HashTaskResult): string | undefined {
-  if ('identity' in result) {
+  if ('identity' in result && result.identity !== UNOBSERVED_IDENTITY) {
     const { dev, ino, size, mtimeNs, ctimeNs } = result.identity;
     table.identities.set([dev, ino, BigInt(size), mtimeNs, ctimeNs], task * IDENTITY_FIELDS);
   }

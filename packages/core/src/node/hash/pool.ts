@@ -11,6 +11,11 @@ export interface HashJob {
   readonly files: readonly HashFile[];
   readonly algorithm: HashAlgorithm;
   readonly shardSize: number;
+  /**
+   * The sizes are those of a verified manifest (verify), not observed ones (sign): a small file
+   * that reads back at exactly its signed size is then hashed without fstat (hash/task.ts).
+   */
+  readonly sizesSigned?: boolean;
 }
 
 export interface HashRunOptions {
@@ -51,7 +56,7 @@ let mainThreadScratch: Buffer | undefined;
  * completion order; shards skipped after an early stop are never delivered.
  */
 export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Promise<HashRunSummary> {
-  const plan = planJob(job.files, job.algorithm, job.shardSize);
+  const plan = planJob(job.files, job.algorithm, job.shardSize, job.sizesSigned === true);
   const tasks = plan.taskFile.length;
   const units = unitCount(plan);
   const data: WorkerData = { plan, table: createResultTable(tasks, HASH_ALGORITHMS[job.algorithm]), control: createControl() };
