@@ -1,4 +1,4 @@
-import { MsSignError, readRollbackState, writeRollbackState, type RollbackState, type VerificationReport, type VerifyModelOptions } from '@ms-sign/core';
+import { defaultSignaturePath, MsSignError, readRollbackState, writeRollbackState, type RollbackState, type VerificationReport, type VerifyModelOptions } from '@ms-sign/core';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { paint, printable, useColor, writeLine, type CliIo } from './io.js';
@@ -57,7 +57,7 @@ export type PresentedReport = VerificationReport & { policy: { origin: string } 
 
 /** Reports paths as the user typed them, not as resolved for the library. */
 export function presentReport(report: VerificationReport, model: string, cli: VerifyCliOptions, origin: string): PresentedReport {
-  const signature = cli.signature ?? `${model.replace(/\/+$/, '')}.sig`;
+  const signature = cli.signature ?? defaultSignaturePath(model);
   return { ...report, model, signature, policy: { ...report.policy, origin } };
 }
 

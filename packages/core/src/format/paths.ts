@@ -1,4 +1,4 @@
-import { compareUtf8, utf8ByteLength } from '../bytes.js';
+import { utf8ByteLength } from '../bytes.js';
 import { LIMITS } from '../limits.js';
 
 /**
@@ -47,8 +47,4 @@ export function findPathCollision(paths: readonly string[]): [string, string] | 
     seen.set(key, path);
   }
   return undefined;
-}
-
-export function sortPaths<T extends { readonly path: string }>(entries: T[]): T[] {
-  return entries.sort((a, b) => compareUtf8(a.path, b.path));
 }

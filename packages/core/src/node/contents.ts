@@ -66,9 +66,6 @@ export interface CompareOptions extends HashingOptions {
 
 export interface CompareResult {
   readonly problems: Problem[];
-  /** Files and bytes compared. */
-  readonly files: number;
-  readonly bytes: number;
 }
 
 /**
@@ -78,10 +75,9 @@ export interface CompareResult {
  */
 export async function compareModel(manifest: Manifest, walk: ModelWalk, options: CompareOptions = {}): Promise<CompareResult> {
   const problems: Problem[] = [...walk.problems];
-  const bytes = manifest.files.reduce((n, f) => n + f.size, 0);
   if (manifest.kind !== walk.kind) {
     problems.push(problem('MODEL_KIND_MISMATCH', `the signature covers a ${manifest.kind}, but the model is a ${walk.kind}`));
-    return { problems, files: manifest.files.length, bytes };
+    return { problems };
   }
   // A single-file model is identified by its content, not its name: renaming it is fine.
   const pairs: [ManifestFile, WalkedFile][] = [];
@@ -98,7 +94,7 @@ export async function compareModel(manifest: Manifest, walk: ModelWalk, options:
     }
     for (const extra of onDisk.keys()) problems.push(problem('UNSIGNED_FILE', `${extra} is not covered by the signature`, extra));
   }
-  if (options.failFast && problems.length > 0) return { problems: problems.slice(0, 1), files: manifest.files.length, bytes };
+  if (options.failFast && problems.length > 0) return { problems: problems.slice(0, 1) };
 
   const files: HashFile[] = pairs.map(([expected, found]) => ({ path: found.absolutePath, size: expected.size, sink: options.sinkFor?.(expected) }));
   const reported = new Set<number>();
@@ -157,5 +153,5 @@ export async function compareModel(manifest: Manifest, walk: ModelWalk, options:
   // Results arrive in completion order; report in manifest order (pairs follow it), shard by shard.
   found.sort((a, b) => a.pair - b.pair || a.shard - b.shard);
   problems.push(...found.map((f) => f.problem));
-  return { problems: options.failFast ? problems.slice(0, 1) : problems, files: manifest.files.length, bytes };
+  return { problems: options.failFast ? problems.slice(0, 1) : problems };
 }
