@@ -1,0 +1,24 @@
+/**
+ * The signing seam: everything that can produce a signature (a key file, a PKCS#11 token, an
+ * external command talking to a KMS) is a Signer. Signing code takes signers, never raw seeds, and
+ * checks every signature a signer returns against its public key before anything is written: a
+ * broken or hostile signer must never produce a signature file.
+ */
+
+/** Signature algorithms ms-sign can produce. Native signature files use Ed25519 only. */
+export type SignatureAlgorithm = 'ed25519' | 'ecdsa-p256-sha256' | 'ecdsa-p384-sha384' | 'ecdsa-p521-sha512';
+
+export interface Signer {
+  readonly algorithm: SignatureAlgorithm;
+  /** Hex key id, as keygen, inspect and verify print it (for Ed25519: SPEC section 2). */
+  readonly keyId: string;
+  /** Ed25519: the raw 32-byte key. ECDSA: the DER SubjectPublicKeyInfo. */
+  readonly publicKey: Uint8Array;
+  /**
+   * Signs `message` (the exact bytes: no pre-hashing by the caller). Ed25519 returns 64 bytes,
+   * ECDSA a DER signature over the algorithm's hash of `message`.
+   */
+  sign(message: Uint8Array): Promise<Uint8Array>;
+  /** Human-readable origin for messages (a file path, a PKCS#11 URI without secrets, "signer command"). */
+  readonly description: string;
+}
