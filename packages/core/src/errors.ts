@@ -46,6 +46,7 @@ export const SETUP_ERROR_CODES = [
   'BAD_STATE_FILE',
   'FILE_EXISTS',
   'ALREADY_SIGNED',
+  'SIGNER_FAILED',
   'IO_ERROR',
   'INTERNAL',
 ] as const;

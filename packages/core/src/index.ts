@@ -28,6 +28,7 @@ export {
 } from './format/manifest.js';
 export { createSignatureFile, appendSignature } from './format/signature-file.js';
 
+export { secretKeySigner, type Signer, type SignatureAlgorithm } from './crypto/signer.js';
 export { checkPublicKeyBytes, verifyEd25519, keyIdHex } from './crypto/ed25519.js';
 export {
   publicKeyFromBytes,

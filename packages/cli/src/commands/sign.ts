@@ -12,7 +12,7 @@ import {
 } from '@ms-sign/core';
 import { resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
-import { loadSecretKey } from '../keys.js';
+import { loadSigner } from '../keys.js';
 import { formatBytes, printJson } from '../output.js';
 import { startProgress } from '../progress.js';
 
@@ -49,7 +49,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       throw new MsSignError('USAGE', '--append co-signs the existing manifest as it is; it takes no --name, --model-version, -a, --ignore or --expires');
     }
   }
-  const key = await loadSecretKey(options.key, io);
+  const signer = await loadSigner(options.key, io);
   const progress = startProgress(io, options.json !== true);
   let signed: SignedModel;
   try {
@@ -57,10 +57,10 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
     if (options.append) {
       const existing = readBoundedFile(signaturePath, LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
       if (existing === undefined) throw new MsSignError('MISSING_SIGNATURE_FILE', `--append: signature file ${signatureArg} not found`, { path: signatureArg });
-      signed = await cosignModel(modelPath, existing, { key, signaturePath, ...hashing });
+      signed = await cosignModel(modelPath, existing, { signer, signaturePath, ...hashing });
     } else {
       signed = await signModel(modelPath, {
-        keys: [key],
+        signers: [signer],
         signaturePath,
         annotations,
         ignore: options.ignore,
@@ -85,7 +85,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       ok: true,
       model,
       signature: signatureArg,
-      keyId: key.publicKey.keyId,
+      keyId: signer.keyId,
       appended: options.append === true,
       subject: { name: manifest.subject.name, version: manifest.subject.version ?? null },
       files: { count: manifest.files.length, bytes },
@@ -93,7 +93,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
     });
   } else {
     const what = `${manifest.files.length} file${manifest.files.length === 1 ? '' : 's'}, ${formatBytes(bytes)}`;
-    writeLine(io.stdout, `${options.append ? 'Co-signed' : 'Signed'} ${printable(model)} as "${printable(manifest.subject.name)}"${manifest.subject.version ? ` version ${printable(manifest.subject.version)}` : ''} (${what}) with key ${key.publicKey.keyId}`);
+    writeLine(io.stdout, `${options.append ? 'Co-signed' : 'Signed'} ${printable(model)} as "${printable(manifest.subject.name)}"${manifest.subject.version ? ` version ${printable(manifest.subject.version)}` : ''} (${what}) with key ${signer.keyId}`);
     writeLine(io.stdout, `Signature: ${printable(signatureArg)}`);
   }
   return 0;

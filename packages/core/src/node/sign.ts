@@ -1,5 +1,5 @@
 import { basename, relative, resolve, sep } from 'node:path';
-import type { SecretKey } from '../crypto/keys.js';
+import type { Signer } from '../crypto/signer.js';
 import { MsSignError } from '../errors.js';
 import { decodeEnvelope } from '../format/envelope.js';
 import { checkGlob, compileGlob, escapeGlob } from '../format/glob.js';
@@ -12,8 +12,11 @@ import { realSignaturePath } from './signature-path.js';
 import { resolveModel, walkModel } from './walk.js';
 
 export interface SignModelOptions extends HashingOptions {
-  /** One or more secret keys; each adds a signature over the same manifest. */
-  readonly keys: readonly SecretKey[];
+  /**
+   * One or more signers (a file key: `secretKeySigner`); each adds a signature over the same
+   * manifest, checked with the signer's public key before the signature file is returned.
+   */
+  readonly signers: readonly Signer[];
   /** Where the signature file will be written: left out of the model if it lies inside it. */
   readonly signaturePath: string;
   /** Subject name; default: the model's file or directory name. */
@@ -41,14 +44,14 @@ export interface SignedModel {
  *
  * @example
  * ```ts
- * import { signModel, generateSecretKey, writeFileAtomic } from '@ms-sign/core';
- * const key = generateSecretKey();
- * const { signatureFile } = await signModel('model.ms', { keys: [key], signaturePath: 'model.ms.sig' });
+ * import { signModel, generateSecretKey, secretKeySigner, writeFileAtomic } from '@ms-sign/core';
+ * const signer = secretKeySigner(generateSecretKey());
+ * const { signatureFile } = await signModel('model.ms', { signers: [signer], signaturePath: 'model.ms.sig' });
  * writeFileAtomic('model.ms.sig', signatureFile);
  * ```
  */
 export async function signModel(modelPath: string, options: SignModelOptions): Promise<SignedModel> {
-  if (options.keys.length === 0) throw new MsSignError('USAGE', 'no secret key given');
+  if (options.signers.length === 0) throw new MsSignError('USAGE', 'no signer given');
   const hashAlgorithm = options.hashAlgorithm ?? 'sha256';
   const shardSize = options.shardSize ?? DEFAULT_SHARD_SIZE;
   if (!isValidShardSize(shardSize)) throw new MsSignError('USAGE', `shard size must be a power of two from 64 KiB to 4 GiB, got ${shardSize}`);
@@ -116,17 +119,17 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
     annotations,
     ...(options.expires === undefined ? {} : { expires: options.expires }),
   };
-  return { manifest, signatureFile: createSignatureFile(manifest, options.keys) };
+  return { manifest, signatureFile: await createSignatureFile(manifest, options.signers) };
 }
 
 export interface CosignOptions extends HashingOptions {
-  readonly key: SecretKey;
+  readonly signer: Signer;
   readonly signaturePath: string;
 }
 
 /**
  * Co-signing (`sign --append`): re-hashes the model, checks it matches the existing signature
- * file exactly, and adds `key`'s signature over the same payload. The existing signatures are
+ * file exactly, and adds `signer`'s signature over the same payload. The existing signatures are
  * not trusted here; verify checks them against its policy.
  */
 export async function cosignModel(modelPath: string, existing: Uint8Array, options: CosignOptions): Promise<SignedModel> {
@@ -139,5 +142,5 @@ export async function cosignModel(modelPath: string, existing: Uint8Array, optio
     const first = problems[0]!;
     throw new MsSignError(first.code, `will not co-sign: the model differs from what ${options.signaturePath} covers: ${first.message}`, { path: first.path });
   }
-  return { manifest, signatureFile: appendSignature(envelope, options.key) };
+  return { manifest, signatureFile: await appendSignature(envelope, options.signer) };
 }
