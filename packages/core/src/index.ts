@@ -66,7 +66,12 @@ export { parseDuration, parseDate, parseWhen, formatDate, formatDuration } from 
 export { parseSemver, compareSemver } from './policy/semver.js';
 
 export { checkSignatures, type SignatureCheck } from './verify/signatures.js';
-export { applyPolicy, type AppliedRule, type SignerReport, type PolicyOutcome } from './verify/policy-check.js';
+export { applyPolicy, type AppliedRule, type PolicyOutcome } from './verify/policy-check.js';
+export { signerReport, type SignerReport, type SignerVerdict, type CertificateIdentity, type SigstoreIdentity } from './verify/signer-report.js';
+export { contentsSummary, type SignedStatement, type ExpectedContents } from './verify/statement.js';
+export type { SignatureFormat, SignatureVerification, SignatureDescription, FormatVerifyOptions } from './verify/format.js';
+export { NATIVE_FORMAT } from './verify/native-format.js';
+export { verifySignatureFile, signatureFormatOf, SIGNATURE_FORMATS, type VerifySignatureFileOptions } from './verify/verify-signature-file.js';
 export {
   checkRollback,
   advanceRollbackState,
@@ -79,10 +84,10 @@ export {
 
 export { readBoundedFile, writeFileAtomic } from './node/files.js';
 export { walkModel, resolveModel, type ModelWalk, type WalkedFile } from './node/walk.js';
-export { hashModelFiles, compareModel } from './node/contents.js';
+export { hashModelFiles, compareModel, compareContents } from './node/contents.js';
 export { DEFAULT_SHARD_SIZE } from './node/hash/tuning.js';
 export { defaultSignaturePath } from './node/signature-path.js';
-export { signModel, cosignModel, type SignModelOptions, type SignedModel, type CosignOptions } from './node/sign.js';
+export { signModel, cosignModel, type SignModelOptions, type SignedModel, type CosignOptions, type CosignedModel } from './node/sign.js';
 export { verifyModel, type VerifyModelOptions, type VerificationReport, type TrustSource } from './node/verify.js';
 export { loadVerifiedModel, loadVerifiedDirectory, copyVerifiedModel, ModelVerificationError, type VerifiedReadOptions } from './node/verified-bytes.js';
 export {

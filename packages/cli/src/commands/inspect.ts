@@ -1,4 +1,4 @@
-import { decodeEnvelope, decodeManifest, formatDate, LIMITS, MsSignError, readBoundedFile, toHex } from '@ms-sign/core';
+import { formatDate, LIMITS, MsSignError, readBoundedFile, signatureFormatOf, toHex, type SignatureDescription } from '@ms-sign/core';
 import { resolve } from 'node:path';
 import { exitCodeFor } from '../exit-codes.js';
 import { printable, writeLine, type CliIo } from '../io.js';
@@ -17,27 +17,7 @@ export async function inspectCommand(sig: string, options: InspectOptions, io: C
   try {
     const bytes = readBoundedFile(resolve(io.cwd, sig), LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
     if (bytes === undefined) throw new MsSignError('MISSING_SIGNATURE_FILE', `signature file ${sig} not found`, { path: sig });
-    const envelope = decodeEnvelope(bytes, sig);
-    const manifest = decodeManifest(envelope.payload, sig);
-    view = {
-      ok: true,
-      verified: false,
-      signature: sig,
-      payloadType: envelope.payloadType,
-      subject: { name: manifest.subject.name, version: manifest.subject.version ?? null },
-      kind: manifest.kind,
-      hashAlgorithm: manifest.hashAlgorithm,
-      shardSize: manifest.shardSize,
-      created: formatDate(manifest.created),
-      expires: manifest.expires === undefined ? null : formatDate(manifest.expires),
-      ignore: manifest.ignore,
-      annotations: { ...manifest.annotations },
-      signers: envelope.signatures.map((s) => ({ keyId: toHex(s.keyId) })),
-      files: manifest.files.map((f) =>
-        f.digests.length === 1 ? { path: f.path, size: f.size, digest: toHex(f.digests[0]!) } : { path: f.path, size: f.size, shards: f.digests.map(toHex) },
-      ),
-      errors: [],
-    };
+    view = { ok: true, verified: false, signature: sig, ...describeView(signatureFormatOf(bytes).describe(bytes, sig)), errors: [] };
   } catch (error) {
     if (!(error instanceof MsSignError)) throw error;
     const problems = [error.toProblem()];
@@ -63,4 +43,29 @@ export async function inspectCommand(sig: string, options: InspectOptions, io: C
   out(`  files:       ${files.length} (${formatBytes(files.reduce((n, f) => n + f.size, 0))})`);
   for (const f of files) out(`    ${f.digest ?? `${f.shards!.length} shards`}  ${f.size}  ${printable(f.path)}`);
   return 0;
+}
+
+/** The --json fields of a signature file's description, in the order inspect prints them. */
+function describeView(description: SignatureDescription): Record<string, unknown> {
+  const { statement, expected } = description;
+  switch (expected.kind) {
+    case 'manifest': {
+      const manifest = expected.manifest;
+      return {
+        payloadType: description.payloadType,
+        subject: { name: statement.subject.name, version: statement.subject.version ?? null },
+        kind: manifest.kind,
+        hashAlgorithm: manifest.hashAlgorithm,
+        shardSize: manifest.shardSize,
+        created: formatDate(statement.created),
+        expires: statement.expires === undefined ? null : formatDate(statement.expires),
+        ignore: manifest.ignore,
+        annotations: { ...statement.annotations },
+        signers: description.signers,
+        files: manifest.files.map((f) =>
+          f.digests.length === 1 ? { path: f.path, size: f.size, digest: toHex(f.digests[0]!) } : { path: f.path, size: f.size, shards: f.digests.map(toHex) },
+        ),
+      };
+    }
+  }
 }

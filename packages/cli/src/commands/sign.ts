@@ -8,7 +8,9 @@ import {
   writeFileAtomic,
   LIMITS,
   type HashAlgorithm,
-  type SignedModel,
+  contentsSummary,
+  type ExpectedContents,
+  type SignedStatement,
 } from '@ms-sign/core';
 import { resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
@@ -51,7 +53,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
   }
   const signer = await loadSigner(options.key, io);
   const progress = startProgress(io, options.json !== true);
-  let signed: SignedModel;
+  let signed: { readonly statement: SignedStatement; readonly expected: ExpectedContents; readonly signatureFile: Uint8Array };
   try {
     const hashing = { threads: options.threads, onProgress: progress.onProgress };
     if (options.append) {
@@ -59,7 +61,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       if (existing === undefined) throw new MsSignError('MISSING_SIGNATURE_FILE', `--append: signature file ${signatureArg} not found`, { path: signatureArg });
       signed = await cosignModel(modelPath, existing, { signer, signaturePath, ...hashing });
     } else {
-      signed = await signModel(modelPath, {
+      const { manifest, signatureFile } = await signModel(modelPath, {
         signers: [signer],
         signaturePath,
         annotations,
@@ -72,14 +74,16 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
         ...(options.shardSize === undefined ? {} : { shardSize: options.shardSize }),
         ...hashing,
       });
+      signed = { statement: manifest, expected: { kind: 'manifest', manifest }, signatureFile };
     }
   } finally {
     progress.stop();
   }
   writeFileAtomic(signaturePath, signed.signatureFile, { overwrite: true });
 
-  const { manifest } = signed;
-  const bytes = manifest.files.reduce((n, f) => n + f.size, 0);
+  const { statement } = signed;
+  const { count, bytes: recorded } = contentsSummary(signed.expected);
+  const bytes = recorded ?? 0;
   if (options.json) {
     printJson(io, {
       ok: true,
@@ -87,13 +91,13 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       signature: signatureArg,
       keyId: signer.keyId,
       appended: options.append === true,
-      subject: { name: manifest.subject.name, version: manifest.subject.version ?? null },
-      files: { count: manifest.files.length, bytes },
+      subject: { name: statement.subject.name, version: statement.subject.version ?? null },
+      files: { count, bytes },
       errors: [],
     });
   } else {
-    const what = `${manifest.files.length} file${manifest.files.length === 1 ? '' : 's'}, ${formatBytes(bytes)}`;
-    writeLine(io.stdout, `${options.append ? 'Co-signed' : 'Signed'} ${printable(model)} as "${printable(manifest.subject.name)}"${manifest.subject.version ? ` version ${printable(manifest.subject.version)}` : ''} (${what}) with key ${signer.keyId}`);
+    const what = `${count} file${count === 1 ? '' : 's'}${recorded === null ? '' : `, ${formatBytes(recorded)}`}`;
+    writeLine(io.stdout, `${options.append ? 'Co-signed' : 'Signed'} ${printable(model)} as "${printable(statement.subject.name)}"${statement.subject.version ? ` version ${printable(statement.subject.version)}` : ''} (${what}) with key ${signer.keyId}`);
     writeLine(io.stdout, `Signature: ${printable(signatureArg)}`);
   }
   return 0;

@@ -3,6 +3,7 @@ import { MsSignError, problem, type ErrorCode, type Problem } from '../errors.js
 import type { HashAlgorithm, Manifest, ManifestFile } from '../format/manifest.js';
 import { runHashJob } from './hash/pool.js';
 import { sameIdentity, type CopySink, type FileIdentity, type HashFile, type HashTaskResult, type MemorySink } from './hash/task.js';
+import type { ExpectedContents } from '../verify/statement.js';
 import type { ModelWalk, WalkedFile } from './walk.js';
 
 export interface HashingOptions {
@@ -66,6 +67,26 @@ export interface CompareOptions extends HashingOptions {
 
 export interface CompareResult {
   readonly problems: Problem[];
+}
+
+/**
+ * The content stage of verification: compares the model on disk with what a verified signature
+ * says it must contain. One case per kind of ExpectedContents; a format that describes contents
+ * differently (e.g. digests without sizes) adds its kind and its case here.
+ */
+export function compareContents(expected: ExpectedContents, walk: ModelWalk, options: CompareOptions = {}): Promise<CompareResult> {
+  switch (expected.kind) {
+    case 'manifest':
+      return compareModel(expected.manifest, walk, options);
+  }
+}
+
+/** The globs of files the expected contents leave out of the model (applied by the walk). */
+export function ignoredBy(expected: ExpectedContents): readonly string[] {
+  switch (expected.kind) {
+    case 'manifest':
+      return expected.manifest.ignore;
+  }
 }
 
 /**

@@ -1,12 +1,13 @@
 import { basename, relative, resolve, sep } from 'node:path';
 import type { Signer } from '../crypto/signer.js';
 import { MsSignError } from '../errors.js';
-import { decodeEnvelope } from '../format/envelope.js';
 import { checkGlob, compileGlob, escapeGlob } from '../format/glob.js';
-import { checkAnnotationKey, checkLabel, decodeManifest, isValidShardSize, MANIFEST_VERSION, type HashAlgorithm, type Manifest } from '../format/manifest.js';
-import { appendSignature, createSignatureFile } from '../format/signature-file.js';
+import { checkAnnotationKey, checkLabel, isValidShardSize, MANIFEST_VERSION, type HashAlgorithm, type Manifest } from '../format/manifest.js';
+import { createSignatureFile } from '../format/signature-file.js';
 import { LIMITS } from '../limits.js';
-import { compareModel, hashModelFiles, type HashingOptions } from './contents.js';
+import type { ExpectedContents, SignedStatement } from '../verify/statement.js';
+import { signatureFormatOf } from '../verify/verify-signature-file.js';
+import { compareContents, hashModelFiles, ignoredBy, type HashingOptions } from './contents.js';
 import { DEFAULT_SHARD_SIZE } from './hash/tuning.js';
 import { realSignaturePath } from './signature-path.js';
 import { resolveModel, walkModel } from './walk.js';
@@ -127,20 +128,29 @@ export interface CosignOptions extends HashingOptions {
   readonly signaturePath: string;
 }
 
+/** A co-signed signature file, with what its (unchanged) signed payload claims. */
+export interface CosignedModel {
+  readonly statement: SignedStatement;
+  readonly expected: ExpectedContents;
+  /** The bytes of the signature file with the new signature, for the caller to write (atomically). */
+  readonly signatureFile: Uint8Array;
+}
+
 /**
- * Co-signing (`sign --append`): re-hashes the model, checks it matches the existing signature
- * file exactly, and adds `signer`'s signature over the same payload. The existing signatures are
- * not trusted here; verify checks them against its policy.
+ * Co-signing (`sign --append`): re-hashes the model, checks it matches what the existing signature
+ * file covers exactly, and adds `signer`'s signature over the same payload, in the file's own
+ * format. The existing signatures are not trusted here; verify checks them against its policy.
  */
-export async function cosignModel(modelPath: string, existing: Uint8Array, options: CosignOptions): Promise<SignedModel> {
-  const envelope = decodeEnvelope(existing, options.signaturePath);
-  const manifest = decodeManifest(envelope.payload, options.signaturePath);
+export async function cosignModel(modelPath: string, existing: Uint8Array, options: CosignOptions): Promise<CosignedModel> {
+  const format = signatureFormatOf(existing);
+  if (format.append === undefined) throw new MsSignError('UNSUPPORTED_FORMAT', `${options.signaturePath} is a ${format.id} signature file, which cannot be co-signed`, { path: options.signaturePath });
+  const { statement, expected } = format.describe(existing, options.signaturePath);
   const realSig = realSignaturePath(options.signaturePath);
-  const walk = walkModel(modelPath, { ignore: manifest.ignore.map(compileGlob), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
-  const { problems } = await compareModel(manifest, walk, options);
+  const walk = walkModel(modelPath, { ignore: ignoredBy(expected).map(compileGlob), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
+  const { problems } = await compareContents(expected, walk, options);
   if (problems.length > 0) {
     const first = problems[0]!;
     throw new MsSignError(first.code, `will not co-sign: the model differs from what ${options.signaturePath} covers: ${first.message}`, { path: first.path });
   }
-  return { manifest, signatureFile: await appendSignature(envelope, options.signer) };
+  return { statement, expected, signatureFile: await format.append(existing, options.signer, options.signaturePath) };
 }

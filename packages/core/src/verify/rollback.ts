@@ -1,7 +1,7 @@
 import { problem, type Problem } from '../errors.js';
-import type { Manifest } from '../format/manifest.js';
 import { compareSemver, parseSemver } from '../policy/semver.js';
 import { formatDate } from '../policy/time.js';
+import type { SignedStatement } from './statement.js';
 
 /**
  * Rollback protection state (SPEC section 4): per model name, the newest version accepted. A
@@ -29,7 +29,7 @@ export function emptyRollbackState(): RollbackState {
  * ignored); otherwise, and for equal versions, by creation time. Returns the ROLLBACK problem or
  * undefined.
  */
-export function checkRollback(state: RollbackState, manifest: Manifest): Problem | undefined {
+export function checkRollback(state: RollbackState, manifest: SignedStatement): Problem | undefined {
   const name = manifest.subject.name;
   const seen = recordOf(state, name);
   if (seen === undefined) return undefined;
@@ -46,7 +46,7 @@ export function checkRollback(state: RollbackState, manifest: Manifest): Problem
  * Records `manifest` as accepted if it is newer than what the state holds. Never goes back: a
  * model accepted with --allow-rollback leaves the newer record in place.
  */
-export function advanceRollbackState(state: RollbackState, manifest: Manifest): boolean {
+export function advanceRollbackState(state: RollbackState, manifest: SignedStatement): boolean {
   return advance(state, manifest.subject.name, toRecord(manifest));
 }
 
@@ -70,7 +70,7 @@ function recordOf(state: RollbackState, name: string): RollbackRecord | undefine
   return Object.hasOwn(state.models, name) ? state.models[name] : undefined;
 }
 
-function toRecord(manifest: Manifest): RollbackRecord {
+function toRecord(manifest: SignedStatement): RollbackRecord {
   return { ...(manifest.subject.version === undefined ? {} : { version: manifest.subject.version }), created: manifest.created };
 }
 
