@@ -79,3 +79,23 @@ describe('signers', () => {
     await assert.rejects(cosignModel(join(dir, 'model.ms'), signatureFile, { signer: second, signaturePath: join(dir, 'model.ms.sig'), threads: 1 }), failedWith('ALREADY_SIGNED'));
   });
 });
+
+describe('signing checks the manifest with the decoder\'s rules', () => {
+  for (const [what, options, code] of [
+    ['a name with a control character', { name: 'a\nb' }, 'USAGE'],
+    ['an annotation value that is not valid UTF-16 text', { annotations: { note: '\ud800' } }, 'USAGE'],
+    ['an annotation key with a space', { annotations: { 'a b': 'x' } }, 'USAGE'],
+    ['an expiry before the creation time', { expires: 1_700_000_000, now: 1_700_000_001 }, 'USAGE'],
+  ] as const) {
+    test(`${what}: ${code}, before any hashing`, async (t) => {
+      const dir = tempDir(t);
+      writeFile(join(dir, 'model.ms'), 'weights');
+      let hashed = false;
+      await assert.rejects(
+        signModel(join(dir, 'model.ms'), { signers: [other], signaturePath: join(dir, 'model.ms.sig'), threads: 1, onProgress: () => void (hashed = true), ...options }),
+        failedWith(code),
+      );
+      assert.equal(hashed, false);
+    });
+  }
+});

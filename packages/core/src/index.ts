@@ -17,6 +17,7 @@ export { encodeEnvelope, decodeEnvelope, type Envelope, type EnvelopeSignature }
 export {
   encodeManifest,
   decodeManifest,
+  checkManifest,
   shardCount,
   HASH_ALGORITHMS,
   MANIFEST_VERSION,

@@ -2,7 +2,7 @@ import { basename, relative, resolve, sep } from 'node:path';
 import type { Signer } from '../crypto/signer.js';
 import { MsSignError } from '../errors.js';
 import { checkGlob, compileGlob, escapeGlob } from '../format/glob.js';
-import { checkAnnotationKey, checkLabel, isValidShardSize, MANIFEST_VERSION, type HashAlgorithm, type Manifest } from '../format/manifest.js';
+import { checkManifest, isValidShardSize, MANIFEST_VERSION, HASH_ALGORITHMS, shardCount, type HashAlgorithm, type Manifest, type ManifestFile } from '../format/manifest.js';
 import { createSignatureFile } from '../format/signature-file.js';
 import { LIMITS } from '../limits.js';
 import type { ExpectedContents, SignedStatement } from '../verify/statement.js';
@@ -10,7 +10,7 @@ import { signatureFormatOf } from '../verify/verify-signature-file.js';
 import { compareContents, hashModelFiles, ignoredBy, type HashingOptions } from './contents.js';
 import { DEFAULT_SHARD_SIZE } from './hash/tuning.js';
 import { realSignaturePath } from './signature-path.js';
-import { resolveModel, walkModel } from './walk.js';
+import { resolveModel, walkModel, type ModelWalk } from './walk.js';
 
 export interface SignModelOptions extends HashingOptions {
   /**
@@ -62,7 +62,6 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
     if (why) throw new MsSignError('USAGE', `--ignore ${JSON.stringify(pattern)}: ${why}`);
   }
   const now = options.now ?? Math.floor(Date.now() / 1000);
-  if (options.expires !== undefined && options.expires <= now) throw new MsSignError('USAGE', 'the expiry must be in the future');
 
   const realSig = realSignaturePath(options.signaturePath);
   const model = resolveModel(modelPath);
@@ -78,7 +77,6 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
     }
   }
   if (model.kind === 'file' && ignore.length > 0) throw new MsSignError('USAGE', '--ignore applies to directory models only');
-  if (ignore.length > LIMITS.ignorePatterns) throw new MsSignError('LIMIT_EXCEEDED', `at most ${LIMITS.ignorePatterns} ignore patterns`);
   const uniqueIgnore = [...new Set(ignore)];
 
   const walk = walkModel(modelPath, { ignore: uniqueIgnore.map(compileGlob), withStats: true });
@@ -89,43 +87,56 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   }
   if (walk.files.length === 0) throw new MsSignError('USAGE', `${modelPath} holds no file to sign`);
 
-  const name = options.name ?? basename(resolve(modelPath));
-  const nameProblem = checkLabel(name, LIMITS.nameBytes);
-  if (nameProblem) throw new MsSignError('USAGE', `model name ${nameProblem}`);
-  if (options.version !== undefined) {
-    const versionProblem = checkLabel(options.version, LIMITS.versionBytes);
-    if (versionProblem) throw new MsSignError('USAGE', `model version ${versionProblem}`);
-  }
   const annotations: Record<string, string> = Object.create(null);
-  for (const [key, value] of Object.entries(options.annotations ?? {})) {
-    const keyProblem = checkAnnotationKey(key);
-    if (keyProblem) throw new MsSignError('USAGE', `annotation key ${JSON.stringify(key)} ${keyProblem}`);
-    if (/\p{Cc}/u.test(value) || Buffer.byteLength(value) > LIMITS.annotationValueBytes) {
-      throw new MsSignError('USAGE', `annotation ${key}: value must be at most ${LIMITS.annotationValueBytes} bytes without control characters`);
-    }
-    annotations[key] = value;
-  }
-  if (Object.keys(annotations).length > LIMITS.annotations) throw new MsSignError('LIMIT_EXCEEDED', `at most ${LIMITS.annotations} annotations`);
-
-  const files = await hashModelFiles(walk, hashAlgorithm, shardSize, options);
-  const manifest: Manifest = {
+  Object.assign(annotations, options.annotations ?? {});
+  const draft: Manifest = {
     version: MANIFEST_VERSION,
     kind: walk.kind,
-    subject: { name, ...(options.version === undefined ? {} : { version: options.version }) },
+    subject: { name: options.name ?? basename(resolve(modelPath)), ...(options.version === undefined ? {} : { version: options.version }) },
     hashAlgorithm,
     shardSize,
-    files,
+    files: placeholderFiles(walk, hashAlgorithm, shardSize),
     created: now,
     ignore: walk.kind === 'file' ? [] : uniqueIgnore,
     annotations,
     ...(options.expires === undefined ? {} : { expires: options.expires }),
   };
+  // Every manifest rule, before hours of hashing: ms-sign never signs what verify would refuse.
+  refuseInvalid(modelPath, draft);
+  const manifest: Manifest = { ...draft, files: await hashModelFiles(walk, hashAlgorithm, shardSize, options) };
+  refuseInvalid(modelPath, manifest);
   return { manifest, signatureFile: await createSignatureFile(manifest, options.signers) };
 }
 
 export interface CosignOptions extends HashingOptions {
   readonly signer: Signer;
   readonly signaturePath: string;
+}
+
+/**
+ * The walked files with all-zero digests of the right count and length, so that checkManifest can
+ * judge the manifest before the files are hashed. The digest arrays share one zero buffer and stop
+ * growing past LIMITS.shards in total (the check then reports the limit).
+ */
+function placeholderFiles(walk: ModelWalk, hashAlgorithm: HashAlgorithm, shardSize: number): ManifestFile[] {
+  const zero = new Uint8Array(HASH_ALGORITHMS[hashAlgorithm]);
+  let budget = LIMITS.shards + 1;
+  return walk.files.map((f) => {
+    const size = Number(f.stats?.size ?? 0n);
+    const count = Math.min(shardCount(size, shardSize), budget);
+    budget -= count;
+    return { path: f.path, size, digests: new Array<Uint8Array>(count).fill(zero) };
+  });
+}
+
+/** Throws the manifest's first problem as a signing error: the caller's input is what is wrong. */
+function refuseInvalid(modelPath: string, manifest: Manifest): void {
+  const problems = checkManifest(manifest);
+  if (problems.length === 0) return;
+  const first = problems[0]!;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  const code = first.code === 'MALFORMED_SIGNATURE_FILE' || first.code === 'UNSUPPORTED_FORMAT' ? 'USAGE' : first.code;
+  throw new MsSignError(code, `cannot sign ${modelPath}: ${first.message}${more}`);
 }
 
 /** A co-signed signature file, with what its (unchanged) signed payload claims. */
