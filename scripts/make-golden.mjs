@@ -2,7 +2,8 @@
 // Made test/data/golden/v1 once (format version 1). Golden files are FROZEN: they must keep
 // verifying with every future ms-sign, so never regenerate them; add a v2 folder for a new format.
 // Kept for provenance: it shows exactly how the files were made.
-import { createSignatureFile, secretKeySigner, encodePublicKeyPem, encodeSecretKeyPem, secretKeyFromSeed, hashModelFiles, walkModel, compileGlob } from '@ms-sign/core';
+import { createSignatureFile, secretKeySigner, encodePublicKeyPem, encodeSecretKeyPem, secretKeyFromSeed, compileGlob } from '@ms-sign/core';
+import { hashModelFiles, walkModel } from '@ms-sign/core/internal';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

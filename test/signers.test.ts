@@ -8,16 +8,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  cosignModel,
   createSignatureFile,
   decodeEnvelope,
   generateSecretKey,
   MsSignError,
   secretKeySigner,
-  signModel,
-  verifyModel,
   type Signer,
 } from '@ms-sign/core';
+import { cosignModel, signModel, verifyModel } from '@ms-sign/core/node';
 import { fileEntry, manifestOf, trustKeys } from './helpers/crafted.js';
 import { tempDir, writeFile } from './helpers/index.js';
 

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, closeSync, ftruncateSync, openSync, readFileSync, renameSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { generateSecretKey, loadVerifiedModel, ModelVerificationError, MsSignError, signModel, verifyModel, secretKeySigner } from '@ms-sign/core';
+import { generateSecretKey, MsSignError, secretKeySigner } from '@ms-sign/core';
+import { loadVerifiedModel, ModelVerificationError, signModel, verifyModel } from '@ms-sign/core/node';
 import { sha256, trustKeys } from '../helpers/crafted.js';
 import { tempDir } from '../helpers/index.js';
 

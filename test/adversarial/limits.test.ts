@@ -20,14 +20,14 @@ import {
   encodeCanonical,
   generateSecretKey,
   LIMITS,
-  loadVerifiedModel,
   MsSignError,
   parseTrustPolicy,
-  walkModel,
   type CborValue,
   type ErrorCode,
   secretKeySigner,
 } from '@ms-sign/core';
+import { loadVerifiedModel } from '@ms-sign/core/node';
+import { walkModel } from '@ms-sign/core/internal';
 import { manifestBytes, sha256, signPayload, trustKeys, writeKeyFiles } from '../helpers/crafted.js';
 import { assertCodes } from '../helpers/hostile.js';
 import { repoRoot, runCli, tempDir } from '../helpers/index.js';

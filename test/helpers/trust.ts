@@ -3,7 +3,8 @@
  * when the CLI cannot express it (a chosen creation time, a past expiry), and running the real
  * `trust` and `verify` commands.
  */
-import { parseSecretKeyPem, signModel, writeFileAtomic, type Manifest, secretKeySigner } from '@ms-sign/core';
+import { parseSecretKeyPem, type Manifest, secretKeySigner } from '@ms-sign/core';
+import { signModel, writeFileAtomic } from '@ms-sign/core/node';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { errorCodes, runCli, type CliResult } from './index.js';

@@ -16,12 +16,11 @@ import {
   encodeEnvelope,
   generateSecretKey,
   shardCount,
-  signModel,
-  verifyModel,
   type Manifest,
   type ManifestFile,
   secretKeySigner,
 } from '@ms-sign/core';
+import { signModel, verifyModel } from '@ms-sign/core/node';
 import { trustKeys } from '../helpers/crafted.js';
 import { tempDir, writeFile } from '../helpers/index.js';
 import { contentOf, fcParams, SHARD, sizeArbitrary, treeArbitrary } from '../helpers/property.js';

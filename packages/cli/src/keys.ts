@@ -1,4 +1,14 @@
-import { LIMITS, MsSignError, parsePublicKeyPem, parseSecretKeyPem, readBoundedFile, secretKeySigner, type PublicKey, type SecretKey, type Signer } from '@ms-sign/core';
+import {
+  LIMITS,
+  MsSignError,
+  parsePublicKeyPem,
+  parseSecretKeyPem,
+  secretKeySigner,
+  type PublicKey,
+  type SecretKey,
+  type Signer,
+} from '@ms-sign/core';
+import { readBoundedFile } from '@ms-sign/core/internal';
 import { resolve } from 'node:path';
 import type { CliIo } from './io.js';
 import { passphraseFor } from './passphrase.js';

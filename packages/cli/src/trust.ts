@@ -1,4 +1,5 @@
-import { locateTrustPolicy, MsSignError, policyFromKeys, readTrustPolicyFile, type TrustSource } from '@ms-sign/core';
+import { MsSignError, policyFromKeys } from '@ms-sign/core';
+import { locateTrustPolicy, readTrustPolicyFile, type TrustSource } from '@ms-sign/core/node';
 import type { CliIo } from './io.js';
 import { loadPublicKey } from './keys.js';
 

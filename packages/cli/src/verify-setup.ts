@@ -1,4 +1,5 @@
-import { defaultSignaturePath, MsSignError, readRollbackState, writeRollbackState, type RollbackState, type VerificationReport, type VerifyModelOptions } from '@ms-sign/core';
+import { MsSignError, type RollbackState } from '@ms-sign/core';
+import { defaultSignaturePath, readRollbackState, writeRollbackState, type VerificationReport, type VerifyModelOptions } from '@ms-sign/core/node';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { paint, printable, useColor, writeLine, type CliIo } from './io.js';

@@ -1,9 +1,10 @@
 /**
- * @ms-sign/core: sign model files and directories with Ed25519, verify them against a trust
- * policy, and hand back exactly the verified bytes.
+ * @ms-sign/core: the pure core of ms-sign. Encoding and strict decoding of signature files and
+ * manifests, keys, trust policies and their edits, signature checks and the pure verification
+ * stage (verifySignatureFile), and the Signer and SignatureFormat seams. No file I/O here.
  *
- * Pure modules (format, crypto, policy, verify) do no file I/O; everything that touches the file
- * system lives under node/.
+ * Signing and verifying models on disk, verify-before-load and the trust files are in
+ * `@ms-sign/core/node`.
  */
 export * from './errors.js';
 export { LIMITS } from './limits.js';
@@ -11,7 +12,7 @@ export { toHex } from './bytes.js';
 
 export { checkModelPath, findPathCollision } from './format/paths.js';
 export { checkGlob, compileGlob, escapeGlob, type Glob } from './format/glob.js';
-export { encodeCanonical, decodeCanonical, CborDecodeError, type CborValue, type CborMap } from './format/cbor.js';
+export { encodeCanonical, decodeCanonical, type CborValue, type CborMap } from './format/cbor.js';
 export { SIGNING_DOMAIN, MANIFEST_PAYLOAD_TYPE, signingMessage } from './format/pae.js';
 export { encodeEnvelope, decodeEnvelope, type Envelope, type EnvelopeSignature } from './format/envelope.js';
 export {
@@ -82,22 +83,3 @@ export {
   type RollbackState,
   type RollbackRecord,
 } from './verify/rollback.js';
-
-export { readBoundedFile, writeFileAtomic } from './node/files.js';
-export { walkModel, resolveModel, type ModelWalk, type WalkedFile } from './node/walk.js';
-export { hashModelFiles, compareModel, compareContents } from './node/contents.js';
-export { DEFAULT_SHARD_SIZE } from './node/hash/tuning.js';
-export { defaultSignaturePath } from './node/signature-path.js';
-export { signModel, cosignModel, type SignModelOptions, type SignedModel, type CosignOptions, type CosignedModel } from './node/sign.js';
-export { verifyModel, type VerifyModelOptions, type VerificationReport, type TrustSource } from './node/verify.js';
-export { loadVerifiedModel, loadVerifiedDirectory, copyVerifiedModel, ModelVerificationError, type VerifiedReadOptions } from './node/verified-bytes.js';
-export {
-  locateTrustPolicy,
-  userTrustPolicyPath,
-  readTrustPolicyFile,
-  writeTrustPolicyFile,
-  readRollbackState,
-  writeRollbackState,
-  type TrustPolicyLocation,
-  type TrustPolicyOrigin,
-} from './node/trust-files.js';

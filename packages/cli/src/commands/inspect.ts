@@ -1,4 +1,5 @@
-import { formatDate, LIMITS, MsSignError, readBoundedFile, signatureFormatOf, toHex, type SignatureDescription } from '@ms-sign/core';
+import { formatDate, LIMITS, MsSignError, signatureFormatOf, toHex, type SignatureDescription } from '@ms-sign/core';
+import { readBoundedFile } from '@ms-sign/core/internal';
 import { resolve } from 'node:path';
 import { exitCodeFor } from '../exit-codes.js';
 import { printable, writeLine, type CliIo } from '../io.js';

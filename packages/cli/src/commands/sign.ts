@@ -1,17 +1,14 @@
 import {
-  cosignModel,
-  defaultSignaturePath,
   MsSignError,
   parseWhen,
-  readBoundedFile,
-  signModel,
-  writeFileAtomic,
   LIMITS,
   type HashAlgorithm,
   contentsSummary,
   type ExpectedContents,
   type SignedStatement,
 } from '@ms-sign/core';
+import { cosignModel, defaultSignaturePath, signModel, writeFileAtomic } from '@ms-sign/core/node';
+import { readBoundedFile } from '@ms-sign/core/internal';
 import { resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
 import { loadSigner } from '../keys.js';

@@ -2,17 +2,14 @@ import {
   checkGlob,
   checkTrustPolicy,
   EMPTY_POLICY_DOCUMENT,
-  locateTrustPolicy,
   MsSignError,
   parseDate,
   parseDuration,
   publicKeyToDocument,
-  readTrustPolicyFile,
-  writeTrustPolicyFile,
   type KeyDocument,
   type TrustPolicyDocument,
-  type TrustPolicyLocation,
 } from '@ms-sign/core';
+import { locateTrustPolicy, readTrustPolicyFile, writeTrustPolicyFile, type TrustPolicyLocation } from '@ms-sign/core/node';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';

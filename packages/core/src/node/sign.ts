@@ -45,7 +45,8 @@ export interface SignedModel {
  *
  * @example
  * ```ts
- * import { signModel, generateSecretKey, secretKeySigner, writeFileAtomic } from '@ms-sign/core';
+ * import { generateSecretKey, secretKeySigner } from '@ms-sign/core';
+ * import { signModel, writeFileAtomic } from '@ms-sign/core/node';
  * const signer = secretKeySigner(generateSecretKey());
  * const { signatureFile } = await signModel('model.ms', { signers: [signer], signaturePath: 'model.ms.sig' });
  * writeFileAtomic('model.ms.sig', signatureFile);

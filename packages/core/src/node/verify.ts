@@ -62,7 +62,8 @@ export interface VerificationReport {
  *
  * @example
  * ```ts
- * import { verifyModel, policyFromKeys, parsePublicKeyPem } from '@ms-sign/core';
+ * import { policyFromKeys, parsePublicKeyPem } from '@ms-sign/core';
+ * import { verifyModel } from '@ms-sign/core/node';
  * import { readFileSync } from 'node:fs';
  * const key = parsePublicKeyPem(readFileSync('publisher.pub', 'utf8'));
  * const report = await verifyModel('model.ms', { trust: { policy: policyFromKeys([{ name: 'publisher', key }]), source: '-p' } });
