@@ -64,6 +64,19 @@ export {
   type Rule,
   type PolicyFailure,
 } from './policy/policy.js';
+export {
+  addPublisherKey,
+  removePublisher,
+  revokeKey,
+  setRule,
+  removeRule,
+  describeRule,
+  describeWindow,
+  type PolicyEdit,
+  type KeyWindow,
+  type AddKeyOptions,
+  type RuleSettings,
+} from './policy/edit.js';
 export { parseDuration, parseDate, parseWhen, formatDate, formatDuration } from './policy/time.js';
 export { parseSemver, compareSemver } from './policy/semver.js';
 
