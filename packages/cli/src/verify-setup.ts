@@ -1,4 +1,4 @@
-import { MsSignError, type RollbackState } from '@ms-sign/core';
+import { MsSignError, type ErrorCode, type Problem, type RollbackState } from '@ms-sign/core';
 import { defaultSignaturePath, readRollbackState, writeRollbackState, type VerificationReport, type VerifyModelOptions } from '@ms-sign/core/node';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -59,7 +59,19 @@ export type PresentedReport = VerificationReport & { policy: { origin: string } 
 /** Reports paths as the user typed them, not as resolved for the library. */
 export function presentReport(report: VerificationReport, model: string, cli: VerifyCliOptions, origin: string): PresentedReport {
   const signature = cli.signature ?? defaultSignaturePath(model);
-  return { ...report, model, signature, policy: { ...report.policy, origin } };
+  return { ...report, model, signature, policy: { ...report.policy, origin }, errors: report.errors.map(withHint) };
+}
+
+/** The library reports facts; the CLI adds which option would change the outcome. */
+const HINTS: Partial<Record<ErrorCode, string>> = {
+  MISSING_SIGNATURE_FILE: '; sign the model or give its signature with -s',
+  ROLLBACK: '; use --allow-rollback to accept it on purpose',
+  EXPIRY_REQUIRED: ' (sign with --expires)',
+};
+
+function withHint(problem: Problem): Problem {
+  const hint = HINTS[problem.code];
+  return hint === undefined ? problem : { ...problem, message: `${problem.message}${hint}` };
 }
 
 /** Which trust anchors and rules were applied: always reported (SPEC section 4). */

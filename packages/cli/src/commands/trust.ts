@@ -16,6 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
 import { loadPublicKey } from '../keys.js';
+import { originLabel } from '../trust.js';
 import { printJson } from '../output.js';
 
 interface TrustFileOptions {
@@ -30,7 +31,7 @@ interface TrustFileOptions {
  */
 function policyLocation(options: TrustFileOptions, io: CliIo, forInit: boolean): TrustPolicyLocation {
   if (forInit) {
-    if (options.trust !== undefined) return { path: resolve(io.cwd, options.trust), origin: '-t' };
+    if (options.trust !== undefined) return { path: resolve(io.cwd, options.trust), origin: 'explicit' };
     if (io.env.MS_SIGN_TRUST) return { path: resolve(io.cwd, io.env.MS_SIGN_TRUST), origin: 'MS_SIGN_TRUST' };
     return { path: resolve(io.cwd, '.ms-sign', 'trust.json'), origin: './.ms-sign/trust.json' };
   }
@@ -143,7 +144,9 @@ export async function trustRule(glob: string, options: TrustRuleOptions, io: Cli
 
 /** `trust list`: the policy as verify applies it, defaults filled in. */
 export async function trustList(options: TrustFileOptions, io: CliIo): Promise<number> {
-  const { path, origin } = policyLocation(options, io, false);
+  const location = policyLocation(options, io, false);
+  const { path } = location;
+  const origin = originLabel(location.origin);
   const { document, policy } = readTrustPolicyFile(path);
   const ownerOf = new Map<string, string>();
   const publishers = policy.publishers.map((p, i) => ({

@@ -60,7 +60,7 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   const ignore = [...(options.ignore ?? [])];
   for (const pattern of ignore) {
     const why = checkGlob(pattern);
-    if (why) throw new MsSignError('USAGE', `--ignore ${JSON.stringify(pattern)}: ${why}`);
+    if (why) throw new MsSignError('USAGE', `ignore pattern ${JSON.stringify(pattern)}: ${why}`);
   }
   const now = options.now ?? Math.floor(Date.now() / 1000);
 
@@ -73,11 +73,11 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
       const pattern = escapeGlob(inside.split(sep).join('/'));
       // Recorded in the manifest, it must be a valid glob (e.g. at most LIMITS.globBytes long).
       const why = checkGlob(pattern);
-      if (why) throw new MsSignError('USAGE', `cannot record the signature file's place inside the model (${why}); write it outside the model with -o`);
+      if (why) throw new MsSignError('USAGE', `cannot record the signature file's place inside the model (${why}); write it outside the model`);
       ignore.push(pattern);
     }
   }
-  if (model.kind === 'file' && ignore.length > 0) throw new MsSignError('USAGE', '--ignore applies to directory models only');
+  if (model.kind === 'file' && ignore.length > 0) throw new MsSignError('USAGE', 'ignore patterns apply to directory models only');
   const uniqueIgnore = [...new Set(ignore)];
 
   const walk = walkModel(modelPath, { ignore: uniqueIgnore.map(compileGlob), withStats: true });

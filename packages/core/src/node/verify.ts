@@ -17,7 +17,7 @@ import { walkModel } from './walk.js';
 /** The trust anchors verify applies, and where they came from (always reported). */
 export interface TrustSource {
   readonly policy: TrustPolicy;
-  /** The policy file's path, or e.g. "-p" for keys given on the command line. */
+  /** The policy file's path, or a description such as the list of key files given. */
   readonly source: string;
 }
 
@@ -104,7 +104,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
     throw error;
   }
   if (bytes === undefined) {
-    return finish([problem('MISSING_SIGNATURE_FILE', `signature file ${signaturePath} not found; sign the model or give its signature with -s`, signaturePath)]);
+    return finish([problem('MISSING_SIGNATURE_FILE', `signature file ${signaturePath} not found`, signaturePath)]);
   }
 
   // Stage 2, signatures and policy (pure): nothing below runs unless a trusted signature vouches

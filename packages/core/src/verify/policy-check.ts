@@ -56,7 +56,7 @@ export function applyPolicy(statement: SignedStatement, checks: readonly Signatu
     problems.push(problem('EXPIRED', `signature expired at ${formatDate(statement.expires)}`));
   }
   if (rule.requireExpiry && statement.expires === undefined) {
-    problems.push(problem('EXPIRY_REQUIRED', `policy requires signatures of "${name}" to carry an expiry (sign with --expires)`));
+    problems.push(problem('EXPIRY_REQUIRED', `policy requires signatures of "${name}" to carry an expiry`));
   }
   if (rule.maxAgeSeconds !== undefined && now - statement.created > rule.maxAgeSeconds) {
     problems.push(problem('TOO_OLD', `signed at ${formatDate(statement.created)}, more than ${formatDuration(rule.maxAgeSeconds)} ago (policy maximum age)`));

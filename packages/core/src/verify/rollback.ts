@@ -38,7 +38,7 @@ export function checkRollback(state: RollbackState, manifest: SignedStatement): 
   const what = (r: RollbackRecord) => `${r.version === undefined ? '' : `version ${r.version}, `}signed ${formatDate(r.created)}`;
   return problem(
     'ROLLBACK',
-    `model "${name}" (${what(candidate)}) is older than the one accepted before (${what(seen)}); use --allow-rollback to accept it on purpose`,
+    `model "${name}" (${what(candidate)}) is older than the one accepted before (${what(seen)})`,
   );
 }
 
