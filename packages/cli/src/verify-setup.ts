@@ -3,7 +3,7 @@ import { defaultSignaturePath, readRollbackState, writeRollbackState, type Verif
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { paint, printable, useColor, writeLine, type CliIo } from './io.js';
-import { formatBytes, printProblems } from './output.js';
+import { formatBytes, printProblems, signerName } from './output.js';
 import type { Progress } from './progress.js';
 import { resolveTrust } from './trust.js';
 
@@ -94,7 +94,7 @@ export function printReport(io: CliIo, report: PresentedReport, out: Writable, q
   }
   if (quiet) return;
   const color = out === io.stdout ? useColor(io, 'stdout') : useColor(io, 'stderr');
-  const signers = report.signers.filter((s) => s.valid).map((s) => `${printable(s.publisher ?? '?')} (key ${s.keyId})`);
+  const signers = report.signers.filter((s) => s.valid).map((s) => `${printable(s.publisher ?? '?')} (${signerName(s)})`);
   writeLine(out, `${paint(color, 32, 'Verified')} ${printable(report.model)}`);
   writeLine(out, `  model:     ${printable(report.subject.name ?? '')}${report.subject.version ? ` version ${printable(report.subject.version)}` : ''}, signed ${report.created}${report.expires ? `, expires ${report.expires}` : ''}`);
   writeLine(out, `  signed by: ${signers.join(', ')}`);

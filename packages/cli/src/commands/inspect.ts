@@ -3,7 +3,7 @@ import { readBoundedFile } from '@ms-sign/core/internal';
 import { resolve } from 'node:path';
 import { exitCodeFor } from '../exit-codes.js';
 import { printable, writeLine, type CliIo } from '../io.js';
-import { formatBytes, printJson, printProblems } from '../output.js';
+import { formatBytes, printJson, printProblems, signerName } from '../output.js';
 
 export interface InspectOptions {
   readonly json?: boolean;
@@ -37,7 +37,7 @@ export async function inspectCommand(sig: string, options: InspectOptions, io: C
   out(`  model:       ${printable(subject.name)}${subject.version ? ` version ${printable(subject.version)}` : ''} (${String(view.kind)})`);
   out(`  created:     ${String(view.created)}${view.expires ? `, expires ${String(view.expires)}` : ''}`);
   out(`  hash:        ${String(view.hashAlgorithm)}, shards of ${formatBytes(view.shardSize as number)}`);
-  out(`  signers:     ${(view.signers as { keyId: string }[]).map((s) => `key ${s.keyId}`).join(', ')}`);
+  out(`  signers:     ${(view.signers as SignatureDescription['signers']).map(signerName).join(', ')}`);
   const ignore = view.ignore as string[];
   if (ignore.length > 0) out(`  ignore:      ${ignore.map((p) => printable(p)).join(', ')}`);
   for (const [key, value] of Object.entries(view.annotations as Record<string, string>)) out(`  annotation:  ${printable(key)}=${printable(value)}`);
