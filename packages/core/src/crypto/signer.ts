@@ -11,6 +11,7 @@ import type { SecretKey } from './keys.js';
 /** Signature algorithms ms-sign can produce. Native signature files use Ed25519 only. */
 export type SignatureAlgorithm = 'ed25519' | 'ecdsa-p256-sha256' | 'ecdsa-p384-sha384' | 'ecdsa-p521-sha512';
 
+/** Anything that can sign: see the module comment. Implementations must not hold secrets in `description`. */
 export interface Signer {
   readonly algorithm: SignatureAlgorithm;
   /** Hex key id, as keygen, inspect and verify print it (for Ed25519: SPEC section 2). */

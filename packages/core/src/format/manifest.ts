@@ -6,14 +6,18 @@ import { expectArray, expectBytes, expectMap, expectText, expectUint, type Field
 import { checkGlob } from './glob.js';
 import { checkModelPath, findPathCollision } from './paths.js';
 
+/** The manifest format version this ms-sign writes and reads. */
 export const MANIFEST_VERSION = 1;
 
 /** Digest length in bytes for each supported hash algorithm (node:crypto names). */
 export const HASH_ALGORITHMS = { sha256: 32, sha512: 64 } as const;
+/** A digest algorithm a manifest may use. */
 export type HashAlgorithm = keyof typeof HASH_ALGORITHMS;
 
+/** A model is one file or a directory tree. */
 export type ModelKind = 'file' | 'directory';
 
+/** One signed file of a model. */
 export interface ManifestFile {
   /** Model-relative path (SPEC section 3); for a single-file model, the file's name when signed. */
   readonly path: string;
@@ -25,6 +29,7 @@ export interface ManifestFile {
   readonly digests: readonly Uint8Array[];
 }
 
+/** The model a manifest names: the name trust-policy scopes match, and an optional version. */
 export interface Subject {
   readonly name: string;
   readonly version?: string;
@@ -161,6 +166,7 @@ export function checkManifest(manifest: Manifest): Problem[] {
   return problems;
 }
 
+/** Encodes a manifest as deterministic CBOR: the payload that is signed. Check it with checkManifest first. */
 export function encodeManifest(manifest: Manifest): Uint8Array {
   const subject = new Map<string, CborValue>([['name', manifest.subject.name]]);
   if (manifest.subject.version !== undefined) subject.set('version', manifest.subject.version);

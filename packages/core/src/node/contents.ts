@@ -6,6 +6,7 @@ import { sameIdentity, type CopySink, type FileIdentity, type HashFile, type Has
 import type { ExpectedContents } from '../verify/statement.js';
 import type { ModelWalk, WalkedFile } from './walk.js';
 
+/** How hashing runs: worker threads and progress reports. */
 export interface HashingOptions {
   readonly threads?: number | undefined;
   readonly onProgress?: ((bytesDone: number, bytesTotal: number) => void) | undefined;
@@ -58,6 +59,7 @@ function signFailure(file: WalkedFile, result: Exclude<HashTaskResult, { ok: tru
   }
 }
 
+/** Options of the content comparison. */
 export interface CompareOptions extends HashingOptions {
   /** Stop at the first problem instead of reporting all (--fail-fast). */
   readonly failFast?: boolean;

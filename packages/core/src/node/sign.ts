@@ -12,6 +12,7 @@ import { DEFAULT_SHARD_SIZE } from './hash/tuning.js';
 import { realSignaturePath } from './signature-path.js';
 import { resolveModel, walkModel, type ModelWalk } from './walk.js';
 
+/** Options of signModel. */
 export interface SignModelOptions extends HashingOptions {
   /**
    * One or more signers (a file key: `secretKeySigner`); each adds a signature over the same
@@ -34,6 +35,7 @@ export interface SignModelOptions extends HashingOptions {
   readonly now?: number;
 }
 
+/** A signed model: the manifest and the signature file bytes. */
 export interface SignedModel {
   readonly manifest: Manifest;
   /** The bytes of the signature file, for the caller to write (atomically). */
@@ -109,6 +111,7 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   return { manifest, signatureFile: await createSignatureFile(manifest, options.signers) };
 }
 
+/** Options of cosignModel. */
 export interface CosignOptions extends HashingOptions {
   readonly signer: Signer;
   readonly signaturePath: string;

@@ -10,6 +10,7 @@ import { readBoundedFile, writeFileAtomic } from './files.js';
 /** Where a trust policy was found, in lookup order (SPEC section 4). */
 export type TrustPolicyOrigin = 'explicit' | 'MS_SIGN_TRUST' | './.ms-sign/trust.json' | '$XDG_CONFIG_HOME/ms-sign/trust.json';
 
+/** A trust policy file and how it was found. */
 export interface TrustPolicyLocation {
   readonly path: string;
   readonly origin: TrustPolicyOrigin;

@@ -19,6 +19,7 @@ export class ModelVerificationError extends MsSignError {
   }
 }
 
+/** Options of loadVerifiedModel, loadVerifiedDirectory and copyVerifiedModel: verifyModel's, without the byte sink they set. */
 export type VerifiedReadOptions = Omit<VerifyModelOptions, 'sinkFor'>;
 
 /**

@@ -21,6 +21,7 @@ export interface TrustSource {
   readonly source: string;
 }
 
+/** Options of verifyModel. */
 export interface VerifyModelOptions extends CompareOptions {
   readonly trust: TrustSource;
   /** Default: MODEL.sig. */

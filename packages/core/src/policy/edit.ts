@@ -25,6 +25,7 @@ export interface KeyWindow {
   readonly notAfter?: string;
 }
 
+/** What addPublisherKey sets besides the key: its window and the publisher scope. */
 export interface AddKeyOptions extends KeyWindow {
   /** Model-name globs; for a new publisher, default every name ("**"); for an existing one, added to its scope. */
   readonly models?: readonly string[];

@@ -13,6 +13,7 @@ export interface AppliedRule {
   readonly requireExpiry: boolean;
 }
 
+/** What applyPolicy decided: a verdict per signer, the rule applied, and every problem. */
 export interface PolicyOutcome {
   readonly signers: readonly SignerReport[];
   readonly rule: AppliedRule;

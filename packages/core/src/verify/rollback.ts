@@ -12,6 +12,7 @@ export interface RollbackState {
   models: Record<string, RollbackRecord>;
 }
 
+/** The newest accepted release of one model name. */
 export interface RollbackRecord {
   /** Subject version, when the accepted manifest had one. */
   version?: string;
@@ -19,6 +20,7 @@ export interface RollbackRecord {
   created: number;
 }
 
+/** A rollback state that has seen no model yet. */
 export function emptyRollbackState(): RollbackState {
   return { version: 1, models: Object.create(null) as Record<string, RollbackRecord> };
 }

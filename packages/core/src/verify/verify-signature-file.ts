@@ -15,6 +15,7 @@ export function signatureFormatOf(bytes: Uint8Array, formats: readonly Signature
   return formats.find((f) => f.detect(bytes)) ?? formats[0] ?? NATIVE_FORMAT;
 }
 
+/** Options of verifySignatureFile. */
 export interface VerifySignatureFileOptions {
   /** Where the bytes came from (a path), for messages and `Problem.path`. */
   readonly source?: string;
