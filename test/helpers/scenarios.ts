@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSecretKeyPem } from '@ms-sign/core';
+import { nodeKeyFileCipher } from '@ms-sign/core/node';
 import { copyFixture, errorCodes, makeKey, runCli, tempDir, type CliResult } from './index.js';
 
 type TestContext = Parameters<typeof tempDir>[0];
@@ -92,7 +93,7 @@ export async function secretForms(keyFiles: readonly string[], passphrases: read
     const key = await parseSecretKeyPem(pem, () => {
       if (passphrase === undefined) throw new Error(`${file} is encrypted: give its passphrase`);
       return passphrase;
-    });
+    }, file, nodeKeyFileCipher);
     const seed = Buffer.from(key.seed);
     forms.push(seed.toString('hex'), seed.toString('base64').replace(/=+$/, ''), seed.toString('base64url'));
   }

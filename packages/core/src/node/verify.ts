@@ -8,6 +8,7 @@ import type { AppliedRule } from '../verify/policy-check.js';
 import { advanceRollbackState, checkRollback, type RollbackState } from '../verify/rollback.js';
 import type { SignerReport } from '../verify/signer-report.js';
 import { contentsSummary, type ExpectedContents, type SignedStatement } from '../verify/statement.js';
+import { nodeSha512 } from './crypto.js';
 import { verifySignatureFile } from '../verify/verify-signature-file.js';
 import { compareContents, ignoredBy, type CompareOptions } from './contents.js';
 import { readBoundedFile } from './files.js';
@@ -112,6 +113,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   // for the payload.
   const verified = verifySignatureFile(bytes, options.trust.policy, now, {
     source: signaturePath,
+    sha512: nodeSha512,
     ...(options.expectedName === undefined ? {} : { expectedName: options.expectedName }),
   });
   report.signers = [...verified.signers];
