@@ -60,7 +60,9 @@ export interface VerificationReport {
  * the signatures over the raw payload bytes first, decodes the manifest only if one verifies
  * under a trusted key, applies the policy, then hashes and compares the model. Never throws for
  * a model that fails verification: the report says why (every failure found, or the first with
- * `failFast`). Throws MsSignError only for setup errors.
+ * `failFast`). Throws only when verification cannot run: MsSignError IO_ERROR when the signature
+ * file exists but cannot be read (permissions, I/O), and INTERNAL (or a non-MsSignError) for a
+ * fault in ms-sign itself.
  *
  * @example
  * ```ts
