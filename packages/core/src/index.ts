@@ -94,3 +94,14 @@ export {
   type TrustPolicyLocation,
   type TrustPolicyOrigin,
 } from './node/trust-files.js';
+
+export { parsePkcs11Uri, formatPkcs11Id, PKCS11_URI_MAX_LENGTH, type Pkcs11Uri } from './crypto/pkcs11-uri.js';
+export {
+  openPkcs11Signer,
+  generatePkcs11Ed25519Key,
+  type Pkcs11Signer,
+  type Pkcs11Options,
+  type PinProvider,
+  type GeneratedPkcs11Key,
+} from './node/signers/pkcs11.js';
+export { commandSigner, splitCommandLine, SIGNER_COMMAND_LIMITS, type CommandSignerOptions } from './node/signers/command.js';
