@@ -8,15 +8,8 @@ import assert from 'node:assert/strict';
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import {
-  generatePkcs11Ed25519Key,
-  MsSignError,
-  openPkcs11Signer,
-  parsePkcs11Uri,
-  verifyEd25519,
-  keyIdHex,
-  type Pkcs11Options,
-} from '@ms-sign/core';
+import { MsSignError, parsePkcs11Uri, verifyEd25519, keyIdHex } from '@ms-sign/core';
+import { generatePkcs11Ed25519Key, openPkcs11Signer, type Pkcs11Options } from '@ms-sign/core/node';
 import { rejectedCode } from './helpers/codes.js';
 import { makeToken, pkcs11Tool, tool, type SoftToken } from './helpers/softhsm.js';
 

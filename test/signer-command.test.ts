@@ -9,15 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import {
-  commandSigner,
-  generatePkcs11Ed25519Key,
-  parsePkcs11Uri,
-  parsePublicKeyPem,
-  splitCommandLine,
-  SIGNER_COMMAND_LIMITS,
-  verifyEd25519,
-} from '@ms-sign/core';
+import { parsePkcs11Uri, parsePublicKeyPem, verifyEd25519 } from '@ms-sign/core';
+import { commandSigner, generatePkcs11Ed25519Key, splitCommandLine, SIGNER_COMMAND_LIMITS } from '@ms-sign/core/node';
 import { rejectedCode, thrownCode } from './helpers/codes.js';
 import { tempDir } from './helpers/index.js';
 import { openssl } from './helpers/openssl.js';
