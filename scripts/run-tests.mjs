@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs every compiled *.test.js under .test-build with node:test (Node 20's --test takes no globs),
 // under c8 for coverage of the packages' code (mapped back to packages/*/src through the source
-// maps; CLI child processes and hash worker threads count too). The summary prints at the end; the
+// maps; hash worker threads count too, CLI child processes started with a minimal environment do
+// not). The summary prints at the end; the
 // lcov report goes to .test-build/coverage. MS_SIGN_COVERAGE=0 runs without coverage.
 // Extra arguments are passed to node (e.g. --test-name-pattern=tamper).
 import { spawnSync } from 'node:child_process';
