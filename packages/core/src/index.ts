@@ -140,3 +140,7 @@ export {
 } from './scan/scan.js';
 export { scanModel, scanFileAt, type ScanModelOptions, type ModelScanReport } from './node/scan.js';
 export { FileSource } from './node/file-source.js';
+export { MS_TABLES, MS_UNION_MEMBERS, MS_ENUMS } from './scan/ms/schema.js';
+export { FlatBufferReader } from './scan/ms/flatbuffer.js';
+export { verifyMsBuffer } from './scan/ms/verifier.js';
+export { walkProtobuf, readPackedVarints, readProtoString, PROTOBUF_LIMITS, type ProtoSchema, type ProtoField, type ProtoFieldSpec, type ProtoVisitor, type ProtoWalkOptions, type ProtoWalkStats } from './scan/protobuf.js';
