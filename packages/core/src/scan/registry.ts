@@ -4,11 +4,15 @@
  * add it to SCANNERS (one line each; the ids are detection's, see detect.ts FORMAT_IDS).
  */
 import { executableScanner } from './executable.js';
+import { ckptScanner } from './mindir/ckpt.js';
+import { mindirScanner } from './mindir/mindir.js';
 import { msScanner } from './ms/scanner.js';
 import type { FormatScanner } from './types.js';
 
 export const SCANNERS: readonly FormatScanner[] = [
   msScanner,
+  mindirScanner,
+  ckptScanner,
   executableScanner,
 ];
 
