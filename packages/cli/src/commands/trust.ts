@@ -6,6 +6,7 @@ import {
   MsSignError,
   parseDate,
   parseDuration,
+  SCAN_CODES,
   publicKeyToDocument,
   readTrustPolicyFile,
   writeTrustPolicyFile,
@@ -173,6 +174,10 @@ interface TrustRuleOptions extends TrustFileOptions {
   /** true for --require-expiry, false for --no-require-expiry. */
   readonly requireExpiry?: boolean;
   readonly remove?: boolean;
+  /** Scan mode for matching models, or 'default' to drop the rule's own mode. */
+  readonly scan?: 'off' | 'no-unsafe' | 'clean' | 'default';
+  readonly scanAllowUnknown?: readonly string[];
+  readonly scanWaive?: readonly string[];
 }
 
 /**
@@ -188,7 +193,19 @@ export async function trustRule(glob: string, options: TrustRuleOptions, io: Cli
   if (typeof options.maxAge === 'string' && parseDuration(options.maxAge) === undefined) {
     throw new MsSignError('USAGE', `--max-age ${JSON.stringify(options.maxAge)}: expected a duration such as 90d, 12h or 2w`);
   }
-  if (options.remove && (options.threshold !== undefined || options.maxAge !== undefined || options.requireExpiry !== undefined)) {
+  for (const g of options.scanAllowUnknown ?? []) {
+    const bad = checkGlob(g);
+    if (bad) throw new MsSignError('USAGE', `--scan-allow-unknown ${JSON.stringify(g)}: ${bad}`);
+  }
+  for (const code of options.scanWaive ?? []) {
+    const info = (SCAN_CODES as Record<string, { waivable: boolean } | undefined>)[code];
+    if (info?.waivable !== true) {
+      const waivable = Object.entries(SCAN_CODES).filter(([, i]) => i.waivable).map(([c]) => c);
+      throw new MsSignError('USAGE', `--scan-waive ${JSON.stringify(code)}: only these codes can be waived: ${waivable.join(', ')}`);
+    }
+  }
+  const scanSettings = options.scan !== undefined || (options.scanAllowUnknown?.length ?? 0) > 0 || (options.scanWaive?.length ?? 0) > 0;
+  if (options.remove && (options.threshold !== undefined || options.maxAge !== undefined || options.requireExpiry !== undefined || scanSettings)) {
     throw new MsSignError('USAGE', '--remove takes no other rule setting');
   }
   return edit(options, io, (doc) => {
@@ -205,12 +222,17 @@ export async function trustRule(glob: string, options: TrustRuleOptions, io: Cli
     else if (options.maxAge !== undefined) rule.maxAge = options.maxAge;
     if (options.requireExpiry === false) delete rule.requireExpiry;
     else if (options.requireExpiry) rule.requireExpiry = true;
+    if (options.scan === 'default') delete rule.scan;
+    else if (options.scan !== undefined) rule.scan = options.scan;
+    if (options.scanAllowUnknown?.length) rule.scanAllowUnknown = [...options.scanAllowUnknown];
+    if (options.scanWaive?.length) rule.scanWaive = [...options.scanWaive];
     return `Rule for "${glob}": ${describeRule(rule)}`;
   });
 }
 
-function describeRule(rule: { readonly threshold?: number; readonly maxAge?: string; readonly requireExpiry?: boolean }): string {
-  return `threshold ${rule.threshold ?? 1}${rule.maxAge ? `, max age ${rule.maxAge}` : ''}${rule.requireExpiry ? ', expiry required' : ''}`;
+function describeRule(rule: { readonly threshold?: number; readonly maxAge?: string; readonly requireExpiry?: boolean; readonly scan?: string; readonly scanAllowUnknown?: readonly string[]; readonly scanWaive?: readonly string[] }): string {
+  const scan = `${rule.scan ? `, scan ${rule.scan}` : ''}${rule.scanAllowUnknown?.length ? `, unknown formats allowed for ${rule.scanAllowUnknown.join(' ')}` : ''}${rule.scanWaive?.length ? `, waived ${rule.scanWaive.join(' ')}` : ''}`;
+  return `threshold ${rule.threshold ?? 1}${rule.maxAge ? `, max age ${rule.maxAge}` : ''}${rule.requireExpiry ? ', expiry required' : ''}${scan}`;
 }
 
 /** `trust list`: the policy as verify applies it, defaults filled in. */
@@ -233,7 +255,15 @@ export async function trustList(options: TrustFileOptions, io: CliIo): Promise<n
     }),
   }));
   const revoked = document.revoked.map((r) => ({ keyId: r.keyId, publisher: ownerOf.get(r.keyId) ?? null, revokedAt: r.revokedAt ?? null, reason: r.reason ?? null }));
-  const rules = document.rules.map((r) => ({ models: r.models, threshold: r.threshold ?? 1, maxAge: r.maxAge ?? null, requireExpiry: r.requireExpiry ?? false }));
+  const rules = document.rules.map((r) => ({
+    models: r.models,
+    threshold: r.threshold ?? 1,
+    maxAge: r.maxAge ?? null,
+    requireExpiry: r.requireExpiry ?? false,
+    scan: r.scan ?? null,
+    scanAllowUnknown: r.scanAllowUnknown ?? [],
+    scanWaive: r.scanWaive ?? [],
+  }));
   if (options.json) {
     printJson(io, { ok: true, path, origin, publishers, revoked, rules, errors: [] });
     return 0;
@@ -250,6 +280,6 @@ export async function trustList(options: TrustFileOptions, io: CliIo): Promise<n
     out(`  ${r.keyId}${r.publisher ? `  (${printable(r.publisher)})` : ''}${r.revokedAt ? `  ${r.revokedAt}` : ''}${r.reason ? `  ${printable(r.reason)}` : ''}`);
   }
   out(rules.length === 0 ? 'Rules: none (every model: threshold 1)' : 'Rules (all matching rules apply; the strictest setting wins):');
-  for (const r of rules) out(`  "${printable(r.models)}"  ${describeRule({ threshold: r.threshold, ...(r.maxAge ? { maxAge: r.maxAge } : {}), requireExpiry: r.requireExpiry })}`);
+  for (const r of rules) out(`  "${printable(r.models)}"  ${describeRule({ threshold: r.threshold, ...(r.maxAge ? { maxAge: r.maxAge } : {}), requireExpiry: r.requireExpiry, ...(r.scan ? { scan: r.scan } : {}), scanAllowUnknown: r.scanAllowUnknown, scanWaive: r.scanWaive })}`);
   return 0;
 }
