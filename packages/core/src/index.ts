@@ -145,3 +145,4 @@ export { FlatBufferReader } from './scan/ms/flatbuffer.js';
 export { verifyMsBuffer } from './scan/ms/verifier.js';
 export { walkProtobuf, readPackedVarints, readProtoString, PROTOBUF_LIMITS, type ProtoSchema, type ProtoField, type ProtoFieldSpec, type ProtoVisitor, type ProtoWalkOptions, type ProtoWalkStats } from './scan/protobuf.js';
 export { applyScanPolicy, DEFAULT_SCAN_MODE, type AppliedScan } from './scan/policy.js';
+export { scanVerifiedFiles, scanWalkedFiles, type VerifiedFileForScan } from './node/scan.js';
