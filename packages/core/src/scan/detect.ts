@@ -119,9 +119,9 @@ function detect(source: ByteSource, path: string): Detection {
   if (pickle?.probe !== undefined && pickle.probe(source, path)) return { format: 'pickle' };
   if (isExecutable(head) || CODE_EXTENSIONS.has(ext)) return { format: 'executable-code' };
   if (isArchive(head)) return { format: 'archive-other' };
-  // A .ms that matches nothing else goes to the .ms scanner, which reports MS_IDENTIFIER; a
-  // pickle extension goes to the pickle scanner, which reports what breaks the parse.
-  if (ext === 'ms') return { format: 'mindspore-lite-ms', legacy: true };
+  // A pickle extension goes to the pickle scanner, which reports what breaks the parse. (A .ms
+  // without a plausible root table is not sent to the .ms scanner: its content decides, and
+  // FORMAT_EXTENSION_MISMATCH says it is no .ms.)
   if (PICKLE_EXTENSIONS.has(ext) && pickle !== undefined && ext !== 'bin' && ext !== 'dat' && ext !== 'data') return { format: 'pickle' };
   return { format: isUtf8Text(source) ? 'text' : 'unknown' };
 }
