@@ -278,12 +278,22 @@ function isArchive(head: Uint8Array): boolean {
   );
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Valid UTF-8 in the first 64 KiB (a character cut at the boundary is fine). */
 function isUtf8Text(source: ByteSource): boolean {
-  const bytes = readPrefix(source, 0, 64 * 1024);
+  let bytes = readPrefix(source, 0, 64 * 1024);
   if (bytes.includes(0)) return false;
+  if (bytes.length < source.size) {
+    // Cut: leave out a last sequence the cut may have split (its lead byte and continuations).
+    let end = bytes.length;
+    while (end > 0 && end > bytes.length - 4 && (bytes[end - 1]! & 0xc0) === 0x80) end--;
+    if (end > 0 && bytes[end - 1]! >= 0xc0) end--;
+    bytes = bytes.subarray(0, end);
+  }
   try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: bytes.length < source.size });
+    // One shared decoder: a non-streaming decode keeps no state between calls.
+    strictUtf8.decode(bytes);
     return true;
   } catch {
     return false;
