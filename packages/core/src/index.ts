@@ -97,6 +97,7 @@ export {
   type RollbackRecord,
 } from './verify/rollback.js';
 
+export { parsePkcs11Uri, formatPkcs11Id, PKCS11_URI_MAX_LENGTH, type Pkcs11Uri } from './crypto/pkcs11-uri.js';
 export {
   SCAN_CODES,
   SCAN_ERROR_CODES,
