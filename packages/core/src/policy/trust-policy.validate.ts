@@ -3,7 +3,7 @@
 import ucs2lengthModule from "ajv/dist/runtime/ucs2length.js";
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/ms-sign/ms-sign/schema/trust-policy.v1.json","title":"ms-sign trust policy, version 1","description":"Whom ms-sign trusts to publish which models. See docs/trust-policy.md.","type":"object","additionalProperties":false,"required":["version","publishers","revoked","rules"],"properties":{"$schema":{"type":"string","maxLength":1024},"version":{"const":1},"publishers":{"type":"array","maxItems":1000,"items":{"$ref":"#/$defs/publisher"}},"revoked":{"type":"array","maxItems":100000,"items":{"$ref":"#/$defs/revocation"}},"rules":{"type":"array","maxItems":1000,"items":{"$ref":"#/$defs/rule"}}},"$defs":{"publisherName":{"description":"A publisher's name as verify reports it.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"},"glob":{"description":"A model-name glob: * and ? within a segment, ** for any number of segments, \\ escapes.","type":"string","minLength":1,"maxLength":1024},"date":{"description":"RFC 3339 date-time with a zone, or a date (midnight UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"},"keyId":{"description":"First 16 bytes of SHA-256 of the raw 32-byte Ed25519 public key, lower-case hex.","type":"string","pattern":"^[0-9a-f]{32}$"},"publisher":{"type":"object","additionalProperties":false,"required":["name","keys","models"],"properties":{"name":{"$ref":"#/$defs/publisherName"},"models":{"description":"Model names this publisher may sign.","type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"#/$defs/glob"}},"keys":{"type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"#/$defs/key"}}}},"key":{"type":"object","additionalProperties":false,"required":["publicKey"],"properties":{"publicKey":{"description":"Base64 of the DER SubjectPublicKeyInfo: the body line of the .pub PEM file.","type":"string","pattern":"^[A-Za-z0-9+/]{59}=$"},"notBefore":{"$ref":"#/$defs/date"},"notAfter":{"$ref":"#/$defs/date"}}},"revocation":{"type":"object","additionalProperties":false,"required":["keyId"],"properties":{"keyId":{"$ref":"#/$defs/keyId"},"reason":{"type":"string","maxLength":1024},"revokedAt":{"$ref":"#/$defs/date"}}},"rule":{"type":"object","additionalProperties":false,"required":["models"],"properties":{"models":{"$ref":"#/$defs/glob"},"threshold":{"description":"Distinct trusted publishers that must have signed.","type":"integer","minimum":1,"maximum":1000},"maxAge":{"description":"Longest time since signing, e.g. 90d, 12h, 2w.","type":"string","pattern":"^([0-9]+[smhdw])+$"},"requireExpiry":{"type":"boolean"}}}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/ms-sign/ms-sign/schema/trust-policy.v1.json","title":"ms-sign trust policy, version 1","description":"Whom ms-sign trusts to publish which models. See docs/trust-policy.md.","type":"object","additionalProperties":false,"required":["version","publishers","revoked","rules"],"properties":{"$schema":{"type":"string","maxLength":1024},"version":{"const":1},"publishers":{"type":"array","maxItems":1000,"items":{"$ref":"#/$defs/publisher"}},"revoked":{"type":"array","maxItems":100000,"items":{"$ref":"#/$defs/revocation"}},"rules":{"type":"array","maxItems":1000,"items":{"$ref":"#/$defs/rule"}}},"$defs":{"publisherName":{"description":"A publisher's name as verify reports it.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"},"glob":{"description":"A model-name glob: * and ? within a segment, ** for any number of segments, \\ escapes.","type":"string","minLength":1,"maxLength":1024},"date":{"description":"RFC 3339 date-time with a zone, or a date (midnight UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"},"keyId":{"description":"First 16 bytes of SHA-256 of the raw 32-byte Ed25519 public key, lower-case hex.","type":"string","pattern":"^[0-9a-f]{32}$"},"publisher":{"type":"object","additionalProperties":false,"required":["name","keys","models"],"properties":{"name":{"$ref":"#/$defs/publisherName"},"models":{"description":"Model names this publisher may sign.","type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"#/$defs/glob"}},"keys":{"type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"#/$defs/key"}}}},"key":{"type":"object","additionalProperties":false,"required":["publicKey"],"properties":{"publicKey":{"description":"Base64 of the DER SubjectPublicKeyInfo: the body line of the .pub PEM file.","type":"string","pattern":"^[A-Za-z0-9+/]{59}=$"},"notBefore":{"$ref":"#/$defs/date"},"notAfter":{"$ref":"#/$defs/date"}}},"revocation":{"type":"object","additionalProperties":false,"required":["keyId"],"properties":{"keyId":{"$ref":"#/$defs/keyId"},"reason":{"type":"string","maxLength":1024},"revokedAt":{"$ref":"#/$defs/date"}}},"rule":{"type":"object","additionalProperties":false,"required":["models"],"properties":{"models":{"$ref":"#/$defs/glob"},"threshold":{"description":"Distinct trusted publishers that must have signed.","type":"integer","minimum":1,"maximum":1000},"maxAge":{"description":"Longest time since signing, e.g. 90d, 12h, 2w.","type":"string","pattern":"^([0-9]+[smhdw])+$"},"requireExpiry":{"type":"boolean"},"scan":{"description":"Scan mode verify applies to matching models (default no-unsafe): off, no-unsafe (refuse unsafe or malformed files) or clean (also refuse files of unknown format).","enum":["off","no-unsafe","clean"]},"scanAllowUnknown":{"description":"In clean mode: model-relative path globs of files whose format may be unknown, e.g. *.md.","type":"array","maxItems":256,"items":{"$ref":"#/$defs/glob"}},"scanWaive":{"description":"Scan codes that do not count for matching models; only codes docs/scan.md marks waivable.","type":"array","maxItems":256,"items":{"type":"string","pattern":"^[A-Z][A-Z0-9_]{0,63}$"}}}}}};
 const func1 = ucs2lengthModule.default;
 const schema32 = {"type":"object","additionalProperties":false,"required":["name","keys","models"],"properties":{"name":{"$ref":"#/$defs/publisherName"},"models":{"description":"Model names this publisher may sign.","type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"#/$defs/glob"}},"keys":{"type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"#/$defs/key"}}}};
 const schema33 = {"description":"A publisher's name as verify reports it.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"};
@@ -474,8 +474,9 @@ return errors === 0;
 }
 validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema41 = {"type":"object","additionalProperties":false,"required":["models"],"properties":{"models":{"$ref":"#/$defs/glob"},"threshold":{"description":"Distinct trusted publishers that must have signed.","type":"integer","minimum":1,"maximum":1000},"maxAge":{"description":"Longest time since signing, e.g. 90d, 12h, 2w.","type":"string","pattern":"^([0-9]+[smhdw])+$"},"requireExpiry":{"type":"boolean"}}};
+const schema41 = {"type":"object","additionalProperties":false,"required":["models"],"properties":{"models":{"$ref":"#/$defs/glob"},"threshold":{"description":"Distinct trusted publishers that must have signed.","type":"integer","minimum":1,"maximum":1000},"maxAge":{"description":"Longest time since signing, e.g. 90d, 12h, 2w.","type":"string","pattern":"^([0-9]+[smhdw])+$"},"requireExpiry":{"type":"boolean"},"scan":{"description":"Scan mode verify applies to matching models (default no-unsafe): off, no-unsafe (refuse unsafe or malformed files) or clean (also refuse files of unknown format).","enum":["off","no-unsafe","clean"]},"scanAllowUnknown":{"description":"In clean mode: model-relative path globs of files whose format may be unknown, e.g. *.md.","type":"array","maxItems":256,"items":{"$ref":"#/$defs/glob"}},"scanWaive":{"description":"Scan codes that do not count for matching models; only codes docs/scan.md marks waivable.","type":"array","maxItems":256,"items":{"type":"string","pattern":"^[A-Z][A-Z0-9_]{0,63}$"}}}};
 const pattern10 = new RegExp("^([0-9]+[smhdw])+$", "u");
+const pattern11 = new RegExp("^[A-Z][A-Z0-9_]{0,63}$", "u");
 
 function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -499,7 +500,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!((((key0 === "models") || (key0 === "threshold")) || (key0 === "maxAge")) || (key0 === "requireExpiry"))){
+if(!(((((((key0 === "models") || (key0 === "threshold")) || (key0 === "maxAge")) || (key0 === "requireExpiry")) || (key0 === "scan")) || (key0 === "scanAllowUnknown")) || (key0 === "scanWaive"))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -617,14 +618,139 @@ vErrors.push(err10);
 errors++;
 }
 }
-}
-else {
-const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.scan !== undefined){
+let data4 = data.scan;
+if(!(((data4 === "off") || (data4 === "no-unsafe")) || (data4 === "clean"))){
+const err11 = {instancePath:instancePath+"/scan",schemaPath:"#/properties/scan/enum",keyword:"enum",params:{allowedValues: schema41.properties.scan.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err11];
 }
 else {
 vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data.scanAllowUnknown !== undefined){
+let data5 = data.scanAllowUnknown;
+if(Array.isArray(data5)){
+if(data5.length > 256){
+const err12 = {instancePath:instancePath+"/scanAllowUnknown",schemaPath:"#/properties/scanAllowUnknown/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+const len0 = data5.length;
+for(let i0=0; i0<len0; i0++){
+let data6 = data5[i0];
+if(typeof data6 === "string"){
+if(func1(data6) > 1024){
+const err13 = {instancePath:instancePath+"/scanAllowUnknown/" + i0,schemaPath:"#/$defs/glob/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if(func1(data6) < 1){
+const err14 = {instancePath:instancePath+"/scanAllowUnknown/" + i0,schemaPath:"#/$defs/glob/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/scanAllowUnknown/" + i0,schemaPath:"#/$defs/glob/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/scanAllowUnknown",schemaPath:"#/properties/scanAllowUnknown/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data.scanWaive !== undefined){
+let data7 = data.scanWaive;
+if(Array.isArray(data7)){
+if(data7.length > 256){
+const err17 = {instancePath:instancePath+"/scanWaive",schemaPath:"#/properties/scanWaive/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+const len1 = data7.length;
+for(let i1=0; i1<len1; i1++){
+let data8 = data7[i1];
+if(typeof data8 === "string"){
+if(!pattern11.test(data8)){
+const err18 = {instancePath:instancePath+"/scanWaive/" + i1,schemaPath:"#/properties/scanWaive/items/pattern",keyword:"pattern",params:{pattern: "^[A-Z][A-Z0-9_]{0,63}$"},message:"must match pattern \""+"^[A-Z][A-Z0-9_]{0,63}$"+"\""};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/scanWaive/" + i1,schemaPath:"#/properties/scanWaive/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/scanWaive",schemaPath:"#/properties/scanWaive/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+else {
+const err21 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
 }
 errors++;
 }
