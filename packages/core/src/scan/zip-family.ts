@@ -1,0 +1,47 @@
+/**
+ * The zip-family scanner: reads the archive once with our zip reader (anomalies reported), decides
+ * what it is from its members (PyTorch, TorchScript, Keras v3, NumPy .npz, or a plain zip), and
+ * scans it accordingly. In a plain zip every member that looks like a pickle is scanned.
+ */
+import type { ByteSource, FormatInfo, FormatScanner, ScanContext } from './types.js';
+import { isKerasArchive, scanKerasArchive } from './keras.js';
+import { isNpy, scanNpz } from './numpy.js';
+import { classifyTorchZip, memberIsPickle, scanPickleMember, scanTorchZip } from './pickle/torch.js';
+import { memberHead, readZip, type ZipArchive } from './zip.js';
+
+/** The zip-family format of an archive. */
+export function classifyZip(source: ByteSource, archive: ZipArchive): 'pytorch-zip' | 'torchscript-zip' | 'keras-v3' | 'numpy-npz' | 'zip' {
+  const torch = classifyTorchZip(archive);
+  if (torch !== undefined) return torch;
+  if (isKerasArchive(archive)) return 'keras-v3';
+  if (archive.entries.length > 0 && archive.entries.every((e) => e.rawName.endsWith('.npy') || isNpy(memberHead(source, e, 8)))) return 'numpy-npz';
+  return 'zip';
+}
+
+/** Scans a zip-family file; formatInfo.format is the refined format id. */
+export function scanZipFamily(source: ByteSource, ctx: ScanContext): FormatInfo {
+  const archive = readZip(source, (f) => ctx.report(f));
+  if (archive === undefined) return { format: 'zip' };
+  const kind = classifyZip(source, archive);
+  switch (kind) {
+    case 'pytorch-zip':
+    case 'torchscript-zip':
+      return scanTorchZip(source, archive, ctx, kind);
+    case 'keras-v3':
+      return scanKerasArchive(source, archive, ctx);
+    case 'numpy-npz':
+      return scanNpz(source, archive, ctx);
+    default: {
+      const scope = { report: (f: Parameters<ScanContext['report']>[0]) => ctx.report(f), allowGlobals: ctx.allowGlobals };
+      const pickles: string[] = [];
+      for (const entry of archive.entries) {
+        if (!memberIsPickle(source, entry, scope.report)) continue;
+        pickles.push(entry.name);
+        scanPickleMember(source, entry, scope, 'generic', 'none');
+      }
+      return { format: 'zip', members: archive.entries.length, pickles };
+    }
+  }
+}
+
+export const zipScanner: FormatScanner = { format: 'zip', scan: scanZipFamily };
