@@ -84,6 +84,17 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .action(run(async () => (await import('./commands/verify.js')).verifyCommand));
 
   program
+    .command('scan')
+    .description('check that each file of MODEL is a valid model format that cannot run code or drive its loader out of bounds')
+    .argument('<model>', 'model file or directory')
+    .addOption(new Option('--mode <mode>', 'no-unsafe: fail on unsafe or malformed files; clean: also on files of unknown format').choices(['no-unsafe', 'clean']).default('no-unsafe'))
+    .option('--ignore <glob>', 'leave out matching files of a directory (repeatable)', collect, [])
+    .option('--allow-global <module:qualname>', 'also allow this pickle global (repeatable)', collect, [])
+    .option('--json', 'print one JSON object on stdout')
+    .option('-q, --quiet', 'print nothing on success')
+    .action(run(async () => (await import('./commands/scan.js')).scanCommand));
+
+  program
     .command('inspect')
     .description('show what a signature file says, WITHOUT verifying it')
     .argument('<sig>', 'signature file')

@@ -94,3 +94,49 @@ export {
   type TrustPolicyLocation,
   type TrustPolicyOrigin,
 } from './node/trust-files.js';
+
+export {
+  SCAN_CODES,
+  SCAN_ERROR_CODES,
+  SCAN_NOTE_CODES,
+  SCAN_POLICY_CODES,
+  VERDICT_RANK,
+  type ScanCode,
+  type ScanCodeInfo,
+  type ScanErrorCode,
+  type ScanNoteCode,
+  type ScanPolicyCode,
+  type Severity,
+  type Verdict,
+  type VerdictEffect,
+} from './scan/codes.js';
+export {
+  ScanAbort,
+  RefinedFormat,
+  type ByteSource,
+  type FileScanResult,
+  type Finding,
+  type FindingInput,
+  type FormatInfo,
+  type FormatScanner,
+  type NestedScanResult,
+  type ScanContext,
+} from './scan/types.js';
+export { BufferSource } from './scan/source.js';
+export { detectFormat, FORMAT_IDS, type Detection, type FormatId } from './scan/detect.js';
+export {
+  scanFile,
+  judgeScan,
+  summarizeScan,
+  verdictOf,
+  SCANNER_VERSION,
+  SCAN_MODES,
+  SCAN_LIMITS,
+  type ScanMode,
+  type ScanFileOptions,
+  type ScanPolicy,
+  type ScanJudgement,
+  type ScanSummary,
+} from './scan/scan.js';
+export { scanModel, scanFileAt, type ScanModelOptions, type ModelScanReport } from './node/scan.js';
+export { FileSource } from './node/file-source.js';
