@@ -121,6 +121,8 @@ function detect(source: ByteSource, path: string): Detection {
   // A .ms that matches nothing else goes to the .ms scanner, which reports MS_IDENTIFIER; a
   // pickle extension goes to the pickle scanner, which reports what breaks the parse.
   if (ext === 'ms') return { format: 'mindspore-lite-ms', legacy: true };
+  // Likewise a .safetensors whose header length is out of bounds: its scanner says why.
+  if (ext === 'safetensors' && size >= 8) return { format: 'safetensors' };
   if (PICKLE_EXTENSIONS.has(ext) && pickle !== undefined && ext !== 'bin' && ext !== 'dat' && ext !== 'data') return { format: 'pickle' };
   return { format: isUtf8Text(source) ? 'text' : 'unknown' };
 }

@@ -5,7 +5,7 @@
  * CVE-2025-1550, CVE-2025-9906). The whole config is walked, at every depth (Lambda layers hide
  * inside nested models and wrappers), without recursion.
  */
-import type { ByteSource, FindingInput, FormatInfo, FormatScanner, ScanContext } from './types.js';
+import { RefinedFormat, type ByteSource, type FindingInput, type FormatInfo, type FormatScanner, type ScanContext } from './types.js';
 import { JsonError, parseStrictJson, type JsonValue } from './json.js';
 import { findCaseInsensitive, memberSource, type ZipArchive } from './zip.js';
 
@@ -112,7 +112,7 @@ export function scanKerasArchive(source: ByteSource, archive: ZipArchive, ctx: S
     const config = parseConfig(member.read(0, member.size), report, entry.name);
     if (config !== undefined) objects += checkKerasConfig(config, report, entry.name).objects;
   }
-  return { format: 'keras-v3', objects };
+  return { objects };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,10 +184,10 @@ export const kerasH5Scanner: FormatScanner = {
     const end = start === -1 ? -1 : jsonObjectEnd(source, start);
     if (end === -1) {
       report({ code: 'HDF5_CONFIG_NOT_FOUND', message: 'an HDF5 file without a Keras model_config ms-sign can read: its content is not checked' });
-      return { format: 'hdf5' };
+      return undefined;
     }
     const config = parseConfig(source.read(start, end - start), report, undefined, start);
-    if (config === undefined) return { format: 'keras-h5' };
-    return { format: 'keras-h5', objects: checkKerasConfig(config, report, undefined).objects };
+    if (config === undefined) return new RefinedFormat('keras-h5');
+    return new RefinedFormat('keras-h5', { objects: checkKerasConfig(config, report, undefined).objects });
   },
 };

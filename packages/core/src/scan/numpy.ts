@@ -252,5 +252,5 @@ export function scanNpz(source: ByteSource, archive: ZipArchive, ctx: ScanContex
       if (member !== undefined) runPickleStream(member, 0, member.size, { profile: 'generic', allowGlobals: ctx.allowGlobals, persistent: 'none', member: entry.name }, report);
     }
   }
-  return { format: 'numpy-npz', arrays };
+  return { arrays };
 }

@@ -4,12 +4,25 @@
  * add it to SCANNERS (one line each; the ids are detection's, see detect.ts FORMAT_IDS).
  */
 import { executableScanner } from './executable.js';
+import { ggufScanner } from './gguf.js';
+import { kerasH5Scanner } from './keras.js';
 import { msScanner } from './ms/scanner.js';
+import { npyScanner } from './numpy.js';
+import { pickleScanner, tarScanner } from './pickle/torch.js';
+import { safetensorsScanner } from './safetensors.js';
+import { zipScanner } from './zip-family.js';
 import type { FormatScanner } from './types.js';
 
 export const SCANNERS: readonly FormatScanner[] = [
   msScanner,
   executableScanner,
+  pickleScanner,
+  zipScanner,
+  tarScanner,
+  npyScanner,
+  safetensorsScanner,
+  ggufScanner,
+  kerasH5Scanner,
 ];
 
 const BY_FORMAT = new Map<string, FormatScanner>();

@@ -3,7 +3,7 @@
  * what it is from its members (PyTorch, TorchScript, Keras v3, NumPy .npz, or a plain zip), and
  * scans it accordingly. In a plain zip every member that looks like a pickle is scanned.
  */
-import type { ByteSource, FormatInfo, FormatScanner, ScanContext } from './types.js';
+import { RefinedFormat, type ByteSource, type FormatInfo, type FormatScanner, type ScanContext } from './types.js';
 import { isKerasArchive, scanKerasArchive } from './keras.js';
 import { isNpy, scanNpz } from './numpy.js';
 import { classifyTorchZip, memberIsPickle, scanPickleMember, scanTorchZip } from './pickle/torch.js';
@@ -18,11 +18,15 @@ export function classifyZip(source: ByteSource, archive: ZipArchive): 'pytorch-z
   return 'zip';
 }
 
-/** Scans a zip-family file; formatInfo.format is the refined format id. */
-export function scanZipFamily(source: ByteSource, ctx: ScanContext): FormatInfo {
+/** Scans a zip-family file and refines its format id from the members. */
+export function scanZipFamily(source: ByteSource, ctx: ScanContext): RefinedFormat {
   const archive = readZip(source, (f) => ctx.report(f));
-  if (archive === undefined) return { format: 'zip' };
+  if (archive === undefined) return new RefinedFormat('zip');
   const kind = classifyZip(source, archive);
+  return new RefinedFormat(kind, scanKind(source, archive, ctx, kind));
+}
+
+function scanKind(source: ByteSource, archive: ZipArchive, ctx: ScanContext, kind: ReturnType<typeof classifyZip>): FormatInfo {
   switch (kind) {
     case 'pytorch-zip':
     case 'torchscript-zip':
@@ -39,7 +43,7 @@ export function scanZipFamily(source: ByteSource, ctx: ScanContext): FormatInfo 
         pickles.push(entry.name);
         scanPickleMember(source, entry, scope, 'generic', 'none');
       }
-      return { format: 'zip', members: archive.entries.length, pickles };
+      return { members: archive.entries.length, pickles };
     }
   }
 }

@@ -11,8 +11,8 @@
  * member is inflated only up to its declared size + 1 and at most the member cap.
  */
 import type { ByteSource, FindingInput } from './types.js';
-import { ScanAbort } from './types.js';
 import { crc32, InflateError, inflateHead, inflateRaw } from './inflate.js';
+import { BufferSource, checkRange } from './source.js';
 
 export const ZIP_LIMITS = {
   entries: 100_000,
@@ -91,11 +91,6 @@ function findEnd(source: ByteSource): number {
   return -1;
 }
 
-/** True when the last 65,557 bytes hold an end record (CPython `is_zipfile`'s test). */
-export function hasZipEnd(source: ByteSource): boolean {
-  return source.size >= 22 && findEnd(source) !== -1;
-}
-
 /**
  * Reads the central directory and every local header. Anomalies are reported; undefined when no
  * entry list can be read at all (ZIP_MALFORMED reported).
@@ -149,9 +144,13 @@ export function readZip(source: ByteSource, report: (f: FindingInput) => void): 
     malformed('the central directory runs past the end record', end);
     return undefined;
   }
-  if (cdOffset + cdSize < cdEndExpected) {
-    // zipfile then shifts every offset by the difference (it assumes prepended data); miniz does not.
-    report({ code: 'ZIP_PREFIX_DATA', message: `the central directory ends ${cdEndExpected - cdOffset - cdSize} bytes before the end record: zipfile and PyTorch would read members at different offsets`, offset: cdOffset + cdSize });
+  // zipfile assumes data was prepended when the directory ends before the end record, and shifts
+  // every offset by the difference (that is how a pickle with a zip appended reads as a zip);
+  // miniz (PyTorch) does not. Offsets are read as zipfile reads them, and the divergence reported.
+  const shift = cdEndExpected - cdOffset - cdSize;
+  if (shift > 0) {
+    report({ code: 'ZIP_PREFIX_DATA', message: `${shift} bytes of other data before the archive: zipfile shifts every offset past them, PyTorch does not`, offset: 0 });
+    cdOffset += shift;
   }
   const cd = source.read(cdOffset, cdSize);
   const entries: ZipEntry[] = [];
@@ -191,6 +190,7 @@ export function readZip(source: ByteSource, report: (f: FindingInput) => void): 
       }
       e += 4 + len;
     }
+    localOffset += shift;
     const name = decodeName(nameBytes);
     const flags = u16(cd, p + 8);
     const method = u16(cd, p + 10);
@@ -234,11 +234,11 @@ export function readZip(source: ByteSource, report: (f: FindingInput) => void): 
     p = next;
   }
   if (entries.length === count && p !== cd.length) malformed('the central directory has bytes after its last entry', cdOffset + p);
-  checkLayout(entries, cdOffset, cdSize, report);
+  checkLayout(entries, cdOffset, cdSize, shift > 0, report);
   return { entries, centralDirectoryOffset: cdOffset, endOfCentralDirectory: end };
 }
 
-function checkLayout(entries: readonly ZipEntry[], cdOffset: number, cdSize: number, report: (f: FindingInput) => void): void {
+function checkLayout(entries: readonly ZipEntry[], cdOffset: number, cdSize: number, prefixReported: boolean, report: (f: FindingInput) => void): void {
   const seen = new Map<string, ZipEntry>();
   for (const e of entries) {
     const first = seen.get(e.rawName);
@@ -256,20 +256,9 @@ function checkLayout(entries: readonly ZipEntry[], cdOffset: number, cdSize: num
     if (r.from < cdOffset + cdSize && r.to > cdOffset) report({ code: 'ZIP_OVERLAP', message: `${JSON.stringify(r.e.name)} overlaps the central directory`, offset: r.from, member: r.e.name });
   }
   const first = ranges[0];
-  if (first !== undefined && first.from > 0) {
+  if (first !== undefined && first.from > 0 && !prefixReported) {
     report({ code: 'ZIP_PREFIX_DATA', message: `${first.from} bytes before the first member that no member owns`, offset: 0 });
   }
-}
-
-/** A ByteSource over bytes in memory. */
-export function bytesSource(bytes: Uint8Array): ByteSource {
-  return {
-    size: bytes.length,
-    read(position: number, length: number): Uint8Array {
-      if (!(position >= 0 && length >= 0 && position + length <= bytes.length)) throw new ScanAbort('SCAN_TRUNCATED', `a read of ${length} bytes at ${position} runs past the end (${bytes.length} bytes)`, position);
-      return bytes.subarray(position, position + length);
-    },
-  };
 }
 
 /** A ByteSource over a window of another source (a stored member: no copy). */
@@ -277,7 +266,7 @@ export function windowSource(source: ByteSource, start: number, size: number): B
   return {
     size,
     read(position: number, length: number): Uint8Array {
-      if (!(position >= 0 && length >= 0 && position + length <= size)) throw new ScanAbort('SCAN_TRUNCATED', `a read of ${length} bytes at ${position} runs past the end of the member (${size} bytes)`, position);
+      checkRange(size, position, length);
       return source.read(start + position, length);
     },
   };
@@ -312,7 +301,7 @@ export function memberSource(source: ByteSource, entry: ZipEntry, report: (f: Fi
         return undefined;
       }
       if (output.length < entry.size) report({ code: 'ZIP_MALFORMED', message: `inflates to ${output.length} bytes, not the declared ${entry.size}`, ...where });
-      out = bytesSource(output);
+      out = new BufferSource(output);
     } catch (error) {
       if (!(error instanceof InflateError)) throw error;
       report({ code: error.reason === 'too-large' ? 'ZIP_BOMB' : 'ZIP_MALFORMED', message: `deflate data: ${error.message}`, ...where });

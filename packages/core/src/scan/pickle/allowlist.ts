@@ -81,6 +81,8 @@ function genericProfile(): Map<string, GlobalRole> {
   }
   m.set('numpy:ndarray', 'value');
   m.set('numpy:dtype', 'callable');
+  // How protocols 0-3 write a frozenset (protocol 4 has an opcode for it); harmless.
+  m.set('builtins:frozenset', 'callable');
   return m;
 }
 

@@ -88,7 +88,7 @@ export function scanPickleFile(source: ByteSource, ctx: ScanContext, profile: Pi
   notWeightsOnly(runs, scope, undefined);
   if (runs.length < 5 || !runs.every((r) => r.complete)) {
     scope.report({ code: 'TORCH_LEGACY_LAYOUT', message: `a legacy PyTorch file needs five pickles, ${runs.filter((r) => r.complete).length} parse`, offset: rest.end });
-    return { format: 'pytorch-legacy', pickles: runs.length };
+    return { container: 'pytorch-legacy', pickles: runs.length };
   }
   const protocol = runs[1]!.value;
   if (protocol?.k !== 'num' || protocol.value !== TORCH_LEGACY_PROTOCOL) scope.report({ code: 'TORCH_LEGACY_MAGIC', message: 'the legacy protocol version is not 1001', offset: runs[1]!.start });
@@ -96,7 +96,7 @@ export function scanPickleFile(source: ByteSource, ctx: ScanContext, profile: Pi
   locationNotes(storages, scope, undefined);
   checkViews(runs[3]!.views, scope, undefined);
   checkLegacyStorages(source, rest.end, runs[4]!, storages, scope);
-  return { format: 'pytorch-legacy', pickles: 5, storages: storages.length };
+  return { container: 'pytorch-legacy', pickles: 5, storages: storages.length };
 }
 
 /** After the five pickles: per storage key, a u64 element count and that many elements, to EOF. */
@@ -137,6 +137,8 @@ function checkLegacyStorages(source: ByteSource, start: number, keysRun: PickleR
 export const pickleScanner: FormatScanner = {
   format: 'pickle',
   scan: (source, ctx) => scanPickleFile(source, ctx),
+  // Protocol 0/1 pickles have no magic: a strict parse to STOP with one value and no open MARK.
+  probe: (source) => source.size > 0 && PROTOCOL_0_START.has(source.read(0, 1)[0]!) && parsesAsPickle(source, 0, source.size),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -255,7 +257,7 @@ export function scanTorchZip(source: ByteSource, archive: ZipArchive, ctx: ScanC
       scanPickleMember(source, entry, scope, 'torch', 'torch-zip');
     }
   }
-  return { format: kind, prefix, pickles, storages: checkedKeys.size };
+  return { prefix, pickles, storages: checkedKeys.size };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -316,6 +318,6 @@ export const tarScanner: FormatScanner = {
       runPickleStream(member, 0, member.size, { profile: torch ? 'torch' : 'generic', allowGlobals: ctx.allowGlobals, persistent: torch ? 'torch-tar' : 'none', member: m.name }, scope.report);
     }
     if (!torch) scope.report({ code: 'FORMAT_ARCHIVE', message: `a tar archive: ${scanned} pickle members scanned, other members are not checked` });
-    return { format: torch ? 'pytorch-legacy-tar' : 'tar', members: members.length };
+    return { ...(torch ? { container: 'pytorch-legacy-tar' } : {}), members: members.length };
   },
 };
