@@ -8,6 +8,7 @@ import { ggufScanner } from './gguf.js';
 import { kerasH5Scanner } from './keras.js';
 import { msScanner } from './ms/scanner.js';
 import { npyScanner } from './numpy.js';
+import { onnxScanner } from './onnx.js';
 import { pickleScanner, tarScanner } from './pickle/torch.js';
 import { safetensorsScanner } from './safetensors.js';
 import { zipScanner } from './zip-family.js';
@@ -23,6 +24,7 @@ export const SCANNERS: readonly FormatScanner[] = [
   safetensorsScanner,
   ggufScanner,
   kerasH5Scanner,
+  onnxScanner,
 ];
 
 const BY_FORMAT = new Map<string, FormatScanner>();
