@@ -140,3 +140,8 @@ export {
 } from './scan/scan.js';
 export { scanModel, scanFileAt, type ScanModelOptions, type ModelScanReport } from './node/scan.js';
 export { FileSource } from './node/file-source.js';
+export { hardDenyReason, HARD_DENY_MODULE_LIST, PROFILES as PICKLE_ALLOWLISTS, TORCH_ALLOWLIST_SOURCE, type PickleProfile } from './scan/pickle/allowlist.js';
+export { PICKLE_LIMITS, PICKLE_OPCODES, pythonInt, runPickleStream, type PickleStream, type PickleRun } from './scan/pickle/unpickler.js';
+export { readZip, memberSource, ZIP_LIMITS, type ZipArchive, type ZipEntry } from './scan/zip.js';
+export { crc32, inflateRaw, InflateError } from './scan/inflate.js';
+export { parseStrictJson, JsonError, JsonNumber, JSON_LIMITS, type JsonValue } from './scan/json.js';

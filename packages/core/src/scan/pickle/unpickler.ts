@@ -10,7 +10,7 @@
  * remaining bytes before anything is read; bulk payloads are skipped, never copied.
  */
 import type { ByteSource, FindingInput } from '../types.js';
-import { BUILDABLE, DICT_LIKE, fixImports, PROFILES, TORCH_STORAGE_ELEMENT_SIZE, TORCH_VIEW_REBUILDS, type PickleProfile } from './allowlist.js';
+import { BUILDABLE, DICT_LIKE, fixImports, hardDenyReason, PROFILES, TORCH_STORAGE_ELEMENT_SIZE, TORCH_VIEW_REBUILDS, type PickleProfile } from './allowlist.js';
 
 export const PICKLE_LIMITS = {
   opcodes: 50_000_000,
@@ -377,6 +377,12 @@ const OP = {
 
 const OPNAME = new Map<number, string>(Object.entries(OP).map(([k, v]) => [v, k]));
 
+/** Every opcode of protocols 0-5 (pickletools names) and its byte. */
+export const PICKLE_OPCODES: ReadonlyMap<string, number> = new Map(Object.entries(OP));
+
+/** Extra allowed globals minus hard-denied ones: whoever passes them, those stay refused. */
+const usableExtras = (extra: ReadonlySet<string>): ReadonlySet<string> => (extra.size === 0 ? extra : new Set([...extra].filter((g) => hardDenyReason(g) === undefined)));
+
 /** Opcodes torch's weights-only unpickler does not implement (protocol 3+ features it refuses). */
 const NOT_WEIGHTS_ONLY = new Set<number>([
   OP.STACK_GLOBAL, OP.MEMOIZE, OP.FRAME, OP.SHORT_BINUNICODE, OP.BINUNICODE8, OP.BINBYTES8, OP.BYTEARRAY8, OP.NEWOBJ_EX,
@@ -428,10 +434,13 @@ class Machine {
   private protocolMixNoted = false;
   private readonly allowed: ReadonlyMap<string, string>;
 
+  private readonly opts: PickleOptions;
+
   constructor(
     private readonly cur: Cursor,
-    private readonly opts: PickleOptions,
+    opts: PickleOptions,
   ) {
+    this.opts = { ...opts, allowGlobals: usableExtras(opts.allowGlobals) };
     this.allowed = PROFILES[opts.profile];
   }
 
