@@ -6,6 +6,7 @@
  */
 import type { ByteSource, FindingInput, FormatInfo, FormatScanner, ScanContext } from './types.js';
 import { ScanAbort } from './types.js';
+import { readU32, readU64 } from './source.js';
 
 export const GGUF_LIMITS = {
   stringBytes: 64 * 1024 * 1024,
@@ -42,15 +43,13 @@ class Reader {
     return this.source.size - this.pos;
   }
   u32(): number {
-    const b = this.source.read(this.pos, 4);
+    const v = readU32(this.source, this.pos);
     this.pos += 4;
-    return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+    return v;
   }
   u64(): bigint {
-    const b = this.source.read(this.pos, 8);
+    const v = readU64(this.source, this.pos);
     this.pos += 8;
-    let v = 0n;
-    for (let i = 7; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
     return v;
   }
 }

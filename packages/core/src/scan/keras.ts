@@ -119,17 +119,6 @@ export function scanKerasArchive(source: ByteSource, archive: ZipArchive, ctx: S
 // Legacy .h5: no HDF5 library; h5py stores the `model_config` attribute as one contiguous JSON
 // string, so it is found by a byte search and a bounded, string-aware brace match.
 
-const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
-
-/** Offset of the HDF5 superblock signature (0, 512, 1024, ...), or -1. */
-export function hdf5SignatureOffset(source: ByteSource): number {
-  for (let at = 0; at + 8 <= source.size; at = at === 0 ? 512 : at * 2) {
-    const b = source.read(at, 8);
-    if (HDF5_SIGNATURE.every((x, i) => b[i] === x)) return at;
-  }
-  return -1;
-}
-
 const enc = new TextEncoder();
 const NEEDLE = enc.encode('model_config');
 const STARTS = [enc.encode('{"class_name"'), enc.encode('{"module"')];

@@ -8,6 +8,7 @@
  */
 import type { ByteSource, FindingInput, FormatInfo, FormatScanner, ScanContext } from './types.js';
 import { JsonError, JsonNumber, parseStrictJson, type JsonValue } from './json.js';
+import { readU64 } from './source.js';
 
 export const SAFETENSORS_LIMITS = { headerBytes: 100_000_000 } as const;
 
@@ -33,9 +34,7 @@ export function scanSafetensors(source: ByteSource, ctx: ScanContext): FormatInf
     report({ code: 'SAFETENSORS_HEADER_SIZE', message: 'the file is shorter than the 8-byte header length', offset: 0 });
     return {};
   }
-  const lb = source.read(0, 8);
-  let n = 0n;
-  for (let i = 7; i >= 0; i--) n = (n << 8n) | BigInt(lb[i]!);
+  const n = readU64(source, 0);
   if (n > BigInt(SAFETENSORS_LIMITS.headerBytes) || n > BigInt(source.size - 8) || n < 2n) {
     report({ code: 'SAFETENSORS_HEADER_SIZE', message: `the header length ${n} is out of bounds (file of ${source.size} bytes, limit ${SAFETENSORS_LIMITS.headerBytes})`, offset: 0 });
     return {};

@@ -39,7 +39,7 @@ function scanKind(source: ByteSource, archive: ZipArchive, ctx: ScanContext, kin
       const scope = { report: (f: Parameters<ScanContext['report']>[0]) => ctx.report(f), allowGlobals: ctx.allowGlobals };
       const pickles: string[] = [];
       for (const entry of archive.entries) {
-        if (!memberIsPickle(source, entry, scope.report)) continue;
+        if (!memberIsPickle(source, entry)) continue;
         pickles.push(entry.name);
         scanPickleMember(source, entry, scope, 'generic', 'none');
       }

@@ -6,6 +6,7 @@
  */
 import type { ByteSource, FindingInput, FormatInfo, FormatScanner, ScanContext } from '../types.js';
 import { asciiLower, findCaseInsensitive, memberHead, memberSource, windowSource, type ZipArchive, type ZipEntry } from '../zip.js';
+import { readU64 } from '../source.js';
 import type { PickleProfile } from './allowlist.js';
 import { looksLikePickle, parsesAsPickle, runPickle, runPickleStream, type PersistentMode, type PickleRun, type StorageRef, type TensorView } from './unpickler.js';
 
@@ -120,9 +121,7 @@ function checkLegacyStorages(source: ByteSource, start: number, keysRun: PickleR
       layout('the file ends before a storage', pos);
       return;
     }
-    const b = source.read(pos, 8);
-    let count = 0n;
-    for (let i = 7; i >= 0; i--) count = (count << 8n) | BigInt(b[i]!);
+    const count = readU64(source, pos);
     const bytes = count * BigInt(storage.elementSize);
     if (count !== storage.numel) scope.report({ code: 'TORCH_STORAGE_SIZE', message: `storage ${JSON.stringify(key.slice(0, 64))} holds ${count} elements, the pickle says ${storage.numel}`, offset: pos });
     if (BigInt(pos) + 8n + bytes > BigInt(source.size)) {
@@ -148,12 +147,12 @@ export const pickleScanner: FormatScanner = {
 const PROTOCOL_0_START = new Set([...'(cI}]NLSVFGJKM)'].map((c) => c.charCodeAt(0)));
 
 /** Whether a member's content should be scanned as a pickle whatever its name. */
-export function memberIsPickle(source: ByteSource, entry: ZipEntry, report: (f: FindingInput) => void): boolean {
+export function memberIsPickle(source: ByteSource, entry: ZipEntry): boolean {
   const head = memberHead(source, entry, 2);
   if (looksLikePickle(head)) return true;
   if (head.length === 0 || !PROTOCOL_0_START.has(head[0]!)) return false;
+  // Findings about the member itself come when it is scanned; this is only a sniff.
   const member = memberSource(source, entry, () => undefined, 16 * 1024 * 1024, false);
-  void report;
   return member !== undefined && parsesAsPickle(member, 0, member.size);
 }
 
@@ -252,7 +251,7 @@ export function scanTorchZip(source: ByteSource, archive: ZipArchive, ctx: ScanC
   // Any other member that looks like a pickle is scanned, whatever its name (data.txt, data/7).
   for (const entry of archive.entries) {
     if (scanned.has(entry)) continue;
-    if (asciiLower(entry.rawName).endsWith('.pkl') || memberIsPickle(source, entry, scope.report)) {
+    if (asciiLower(entry.rawName).endsWith('.pkl') || memberIsPickle(source, entry)) {
       pickles.push(entry.name);
       scanPickleMember(source, entry, scope, 'torch', 'torch-zip');
     }
