@@ -33,6 +33,7 @@ FIXED_TIME = (2026, 1, 1, 0, 0, 0)
 
 
 def case(name, data, verdict, codes=(), globals_=(), bypass=None, note=None):
+    assert name.split('/')[0] in OWNED, name
     path = os.path.join(ROOT, name)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, 'wb') as f:
@@ -190,9 +191,14 @@ def member(data, name):
     return next(e for e in entries(data) if e[0] == name)
 
 
+# The folders this script owns (test/fixtures/scan/mindspore comes from another generator).
+OWNED = ['pickle', 'torch', 'zip', 'numpy', 'safetensors', 'gguf', 'keras', 'onnx', 'code', 'other']
+
+
 def main():
-    shutil.rmtree(ROOT, ignore_errors=True)
-    os.makedirs(ROOT)
+    for d in OWNED:
+        shutil.rmtree(os.path.join(ROOT, d), ignore_errors=True)
+    os.makedirs(ROOT, exist_ok=True)
     pickles()
     torch_files()
     zips()
@@ -205,7 +211,7 @@ def main():
     with open(os.path.join(ROOT, 'expected.json'), 'w') as f:
         json.dump(EXPECTED, f, indent=1, sort_keys=True)
         f.write('\n')
-    total = sum(os.path.getsize(os.path.join(dp, n)) for dp, _, fs in os.walk(ROOT) for n in fs)
+    total = sum(os.path.getsize(os.path.join(dp, n)) for d in OWNED for dp, _, fs in os.walk(os.path.join(ROOT, d)) for n in fs)
     print(f'{len(EXPECTED)} cases, {total} bytes in {ROOT}')
 
 

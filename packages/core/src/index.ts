@@ -140,6 +140,10 @@ export {
 } from './scan/scan.js';
 export { scanModel, scanFileAt, type ScanModelOptions, type ModelScanReport } from './node/scan.js';
 export { FileSource } from './node/file-source.js';
+export { MS_TABLES, MS_UNION_MEMBERS, MS_ENUMS } from './scan/ms/schema.js';
+export { FlatBufferReader } from './scan/ms/flatbuffer.js';
+export { verifyMsBuffer } from './scan/ms/verifier.js';
+export { walkProtobuf, readPackedVarints, readProtoString, PROTOBUF_LIMITS, type ProtoSchema, type ProtoField, type ProtoFieldSpec, type ProtoVisitor, type ProtoWalkOptions, type ProtoWalkStats } from './scan/protobuf.js';
 export { hardDenyReason, HARD_DENY_MODULE_LIST, PROFILES as PICKLE_ALLOWLISTS, TORCH_ALLOWLIST_SOURCE, type PickleProfile } from './scan/pickle/allowlist.js';
 export { PICKLE_LIMITS, PICKLE_OPCODES, pythonInt, runPickleStream, type PickleStream, type PickleRun } from './scan/pickle/unpickler.js';
 export { readZip, memberSource, ZIP_LIMITS, type ZipArchive, type ZipEntry } from './scan/zip.js';

@@ -4,6 +4,7 @@
  * first match wins (docs/scan.md, "Detection"). Every test reads a bounded prefix: detection costs
  * a few KiB of reads whatever the file size.
  */
+import { checkpointBodyEnd } from './mindir/ckpt.js';
 import { decodeVarint } from './protobuf.js';
 import { scannerFor } from './registry.js';
 import { bytesAre, inRange, readPrefix, readU16, readU32, readU64 } from './source.js';
@@ -174,7 +175,11 @@ interface TopField {
   readonly dataLength: number;
 }
 
-/** Up to `max` top-level protobuf fields of [start, end); undefined when the wire data breaks. */
+/**
+ * Up to `max` top-level protobuf fields of [start, end). When the wire data breaks, the fields
+ * before the break (undefined if none): a truncated model is still recognised, then reported
+ * malformed by its scanner.
+ */
 function topLevelFields(source: ByteSource, max: number, start = 0, end = source.size): TopField[] | undefined {
   const out: TopField[] = [];
   const fail = (): never => {
@@ -186,28 +191,27 @@ function topLevelFields(source: ByteSource, max: number, start = 0, end = source
       const [tag, afterTag] = decodeVarint(source, pos, end, fail);
       const wire = Number(tag & 7n);
       const number = Number(tag >> 3n);
-      if (number === 0 || tag > 0xffffffffn) return undefined;
+      if (number === 0 || tag > 0xffffffffn) break;
       pos = afterTag;
       let dataOffset = pos;
       let dataLength = 0;
       if (wire === 0) [, pos] = decodeVarint(source, pos, end, fail);
       else if (wire === 1 || wire === 5) {
         pos += wire === 1 ? 8 : 4;
-        if (pos > end) return undefined;
+        if (pos > end) break;
       } else if (wire === 2) {
         const [length, next] = decodeVarint(source, pos, end, fail);
-        if (length > BigInt(end - next)) return undefined;
+        if (length > BigInt(end - next)) break;
         dataOffset = next;
         dataLength = Number(length);
         pos = next + dataLength;
-      } else return undefined;
+      } else break;
       out.push({ number, wire, dataOffset, dataLength });
     }
   } catch (error) {
-    if (error instanceof ScanAbort) return undefined;
-    throw error;
+    if (!(error instanceof ScanAbort)) throw error;
   }
-  return out;
+  return out.length === 0 ? undefined : out;
 }
 
 /** ONNX: ir_version (field 1, varint) first, and the graph (field 7, bytes) among the first fields. */
@@ -215,7 +219,7 @@ function looksLikeOnnx(source: ByteSource): boolean {
   const first = readPrefix(source, 0, 1);
   if (first[0] !== 0x08) return false;
   const fields = topLevelFields(source, 16);
-  return fields !== undefined && fields.some((f) => f.number === 7 && f.wire === 2);
+  return fields !== undefined && fields[0]!.number === 1 && fields.some((f) => f.number === 7 && f.wire === 2);
 }
 
 /** MindIR: ir_version (field 1) a short printable string, then producer "MindSpore" or a graph. */
@@ -233,12 +237,6 @@ function looksLikeMindir(source: ByteSource): boolean {
       (f.number === 7 && f.wire === 2) ||
       (f.number === 2 && f.wire === 2 && f.dataLength === 9 && bytesAre(source.read(f.dataOffset, 9), 0, 'MindSpore')),
   );
-}
-
-/** The optional `crc_num` trailer MindSpore appends to checkpoints: 7 bytes of name, 10 of CRC. */
-export function checkpointBodyEnd(source: ByteSource): number {
-  if (source.size >= 17 && bytesAre(source.read(source.size - 17, 7), 0, 'crc_num')) return source.size - 17;
-  return source.size;
 }
 
 /** Checkpoint: every top-level field is field 1 (bytes) holding tag (field 1) then tensor (field 2). */

@@ -6,6 +6,8 @@
 import { executableScanner } from './executable.js';
 import { ggufScanner } from './gguf.js';
 import { kerasH5Scanner } from './keras.js';
+import { ckptScanner } from './mindir/ckpt.js';
+import { mindirScanner } from './mindir/mindir.js';
 import { msScanner } from './ms/scanner.js';
 import { npyScanner } from './numpy.js';
 import { onnxScanner } from './onnx.js';
@@ -16,6 +18,8 @@ import type { FormatScanner } from './types.js';
 
 export const SCANNERS: readonly FormatScanner[] = [
   msScanner,
+  mindirScanner,
+  ckptScanner,
   executableScanner,
   pickleScanner,
   zipScanner,

@@ -191,6 +191,7 @@ class FindingCollector {
   private readonly findings: Finding[] = [];
   private errors = 0;
   private truncated = false;
+  private readonly kinds = new Set<ScanCode>();
 
   constructor(
     private readonly path: string,
@@ -207,7 +208,10 @@ class FindingCollector {
 
   add(input: FindingInput): void {
     const info = SCAN_CODES[input.code];
-    const finding: Finding = {
+    // Past the cap, a finding is only kept if it is the first of its code (so the verdict stays
+    // honest); checked before any string work, so a million repeats cost a million set lookups.
+    if (this.full(info.severity === 'error') && this.kinds.has(input.code)) return this.markTruncated();
+    this.addFinding({
       code: input.code,
       severity: info.severity,
       verdict: info.effect,
@@ -217,29 +221,33 @@ class FindingCollector {
       ...(input.offset === undefined ? {} : { offset: input.offset }),
       ...(input.detail === undefined ? {} : { detail: boundDetail(input.detail) }),
       ...(info.waivable && this.waive.has(input.code) ? { waived: true } : {}),
-    };
-    this.addFinding(finding);
+    });
   }
 
   addFinding(finding: Finding): void {
     const isError = finding.severity === 'error';
-    if ((isError && this.errors >= SCAN_LIMITS.errorsPerFile) || this.findings.length >= SCAN_LIMITS.findingsPerFile) {
-      // Keep the verdict honest: a dropped finding may not be worse than those kept.
-      if (!this.truncated) {
-        this.truncated = true;
-        this.findings.push({
-          code: 'SCAN_FINDINGS_TRUNCATED',
-          severity: 'note',
-          verdict: 'none',
-          message: `more than ${SCAN_LIMITS.errorsPerFile} errors; the rest are not listed`,
-          path: this.path,
-        });
-      }
-      if (!this.findings.some((f) => f.code === finding.code && f.verdict === finding.verdict)) this.findings.push(finding);
-      return;
-    }
-    if (isError) this.errors++;
+    if (this.full(isError)) {
+      this.markTruncated();
+      if (this.kinds.has(finding.code)) return;
+    } else if (isError) this.errors++;
+    this.kinds.add(finding.code);
     this.findings.push(finding);
+  }
+
+  private full(isError: boolean): boolean {
+    return (isError && this.errors >= SCAN_LIMITS.errorsPerFile) || this.findings.length >= SCAN_LIMITS.findingsPerFile;
+  }
+
+  private markTruncated(): void {
+    if (this.truncated) return;
+    this.truncated = true;
+    this.findings.push({
+      code: 'SCAN_FINDINGS_TRUNCATED',
+      severity: 'note',
+      verdict: 'none',
+      message: `more than ${SCAN_LIMITS.errorsPerFile} errors; the rest are not listed`,
+      path: this.path,
+    });
   }
 
   finish(): Finding[] {

@@ -10,8 +10,11 @@ import { ScanAbort, type ByteSource } from './types.js';
 /** A ByteSource over a Uint8Array. `read` returns views into it (no copy). */
 export class BufferSource implements ByteSource {
   readonly size: number;
+  /** For the scalar readers below: no subarray per value. */
+  readonly view: DataView;
   constructor(private readonly bytes: Uint8Array) {
     this.size = bytes.length;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   read(position: number, length: number): Uint8Array {
@@ -33,15 +36,27 @@ export function inRange(source: ByteSource, position: number, length: number): b
 }
 
 export function readU8(source: ByteSource, position: number): number {
+  if (source instanceof BufferSource) {
+    checkRange(source.size, position, 1);
+    return source.view.getUint8(position);
+  }
   return source.read(position, 1)[0]!;
 }
 
 export function readU16(source: ByteSource, position: number): number {
+  if (source instanceof BufferSource) {
+    checkRange(source.size, position, 2);
+    return source.view.getUint16(position, true);
+  }
   const b = source.read(position, 2);
   return b[0]! | (b[1]! << 8);
 }
 
 export function readU32(source: ByteSource, position: number): number {
+  if (source instanceof BufferSource) {
+    checkRange(source.size, position, 4);
+    return source.view.getUint32(position, true);
+  }
   const b = source.read(position, 4);
   return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
 }

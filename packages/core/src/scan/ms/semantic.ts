@@ -181,11 +181,29 @@ export function checkMsGraph(fb: FlatBufferReader, ctx: ScanContext, legacy: boo
   // NodeVerify, per node.
   const outputsOfNode: number[][] = new Array(nodeCount);
   const customTypes = new Set<string>();
+  // A node table shared by several entries is checked once (its checks do not depend on the
+  // entry), except PartialFusion's, which depend on the subgraph holding the entry.
+  const checkedNodes = new Map<number, { outputs: number[]; partialTarget: bigint | undefined }>();
+  const checkPartial = (i: number, target: bigint) => {
+    const own = subgraphOfNode.get(i);
+    if (target < 0n || target >= BigInt(subgraphs.length) || (own !== undefined && target === BigInt(own))) {
+      report({ code: 'MS_INDEX_OUT_OF_RANGE', message: `node ${i} (PartialFusion) calls subgraph ${target}, which is out of range or its own`, detail: { node: i, subgraph: target.toString() } });
+    }
+  };
   for (let i = 0; i < nodeCount; i++) {
     const pos = fb.tableAt(nodesVec, i);
+    const known = checkedNodes.get(pos);
+    if (known !== undefined) {
+      outputsOfNode[i] = known.outputs;
+      if (known.partialTarget !== undefined) checkPartial(i, known.partialTarget);
+      spend(1);
+      continue;
+    }
     const inputs = u32List(fb.ref(pos, CNODE.inputIndex));
     const outputs = u32List(fb.ref(pos, CNODE.outputIndex));
     outputsOfNode[i] = outputs;
+    const memo: { outputs: number[]; partialTarget: bigint | undefined } = { outputs, partialTarget: undefined };
+    checkedNodes.set(pos, memo);
     const quantType = fb.scalarI32(pos, CNODE.quantType, 0);
     if (quantType < MS_ENUMS.QuantType.min || quantType > MS_ENUMS.QuantType.max) report({ code: 'MS_GRAPH_INVALID', message: `node ${i} has quantType ${quantType}, outside the QuantType enum`, detail: { node: i, quantType } });
     const primitive = fb.ref(pos, CNODE.primitive);
@@ -211,11 +229,8 @@ export function checkMsGraph(fb: FlatBufferReader, ctx: ScanContext, legacy: boo
       }
       const value = fb.ref(primitive, PRIMITIVE.value);
       if (opType === PARTIAL_FUSION && value !== 0) {
-        const target = fb.scalarI64(value, PARTIAL_INDEX, 0n);
-        const own = subgraphOfNode.get(i);
-        if (target < 0n || target >= BigInt(subgraphs.length) || (own !== undefined && target === BigInt(own))) {
-          report({ code: 'MS_INDEX_OUT_OF_RANGE', message: `node ${i} (PartialFusion) calls subgraph ${target}, which is out of range or its own`, detail: { node: i, subgraph: target.toString() } });
-        }
+        memo.partialTarget = fb.scalarI64(value, PARTIAL_INDEX, 0n);
+        checkPartial(i, memo.partialTarget);
       }
       if (opType === CUSTOM && value !== 0 && customTypes.size < 32) {
         const typePos = fb.ref(value, CUSTOM_TYPE);
