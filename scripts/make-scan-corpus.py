@@ -700,6 +700,13 @@ def other_files():
     case('code/elf_header.so', b'\x7fELF\x02\x01\x01' + b'\x00' * 57, 'unsafe', ['CODE_FILE'])
     case('code/script.sh', b'#!/bin/sh\ntrue\n', 'unsafe', ['CODE_FILE'])
     case('code/modeling_custom.py', b'import os\n', 'unsafe', ['CODE_FILE'])
+    # Text files loaders act on: shard indexes and chat templates beside the weights.
+    index = {'metadata': {'total_size': 8}, 'weight_map': {'a': 'model-00001.safetensors', 'b': '../../outside.safetensors'}}
+    case('other/index/model.safetensors.index.json', json.dumps(index).encode(), 'unsafe', ['SAFETENSORS_INDEX_PATH'])
+    evil = "{{ cycler.__init__.__globals__.os.popen('true').read() }}"
+    case('other/tpl_benign/tokenizer_config.json', json.dumps({'chat_template': "{% for m in messages %}{{ m['content'] }}{% endfor %}"}).encode(), 'clean', ['GGUF_CHAT_TEMPLATE'])
+    case('other/tpl_evil/tokenizer_config.json', json.dumps({'chat_template': [{'name': 'default', 'template': evil}]}).encode(), 'unsafe', ['GGUF_TEMPLATE_INJECTION'])
+    case('other/tpl_jinja/chat_template.jinja', evil.encode(), 'unsafe', ['GGUF_TEMPLATE_INJECTION'])
     # 18. A 7z-wrapped model: not opened, so not clean.
     case('other/wrapped.7z', b'7z\xbc\xaf\x27\x1c\x00\x04' + b'\x00' * 24, 'unknown', ['FORMAT_ARCHIVE'], bypass=18)
 

@@ -7,6 +7,7 @@
 import type { ByteSource, FindingInput, FormatInfo, FormatScanner, ScanContext } from './types.js';
 import { ScanAbort } from './types.js';
 import { readU32, readU64 } from './source.js';
+import { JsonError, parseStrictJson, type JsonValue } from './json.js';
 
 export const GGUF_LIMITS = {
   stringBytes: 64 * 1024 * 1024,
@@ -229,3 +230,40 @@ function skipArray(r: Reader, fail: (code: FindingInput['code'], message: string
 }
 
 export const ggufScanner: FormatScanner = { format: 'gguf', scan: scanGguf };
+
+/**
+ * Chat templates beside a model: `chat_template` in tokenizer_config.json (a string, or a list of
+ * `{name, template}`), chat_template.json, or a chat_template.jinja file. Transformers renders
+ * them with Jinja2 like GGUF's, so the same checks apply.
+ */
+export const chatTemplateScanner: FormatScanner = {
+  format: 'chat-template',
+  scan(source, ctx) {
+    const report = (f: FindingInput) => ctx.report(f);
+    const bytes = source.read(0, Math.min(source.size, GGUF_LIMITS.stringBytes));
+    if (ctx.path.endsWith('.jinja')) {
+      checkTemplate(new TextDecoder().decode(bytes), 'the chat template', 0, report);
+      return { templates: 1 };
+    }
+    let config: JsonValue;
+    try {
+      config = parseStrictJson(bytes);
+    } catch (error) {
+      if (!(error instanceof JsonError)) throw error;
+      // Not JSON a loader would read: nothing is rendered from it.
+      report({ code: 'FORMAT_UNKNOWN', message: `not strict JSON (${error.message}); its chat template is not checked`, offset: error.offset });
+      return undefined;
+    }
+    const value = config instanceof Map ? config.get('chat_template') : undefined;
+    const templates: string[] = [];
+    if (typeof value === 'string') templates.push(value);
+    else if (Array.isArray(value)) {
+      for (const t of value) {
+        const text = t instanceof Map ? t.get('template') : undefined;
+        if (typeof text === 'string') templates.push(text);
+      }
+    }
+    for (const t of templates) checkTemplate(t, 'chat_template', 0, report);
+    return { templates: templates.length };
+  },
+};

@@ -8,6 +8,7 @@
  */
 import type { ByteSource, FindingInput, FormatInfo, FormatScanner, ScanContext } from './types.js';
 import { JsonError, JsonNumber, parseStrictJson, type JsonValue } from './json.js';
+import { resolveModelReference } from './reference.js';
 import { readU64 } from './source.js';
 
 export const SAFETENSORS_LIMITS = { headerBytes: 100_000_000 } as const;
@@ -132,7 +133,9 @@ export const safetensorsScanner: FormatScanner = { format: 'safetensors', scan: 
  * `model.safetensors.index.json`: every `weight_map` value must be a shard inside the model and
  * among its files (a loader opens whatever path the index names).
  */
-export function scanSafetensorsIndex(source: ByteSource, ctx: ScanContext): FormatInfo {
+export const safetensorsIndexScanner: FormatScanner = { format: 'safetensors-index', scan: (source, ctx) => scanSafetensorsIndex(source, ctx) };
+
+function scanSafetensorsIndex(source: ByteSource, ctx: ScanContext): FormatInfo {
   let index: JsonValue;
   try {
     index = parseStrictJson(source.read(0, Math.min(source.size, 64 * 1024 * 1024)));
@@ -143,14 +146,12 @@ export function scanSafetensorsIndex(source: ByteSource, ctx: ScanContext): Form
   }
   const map = index instanceof Map ? index.get('weight_map') : undefined;
   if (!(map instanceof Map)) return { shards: 0 };
-  const dir = ctx.path.includes('/') ? ctx.path.slice(0, ctx.path.lastIndexOf('/') + 1) : '';
   const shards = new Set<string>();
   for (const v of map.values()) if (typeof v === 'string') shards.add(v);
   for (const shard of shards) {
-    const inside = shard !== '' && !shard.startsWith('/') && !shard.includes('\\') && !shard.includes('\0') && !shard.split('/').includes('..');
-    if (!inside || !ctx.modelFiles.has(dir + shard)) {
-      ctx.report({ code: 'SAFETENSORS_INDEX_PATH', message: `the index names shard ${shown(shard)}, which is ${inside ? 'not a file of the model' : 'outside the model directory'}` });
-    }
+    const target = resolveModelReference(ctx.path, shard);
+    if ('escapes' in target) ctx.report({ code: 'SAFETENSORS_INDEX_PATH', message: `the index names shard ${shown(shard)}: ${target.escapes}` });
+    else if (!ctx.modelFiles.has(target.path)) ctx.report({ code: 'SAFETENSORS_INDEX_PATH', message: `the index names shard ${shown(shard)}, which is not a file of the model` });
   }
   return { shards: shards.size };
 }
