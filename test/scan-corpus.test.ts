@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
 import { BufferSource, scanFile, type FileScanResult } from '@ms-sign/core';
-import { repoRoot } from './helpers/index.js';
+import { repoRoot, runCli } from './helpers/index.js';
 
 const corpus = join(repoRoot, 'test', 'fixtures', 'scan');
 
@@ -89,6 +89,21 @@ describe('scan corpus: coverage', () => {
       assert.deepEqual(JSON.parse(readFileSync(join(out, 'expected.json'), 'utf8')), expected);
     } finally {
       rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('scan corpus through the CLI', () => {
+  test('ms-sign scan --json of the corpus directory gives every case its verdict, and exit 1', async () => {
+    const r = await runCli(['scan', corpus, '--json'], { cwd: repoRoot });
+    assert.equal(r.code, 1, r.stderr);
+    const report = JSON.parse(r.stdout) as { files: { path: string; verdict: string; findings: { code: string }[] }[] };
+    const byPath = new Map(report.files.map((f) => [f.path, f]));
+    for (const [name, want] of Object.entries(expected)) {
+      const got = byPath.get(name);
+      assert.ok(got !== undefined, `${name} was not scanned`);
+      assert.equal(got.verdict, want.verdict, `${name}: ${got.findings.map((f) => f.code).join(', ')}`);
+      for (const code of want.codes) assert.ok(got.findings.some((f) => f.code === code), `${name}: ${code} missing`);
     }
   });
 });
