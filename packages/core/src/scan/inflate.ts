@@ -21,10 +21,13 @@ const DIST_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 25
 const DIST_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
 const CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 
-/** Canonical Huffman decoding table: counts per length and symbols sorted by code. */
+/**
+ * A Huffman code as a flat lookup table indexed by the next `bits` input bits (LSB first): each
+ * entry is symbol << 4 | code length, 0 for bit patterns no code starts with.
+ */
 interface Huffman {
-  readonly counts: Uint16Array;
-  readonly symbols: Uint16Array;
+  readonly table: Int32Array;
+  readonly bits: number;
 }
 
 function buildHuffman(lengths: Uint8Array): Huffman {
@@ -33,15 +36,29 @@ function buildHuffman(lengths: Uint8Array): Huffman {
   counts[0] = 0;
   // Over-subscribed code sets are invalid (incomplete ones are allowed, as zlib allows single codes).
   let left = 1;
+  let bits = 0;
   for (let len = 1; len < 16; len++) {
     left = left * 2 - counts[len]!;
     if (left < 0) throw new InflateError('invalid', 'over-subscribed Huffman code');
+    if (counts[len]! > 0) bits = len;
   }
-  const offs = new Uint16Array(16);
-  for (let len = 1; len < 15; len++) offs[len + 1] = offs[len]! + counts[len]!;
-  const symbols = new Uint16Array(lengths.length);
-  for (let s = 0; s < lengths.length; s++) if (lengths[s] !== 0) symbols[offs[lengths[s]!]!++] = s;
-  return { counts, symbols };
+  // RFC 1951 3.2.2: the first code of each length.
+  const next = new Uint16Array(16);
+  for (let len = 1, code = 0; len < 16; len++) {
+    code = (code + counts[len - 1]!) << 1;
+    next[len] = code;
+  }
+  const size = 1 << bits;
+  const table = new Int32Array(size);
+  for (let sym = 0; sym < lengths.length; sym++) {
+    const len = lengths[sym]!;
+    if (len === 0) continue;
+    const code = next[len]!++;
+    let reversed = 0;
+    for (let k = 0; k < len; k++) reversed |= ((code >> k) & 1) << (len - 1 - k);
+    for (let at = reversed; at < size; at += 1 << len) table[at] = (sym << 4) | len;
+  }
+  return { table, bits };
 }
 
 const FIXED = (() => {
@@ -50,10 +67,12 @@ const FIXED = (() => {
   return { lit: buildHuffman(lit), dist: buildHuffman(new Uint8Array(30).fill(5)) };
 })();
 
+/** Bits LSB first. Reading past the end supplies zero bits (`pad`), and consuming one is 'truncated'. */
 class BitReader {
   pos: number;
   private bitBuf = 0;
   private bitCount = 0;
+  private pad = 0;
   constructor(
     private readonly data: Uint8Array,
     start: number,
@@ -61,36 +80,51 @@ class BitReader {
     this.pos = start;
   }
 
-  bits(n: number): number {
+  private fill(n: number): void {
     while (this.bitCount < n) {
-      if (this.pos >= this.data.length) throw new InflateError('truncated', 'deflate data ends early');
-      this.bitBuf |= this.data[this.pos++]! << this.bitCount;
+      if (this.pos < this.data.length) this.bitBuf |= this.data[this.pos++]! << this.bitCount;
+      else this.pad += 8;
       this.bitCount += 8;
     }
-    const v = this.bitBuf & ((1 << n) - 1);
+  }
+
+  private consume(n: number): void {
     this.bitBuf >>>= n;
     this.bitCount -= n;
+    if (this.bitCount < this.pad) throw new InflateError('truncated', 'deflate data ends early');
+  }
+
+  bits(n: number): number {
+    if (n === 0) return 0;
+    this.fill(n);
+    const v = this.bitBuf & ((1 << n) - 1);
+    this.consume(n);
     return v;
   }
 
   decode(h: Huffman): number {
-    let code = 0;
-    let first = 0;
-    let index = 0;
-    for (let len = 1; len < 16; len++) {
-      code |= this.bits(1);
-      const count = h.counts[len]!;
-      if (code - count < first) return h.symbols[index + (code - first)]!;
-      index += count;
-      first = (first + count) << 1;
-      code <<= 1;
-    }
-    throw new InflateError('invalid', 'invalid Huffman code');
+    if (this.bitCount < h.bits) this.fill(h.bits);
+    const entry = h.table[this.bitBuf & ((1 << h.bits) - 1)]!;
+    if (entry === 0) throw new InflateError('invalid', 'invalid Huffman code');
+    const len = entry & 15;
+    this.bitBuf >>>= len;
+    this.bitCount -= len;
+    if (this.bitCount < this.pad) throw new InflateError('truncated', 'deflate data ends early');
+    return entry >> 4;
   }
 
+  /** Drops the bits of a partial byte and returns whole buffered bytes to the input. */
   alignToByte(): void {
+    this.consume(this.bitCount & 7);
+    this.pos -= (this.bitCount - this.pad) >> 3;
     this.bitBuf = 0;
     this.bitCount = 0;
+    this.pad = 0;
+  }
+
+  /** Input bytes used so far. */
+  get consumed(): number {
+    return this.pos - ((this.bitCount - this.pad) >> 3);
   }
 }
 
@@ -114,7 +148,7 @@ class Output {
   }
 
   byte(b: number): void {
-    this.ensure(1);
+    if (this.length >= this.buf.length) this.ensure(1);
     this.buf[this.length++] = b;
   }
 
@@ -146,7 +180,7 @@ export function inflateRaw(data: Uint8Array, maxOutput: number, expectedSize = 0
   const r = new BitReader(data, 0);
   const out = new Output(maxOutput, expectedSize + 1);
   inflateInto(r, data, out);
-  return { output: out.buf.subarray(0, out.length), consumed: r.pos };
+  return { output: out.buf.subarray(0, out.length), consumed: r.consumed };
 }
 
 /**
