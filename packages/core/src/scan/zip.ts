@@ -16,6 +16,8 @@ import { BufferSource, checkRange } from './source.js';
 
 export const ZIP_LIMITS = {
   entries: 100_000,
+  /** Central directory bytes read at once. */
+  centralDirectoryBytes: 64 * 1024 * 1024,
   /** Largest member inflated or read whole for scanning. */
   memberBytes: 256 * 1024 * 1024,
   /** A declared ratio above this, for members above bombFloorBytes, is a bomb. */
@@ -151,6 +153,10 @@ export function readZip(source: ByteSource, report: (f: FindingInput) => void): 
   if (shift > 0) {
     report({ code: 'ZIP_PREFIX_DATA', message: `${shift} bytes of other data before the archive: zipfile shifts every offset past them, PyTorch does not`, offset: 0 });
     cdOffset += shift;
+  }
+  if (cdSize > ZIP_LIMITS.centralDirectoryBytes) {
+    report({ code: 'SCAN_LIMIT_EXCEEDED', message: `the central directory is ${cdSize} bytes, more than ${ZIP_LIMITS.centralDirectoryBytes}`, offset: cdOffset });
+    return undefined;
   }
   const cd = source.read(cdOffset, cdSize);
   const entries: ZipEntry[] = [];
