@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BufferSource, ScanAbort, scanFile, scanModel, walkProtobuf, type ProtoSchema } from '@ms-sign/core';
+import { BufferSource, ScanAbort, scanFile, walkProtobuf, type ProtoSchema } from '@ms-sign/core';
+import { scanModel } from '@ms-sign/core/node';
 import { fixture, repoRoot } from './helpers/index.js';
 
 const dir = join(repoRoot, 'test', 'fixtures', 'scan', 'mindspore');

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { BufferSource, hardDenyReason, PICKLE_ALLOWLISTS, PICKLE_OPCODES, pythonInt, runPickleStream, scanFile, type FindingInput } from '@ms-sign/core';
+import { BufferSource, hardDenyReason, PICKLE_ALLOWLISTS, scanFile, type FindingInput } from '@ms-sign/core';
+import { PICKLE_OPCODES, pythonInt, runPickleStream } from '@ms-sign/core/internal';
 
 const enc = new TextEncoder();
 const bytes = (...parts: (string | number[] | Uint8Array)[]) => {

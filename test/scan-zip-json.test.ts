@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { constants, crc32 as zlibCrc32, deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
-import { BufferSource, crc32, inflateRaw, InflateError, JsonError, JsonNumber, memberSource, parseStrictJson, readZip, type FindingInput, type JsonValue } from '@ms-sign/core';
+import { BufferSource, type FindingInput } from '@ms-sign/core';
+import { crc32, inflateRaw, InflateError, JsonError, JsonNumber, memberSource, parseStrictJson, readZip, type JsonValue } from '@ms-sign/core/internal';
 import { repoRoot } from './helpers/index.js';
 
 const corpus = (name: string) => new Uint8Array(readFileSync(join(repoRoot, 'test', 'fixtures', 'scan', name)));

@@ -1,4 +1,6 @@
-import { checkGlob, compileGlob, MsSignError, resolveModel, scanModel, type FileScanResult, type ModelScanReport } from '@ms-sign/core';
+import { checkGlob, compileGlob, MsSignError, type FileScanResult } from '@ms-sign/core';
+import { resolveModel } from '@ms-sign/core/internal';
+import { scanModel, type ModelScanReport } from '@ms-sign/core/node';
 import { resolve } from 'node:path';
 import { exitCodeFor } from '../exit-codes.js';
 import { paint, printable, useColor, writeLine, type CliIo } from '../io.js';
