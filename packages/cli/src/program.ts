@@ -145,6 +145,9 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
       .option('--no-max-age', 'lift the maximum age')
       .option('--require-expiry', 'refuse signatures without an expiry')
       .option('--no-require-expiry', 'stop requiring an expiry')
+      .addOption(new Option('--scan <mode>', 'scan mode verify applies to these models (default: no-unsafe)').choices(['off', 'no-unsafe', 'clean', 'default']))
+      .option('--scan-allow-unknown <glob>', 'in clean mode, files of unknown format allowed at these paths, e.g. "*.md" (repeatable; replaces the list)', collect, [])
+      .option('--scan-waive <code>', 'a waivable scan code that does not count for these models (repeatable; replaces the list)', collect, [])
       .option('--remove', 'remove the rule for GLOB'),
   ).action(run(async () => (await import('./commands/trust.js')).trustRule));
   trustFile(trust.command('list').description('show publishers, keys, revocations and rules')).action(

@@ -21,5 +21,5 @@ export {
   type TrustPolicyLocation,
   type TrustPolicyOrigin,
 } from './trust-files.js';
-export { scanModel, scanFileAt, type ScanModelOptions, type ModelScanReport } from './scan.js';
+export { scanModel, scanFileAt, scanVerifiedFiles, scanWalkedFiles, type ScanModelOptions, type ModelScanReport, type VerifiedFileForScan } from './scan.js';
 export { FileSource } from './file-source.js';
