@@ -590,12 +590,14 @@ def gguf_files():
 # ---------------------------------------------------------------------------------------------
 # Keras
 
-def keras_zip(config):
+def keras_zip(config, extra=()):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, 'w') as z:
         z.writestr(zipfile.ZipInfo('metadata.json', FIXED_TIME), json.dumps({'keras_version': '3.6.0', 'date_saved': '2026-01-01@00:00:00'}))
         z.writestr(zipfile.ZipInfo('config.json', FIXED_TIME), json.dumps(config))
         z.writestr(zipfile.ZipInfo('model.weights.h5', FIXED_TIME), b'\x89HDF\r\n\x1a\n' + b'\x00' * 56)
+        for name, data in extra:
+            z.writestr(zipfile.ZipInfo(name, FIXED_TIME), data)
     return buf.getvalue()
 
 
@@ -614,6 +616,7 @@ def keras_files():
     lam = layer('Lambda', {'name': 'l', 'function': {'class_name': '__lambda__', 'config': {'code': '4wEAAAAAAAAA'}}})
     inner = model([layer('TimeDistributed', {'name': 't', 'layer': lam})])
     case('keras/nested_lambda.keras', keras_zip(model([inner])), 'unsafe', ['KERAS_LAMBDA'])
+    case('keras/pickle_in_assets.keras', keras_zip(model([dense]), extra=[('assets/tokenizer.bin', EVIL)]), 'unsafe', IMPORT_CALL, ['os:system'])
     case('keras/top_lambda.keras', keras_zip(model([lam])), 'unsafe', ['KERAS_LAMBDA'])
     case('keras/module_os.keras', keras_zip(model([layer('system', {'name': 'x'}, module='os')])), 'unsafe', ['KERAS_UNSAFE_MODULE'])
     case('keras/module_prefix_collision.keras', keras_zip(model([layer('Dense', {'name': 'x'}, module='kerasevil.layers')])), 'unsafe', ['KERAS_UNSAFE_MODULE'])

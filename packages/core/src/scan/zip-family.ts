@@ -31,21 +31,29 @@ function scanKind(source: ByteSource, archive: ZipArchive, ctx: ScanContext, kin
     case 'pytorch-zip':
     case 'torchscript-zip':
       return scanTorchZip(source, archive, ctx, kind);
-    case 'keras-v3':
-      return scanKerasArchive(source, archive, ctx);
+    case 'keras-v3': {
+      const info = scanKerasArchive(source, archive, ctx);
+      // Keras loads only its own members, but a pickle riding along is still reported.
+      const pickles = scanPickleMembers(source, archive, ctx, (name) => name === 'config.json' || name === 'metadata.json');
+      return { ...info, ...(pickles.length > 0 ? { pickles } : {}) };
+    }
     case 'numpy-npz':
       return scanNpz(source, archive, ctx);
-    default: {
-      const scope = { report: (f: Parameters<ScanContext['report']>[0]) => ctx.report(f), allowGlobals: ctx.allowGlobals };
-      const pickles: string[] = [];
-      for (const entry of archive.entries) {
-        if (!memberIsPickle(source, entry)) continue;
-        pickles.push(entry.name);
-        scanPickleMember(source, entry, scope, 'generic', 'none');
-      }
-      return { members: archive.entries.length, pickles };
-    }
+    default:
+      return { members: archive.entries.length, pickles: scanPickleMembers(source, archive, ctx, () => false) };
   }
+}
+
+/** Scans every member (but the skipped ones) whose bytes look like a pickle, whatever its name. */
+function scanPickleMembers(source: ByteSource, archive: ZipArchive, ctx: ScanContext, skip: (name: string) => boolean): string[] {
+  const scope = { report: (f: Parameters<ScanContext['report']>[0]) => ctx.report(f), allowGlobals: ctx.allowGlobals };
+  const pickles: string[] = [];
+  for (const entry of archive.entries) {
+    if (skip(entry.rawName) || !memberIsPickle(source, entry)) continue;
+    pickles.push(entry.name);
+    scanPickleMember(source, entry, scope, 'generic', 'none');
+  }
+  return pickles;
 }
 
 export const zipScanner: FormatScanner = { format: 'zip', scan: scanZipFamily };
