@@ -26,7 +26,14 @@ const TORCH_DTYPES = [
 ];
 
 /** Legacy typed storage classes and their element sizes in bytes (torch._utils._element_size). */
+const LEGACY_STORAGE_SIZES: readonly (readonly [string, number])[] = [
+  ['Double', 8], ['Float', 4], ['Half', 2], ['BFloat16', 2], ['Long', 8], ['Int', 4], ['Short', 2], ['Char', 1], ['Byte', 1], ['Bool', 1],
+  ['ComplexFloat', 8], ['ComplexDouble', 16],
+];
+
 export const TORCH_STORAGE_ELEMENT_SIZE: ReadonlyMap<string, number> = new Map([
+  // Files saved from CUDA by torch < 1.6 name the torch.cuda storage classes.
+  ...LEGACY_STORAGE_SIZES.map(([name, size]) => [`torch.cuda:${name}Storage`, size] as [string, number]),
   ['torch:DoubleStorage', 8], ['torch:FloatStorage', 4], ['torch:HalfStorage', 2], ['torch:BFloat16Storage', 2],
   ['torch:LongStorage', 8], ['torch:IntStorage', 4], ['torch:ShortStorage', 2], ['torch:CharStorage', 1],
   ['torch:ByteStorage', 1], ['torch:BoolStorage', 1], ['torch:ComplexFloatStorage', 8], ['torch:ComplexDoubleStorage', 16],
