@@ -69,9 +69,12 @@ test('the content decides, and a mismatching extension is noted', () => {
   assert.equal(r.format, 'mindspore-lite-ms');
   assert.equal(r.verdict, 'clean');
   assert.deepEqual(codesOf(r), ['FORMAT_EXTENSION_MISMATCH']);
-  // A .ms name on bytes that are no FlatBuffer at all is a broken .ms, not an unknown file.
-  assert.equal(scanOne(enc('hello world, not a model'), 'model.ms').verdict, 'malformed');
-  assert.deepEqual(codesOf(scanOne(enc('hello world, not a model'), 'model.ms')), ['MS_IDENTIFIER']);
+  // A .ms name on text is text (unknown), and the name is noted as wrong.
+  assert.deepEqual(codesOf(scanOne(enc('hello world, not a model'), 'model.ms')), ['FORMAT_UNKNOWN', 'FORMAT_EXTENSION_MISMATCH']);
+  // A .ms with a plausible root table that fails verification is a broken .ms.
+  const broken = new Uint8Array(readFileSync(fixture('parallel.ms')).subarray(0, 2000));
+  broken.fill(0, 4, 8);
+  assert.deepEqual(codesOf(scanOne(broken, 'model.ms')), ['MS_IDENTIFIER']);
 });
 
 test('findings are bounded and escaped: attacker text cannot inject control or bidi characters', () => {

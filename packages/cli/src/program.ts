@@ -56,6 +56,8 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .addOption(new Option('--hash <algorithm>', 'hash algorithm').choices(['sha256', 'sha512']).default('sha256'))
     .option('--expires <when>', 'expiry: a duration from now (90d, 12h, 2w) or a date (2027-01-31)')
     .option('--append', 'add a signature to the existing signature file (co-signing) after checking the model matches')
+    .addOption(new Option('--scan <mode>', 'scan before signing: off, no-unsafe (refuse unsafe or malformed files) or clean (also unknown formats)').choices(['off', 'no-unsafe', 'clean']))
+    .option('--allow-unsafe', 'sign even if the scan refuses the model (its findings are printed)')
     .addOption(new Option('--shard-size <bytes>', 'shard size in bytes, a power of two (advanced)').argParser(parseInteger).hideHelp())
     .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp())
     .option('--json', 'print one JSON object on stdout')
@@ -72,6 +74,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
       .option('--fail-fast', 'stop at the first problem instead of reporting all')
       .option('--json', 'print one JSON object on stdout')
       .option('-q, --quiet', 'print nothing on success')
+      .addOption(new Option('--scan <mode>', 'scan of the verified bytes: off, no-unsafe (refuse unsafe or malformed files) or clean (also unknown formats); may only tighten what the trust policy sets').choices(['off', 'no-unsafe', 'clean']))
       .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp());
 
   verifyOptions(

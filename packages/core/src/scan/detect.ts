@@ -123,10 +123,11 @@ function detect(source: ByteSource, path: string): Detection {
   if (pickle?.probe !== undefined && pickle.probe(source, path)) return { format: 'pickle' };
   if (isExecutable(head) || CODE_EXTENSIONS.has(ext)) return { format: 'executable-code' };
   if (isArchive(head)) return { format: 'archive-other' };
-  // A .ms that matches nothing else goes to the .ms scanner, which reports MS_IDENTIFIER; a
-  // pickle extension goes to the pickle scanner, which reports what breaks the parse.
-  if (ext === 'ms') return { format: 'mindspore-lite-ms', legacy: true };
-  // Likewise a .safetensors whose header length is out of bounds: its scanner says why.
+  // A pickle extension goes to the pickle scanner, which reports what breaks the parse. (A .ms
+  // without a plausible root table is not sent to the .ms scanner: its content decides, and
+  // FORMAT_EXTENSION_MISMATCH says it is no .ms.)
+  // A .safetensors whose header length rules out the content test still goes to its scanner: the
+  // length is the format's only content test, and SAFETENSORS_HEADER_SIZE says what is wrong with it.
   if (ext === 'safetensors' && size >= 8) return { format: 'safetensors' };
   if (PICKLE_EXTENSIONS.has(ext) && pickle !== undefined && ext !== 'bin' && ext !== 'dat' && ext !== 'data') return { format: 'pickle' };
   if (isUtf8Text(source)) {

@@ -100,6 +100,7 @@ function scanInto(source: ByteSource, path: string, member: string | undefined, 
       message: known ? `${name} is ${detection.format}, a format ms-sign does not validate yet` : `${name} is not a model format ms-sign knows`,
       ...(known ? { detail: { format: detection.format } } : {}),
     });
+    noteExtensionMismatch(name, outcome.format, report);
     return outcome;
   }
   const ctx: ScanContext = {
@@ -128,11 +129,14 @@ function scanInto(source: ByteSource, path: string, member: string | undefined, 
     // A parse error never hides what came before it: the findings so far stay.
     report({ code: error.code, message: error.message, ...(error.offset === undefined ? {} : { offset: error.offset }) });
   }
-  if (extensionMismatch(name, outcome.format)) {
-    report({ code: 'FORMAT_EXTENSION_MISMATCH', message: `${name} holds ${outcome.format} data, not what its extension says; scanned as ${outcome.format}`, detail: { format: outcome.format } });
-  }
+  noteExtensionMismatch(name, outcome.format, report);
   scanTrailingZip(source, path, member, depth, options, collector, outcome);
   return outcome;
+}
+
+function noteExtensionMismatch(name: string, format: string, report: (finding: FindingInput) => void): void {
+  if (!extensionMismatch(name, format)) return;
+  report({ code: 'FORMAT_EXTENSION_MISMATCH', message: `${name} holds ${format} data, not what its extension says; scanned as ${format}`, detail: { format } });
 }
 
 const EOCD_SEARCH = 65_557;
