@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
 import { BufferSource, scanFile, type FileScanResult } from '@ms-sign/core';
-import { repoRoot, runCli } from './helpers/index.js';
+import { errorCodes, makeKey, repoRoot, runCli, tempDir } from './helpers/index.js';
 
 const corpus = join(repoRoot, 'test', 'fixtures', 'scan');
 
@@ -105,5 +105,30 @@ describe('scan corpus through the CLI', () => {
       assert.equal(got.verdict, want.verdict, `${name}: ${got.findings.map((f) => f.code).join(', ')}`);
       for (const code of want.codes) assert.ok(got.findings.some((f) => f.code === code), `${name}: ${code} missing`);
     }
+  });
+
+  test('verify of a signed copy refuses every hostile case with its codes, and lists no benign one', async (t) => {
+    const dir = tempDir(t);
+    const key = await makeKey(dir);
+    for (const folder of new Set(Object.keys(expected).map((name) => name.split('/')[0]!))) cpSync(join(corpus, folder), join(dir, 'model', folder), { recursive: true });
+    const signed = await runCli(['sign', 'model', '-k', key.secret, '--allow-unsafe'], { cwd: dir });
+    assert.equal(signed.code, 0, signed.stderr);
+    const r = await runCli(['verify', 'model', '-p', key.public, '--json'], { cwd: dir });
+    assert.equal(r.code, 1, r.stderr);
+    const report = r.json<{ scan: { files: { path: string; verdict: string; findings?: { code: string }[] }[] } }>();
+    const listed = new Map(report.scan.files.map((f) => [f.path, f]));
+    const codes = new Set(errorCodes(r));
+    for (const [name, want] of Object.entries(expected)) {
+      const got = listed.get(name);
+      if (want.verdict === 'clean') {
+        assert.equal(got, undefined, `${name} is clean but listed`);
+        continue;
+      }
+      assert.equal(got?.verdict, want.verdict, name);
+      if (want.verdict === 'unsafe' || want.verdict === 'malformed') {
+        for (const code of want.codes) if (code.startsWith('PICKLE_') || code.startsWith('TORCH_')) assert.ok(codes.has(code), `${name}: ${code} not in errors[]`);
+      }
+    }
+    assert.ok(codes.has('SCAN_UNSAFE') && codes.has('SCAN_MALFORMED'));
   });
 });
