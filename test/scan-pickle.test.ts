@@ -121,6 +121,23 @@ describe('allow-list and hard-deny set', () => {
   });
 });
 
+describe('a file that only starts like a pickle', () => {
+  const junk = bytes([0x80, 0x03, 0x86, 0x09, 0x8c, 0x0f, 0x92]);
+  test('breaking before any import or call: unknown, unless its name promises a pickle', () => {
+    assert.equal(scanFile(new BufferSource(junk), 'a').verdict, 'unknown');
+    assert.equal(scanFile(new BufferSource(junk), 'weights.safetensors').verdict, 'unknown');
+    assert.equal(scanFile(new BufferSource(junk), 'a.pkl').verdict, 'malformed');
+    assert.equal(scanFile(new BufferSource(junk), 'pytorch_model.bin').verdict, 'malformed');
+  });
+
+  test('an import before the break keeps it a pickle, unsafe, whatever the name', () => {
+    const broken = bytes([0x80, 0x02], 'cos\nsystem\n', [0xff]);
+    const r = scanFile(new BufferSource(broken), 'a');
+    assert.equal(r.verdict, 'unsafe');
+    assert.deepEqual(r.findings.map((f) => f.code), ['PICKLE_UNSAFE_IMPORT', 'PICKLE_MALFORMED']);
+  });
+});
+
 describe('bounded', () => {
   test('a million-item stack and 10k marks stop at their limits, quickly', () => {
     const many = new Uint8Array(1_000_002 + 3).fill(0x4e); // NONE

@@ -4,11 +4,20 @@
  * tar format. Pickles inside torch containers use the `torch` allow-list profile; everything else
  * uses `generic`.
  */
-import type { ByteSource, FindingInput, FormatInfo, FormatScanner, ScanContext } from '../types.js';
+import { SCAN_CODES } from '../codes.js';
+import { RefinedFormat, type ByteSource, type FindingInput, type FormatInfo, type FormatScanner, type ScanContext } from '../types.js';
 import { asciiLower, findCaseInsensitive, memberHead, memberSource, windowSource, type ZipArchive, type ZipEntry } from '../zip.js';
 import { readU64 } from '../source.js';
 import type { PickleProfile } from './allowlist.js';
 import { looksLikePickle, parsesAsPickle, runPickle, runPickleStream, type PersistentMode, type PickleRun, type StorageRef, type TensorView } from './unpickler.js';
+
+/** Extensions that promise a pickle: a broken parse there is malformed, whatever came before. */
+const PICKLE_EXTENSIONS = new Set(['pkl', 'pickle', 'joblib', 'pt', 'pth', 'bin', 'ckpt', 'dat', 'data']);
+const extension = (path: string) => {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  return dot <= 0 ? '' : name.slice(dot + 1).toLowerCase();
+};
 
 /** The first pickle of a legacy torch file: this literal integer (torch/serialization.py MAGIC_NUMBER). */
 export const TORCH_LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
@@ -66,9 +75,16 @@ function checkViews(views: readonly TensorView[], scope: Scope, member: string |
  * Scans a file that is a pickle stream: every pickle in it, and, when it is a legacy torch file
  * (magic, protocol, sys_info, object, storage keys, then raw storages), that layout.
  */
-export function scanPickleFile(source: ByteSource, ctx: ScanContext, profile: PickleProfile = 'generic'): FormatInfo {
+export function scanPickleFile(source: ByteSource, ctx: ScanContext, profile: PickleProfile = 'generic'): FormatInfo | RefinedFormat {
   const scope: Scope = { report: (f) => ctx.report(f), allowGlobals: ctx.allowGlobals };
   const first = runPickle(source, 0, source.size, { profile, allowGlobals: ctx.allowGlobals, persistent: 'none' });
+  if (!first.complete && !PICKLE_EXTENSIONS.has(extension(ctx.path)) && !first.findings.some((f) => SCAN_CODES[f.code].effect === 'unsafe')) {
+    // Random bytes start with 0x80 0x00..05 about once in 11,000 files. When the parse breaks
+    // before any import or call and the name does not promise a pickle, pickle.load would fail
+    // having run nothing: not a pickle, so `unknown`, not `malformed`.
+    ctx.report({ code: 'FORMAT_UNKNOWN', message: `starts like a pickle but breaks at offset ${first.end} before importing or calling anything`, offset: first.end });
+    return new RefinedFormat('unknown');
+  }
   const literalMagic = first.complete && first.value?.k === 'num' && first.value.value === TORCH_LEGACY_MAGIC;
   let legacy = literalMagic;
   if (!literalMagic && first.complete && first.end < source.size) {
