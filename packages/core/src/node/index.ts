@@ -23,3 +23,12 @@ export {
 } from './trust-files.js';
 export { scanModel, scanFileAt, scanVerifiedFiles, scanWalkedFiles, type ScanModelOptions, type ModelScanReport, type VerifiedFileForScan } from './scan.js';
 export { FileSource } from './file-source.js';
+export {
+  openPkcs11Signer,
+  generatePkcs11Ed25519Key,
+  type Pkcs11Signer,
+  type Pkcs11Options,
+  type PinProvider,
+  type GeneratedPkcs11Key,
+} from './signers/pkcs11.js';
+export { commandSigner, splitCommandLine, SIGNER_COMMAND_LIMITS, type CommandSignerOptions } from './signers/command.js';
