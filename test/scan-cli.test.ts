@@ -37,6 +37,14 @@ test('detection: content decides, in the documented order', () => {
   assert.equal(detect(cat([0x08, 0x07, 0x3a, 0x02, 0x0a, 0x00])), 'onnx');
   assert.equal(detect(cat(enc('\x7fELF'), new Uint8Array(60))), 'executable-code');
   assert.equal(detect('#!/bin/sh\necho hi\n'), 'executable-code');
+  const pe = new Uint8Array(256);
+  pe.set([0x4d, 0x5a]);
+  pe.set([0x80], 0x3c);
+  pe.set([0x50, 0x45, 0, 0], 0x80);
+  assert.equal(detect(pe), 'executable-code');
+  // "MZ" or "#!" alone is one random weights file in 65,536, not an executable.
+  assert.equal(detect(cat([0x4d, 0x5a], new Uint8Array(254).fill(0xee))), 'unknown');
+  assert.equal(detect(cat(enc('#!'), new Uint8Array(30).fill(0xee))), 'unknown');
   assert.equal(detect('print("hello")\n', 'model/modeling.py'), 'executable-code');
   assert.equal(detect(cat([0x1f, 0x8b, 8, 0], new Uint8Array(10))), 'archive-other');
   assert.equal(detect(cat([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], new Uint8Array(10))), 'archive-other');

@@ -121,7 +121,7 @@ function detect(source: ByteSource, path: string): Detection {
   if (looksLikeCkpt(source)) return { format: 'mindspore-ckpt' };
   const pickle = scannerFor('pickle');
   if (pickle?.probe !== undefined && pickle.probe(source, path)) return { format: 'pickle' };
-  if (isExecutable(head) || CODE_EXTENSIONS.has(ext)) return { format: 'executable-code' };
+  if (isExecutable(head, source) || CODE_EXTENSIONS.has(ext)) return { format: 'executable-code' };
   if (isArchive(head)) return { format: 'archive-other' };
   // A pickle extension goes to the pickle scanner, which reports what breaks the parse. (A .ms
   // without a plausible root table is not sent to the .ms scanner: its content decides, and
@@ -264,8 +264,14 @@ function looksLikeCkpt(source: ByteSource): boolean {
   });
 }
 
-function isExecutable(head: Uint8Array): boolean {
-  if (bytesAre(head, 0, '\x7fELF') || bytesAre(head, 0, 'MZ') || bytesAre(head, 0, '#!')) return true;
+function isExecutable(head: Uint8Array, source: ByteSource): boolean {
+  // Two bytes alone ("MZ", "#!") would flag one random weights file in 65,536: a PE file must
+  // also have its "PE\0\0" header where e_lfanew says, a script an interpreter path.
+  if (bytesAre(head, 0, '\x7fELF') || bytesAre(head, 0, '#!/') || bytesAre(head, 0, '#! /')) return true;
+  if (bytesAre(head, 0, 'MZ') && source.size >= 0x40) {
+    const peOffset = readU32(source, 0x3c);
+    if (inRange(source, peOffset, 4) && bytesAre(source.read(peOffset, 4), 0, 'PE\x00\x00')) return true;
+  }
   const be = head.length >= 4 ? ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) >>> 0 : 0;
   if ([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(be)) return true;
   // CPython 3.x bytecode: a little-endian magic number in 3000..3999, then "\r\n".
@@ -286,12 +292,22 @@ function isArchive(head: Uint8Array): boolean {
   );
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Valid UTF-8 in the first 64 KiB (a character cut at the boundary is fine). */
 function isUtf8Text(source: ByteSource): boolean {
-  const bytes = readPrefix(source, 0, 64 * 1024);
+  let bytes = readPrefix(source, 0, 64 * 1024);
   if (bytes.includes(0)) return false;
+  if (bytes.length < source.size) {
+    // Cut: leave out a last sequence the cut may have split (its lead byte and continuations).
+    let end = bytes.length;
+    while (end > 0 && end > bytes.length - 4 && (bytes[end - 1]! & 0xc0) === 0x80) end--;
+    if (end > 0 && bytes[end - 1]! >= 0xc0) end--;
+    bytes = bytes.subarray(0, end);
+  }
   try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: bytes.length < source.size });
+    // One shared decoder: a non-streaming decode keeps no state between calls.
+    strictUtf8.decode(bytes);
     return true;
   } catch {
     return false;

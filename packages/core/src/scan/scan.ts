@@ -260,14 +260,17 @@ class FindingCollector {
 }
 
 const utf8Encoder = new TextEncoder();
+const UNSAFE_TEXT = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+const UNSAFE_TEXT_ALL = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
 
 /**
  * Makes attacker-controlled text safe to print and bounded: control and bidi-override characters
  * become \u escapes, and the text is cut to `maxBytes` UTF-8 bytes.
  */
 export function boundText(text: string, maxBytes: number): string {
-  let escaped = text.replace(/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
-  if (utf8Encoder.encode(escaped).length <= maxBytes) return escaped;
+  let escaped = UNSAFE_TEXT.test(text) ? text.replace(UNSAFE_TEXT_ALL, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`) : text;
+  // Each UTF-16 unit is at most 3 UTF-8 bytes: most messages need no encoding to be measured.
+  if (escaped.length * 3 <= maxBytes || utf8Encoder.encode(escaped).length <= maxBytes) return escaped;
   // Cut on a code point boundary.
   let bytes = 0;
   let end = 0;
