@@ -97,6 +97,7 @@ export {
   type RollbackRecord,
 } from './verify/rollback.js';
 
+export { parsePkcs11Uri, formatPkcs11Id, PKCS11_URI_MAX_LENGTH, type Pkcs11Uri } from './crypto/pkcs11-uri.js';
 export {
   SCAN_CODES,
   SCAN_ERROR_CODES,
@@ -146,4 +147,3 @@ export { verifyMsBuffer } from './scan/ms/verifier.js';
 export { walkProtobuf, readPackedVarints, readProtoString, PROTOBUF_LIMITS, type ProtoSchema, type ProtoField, type ProtoFieldSpec, type ProtoVisitor, type ProtoWalkOptions, type ProtoWalkStats } from './scan/protobuf.js';
 export { applyScanPolicy, DEFAULT_SCAN_MODE, type AppliedScan } from './scan/policy.js';
 export { hardDenyReason, HARD_DENY_MODULE_LIST, PROFILES as PICKLE_ALLOWLISTS, TORCH_ALLOWLIST_SOURCE, type PickleProfile } from './scan/pickle/allowlist.js';
-export { parsePkcs11Uri, formatPkcs11Id, PKCS11_URI_MAX_LENGTH, type Pkcs11Uri } from './crypto/pkcs11-uri.js';
