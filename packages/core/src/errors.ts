@@ -31,6 +31,8 @@ export const VERIFICATION_FAILURE_CODES = [
   'EXPIRY_REQUIRED',
   'ROLLBACK',
   'LIMIT_EXCEEDED',
+  'CERTIFICATE_REJECTED',
+  'TRANSPARENCY_LOG_REJECTED',
 ] as const;
 
 /** The operator's setup is wrong (exit code 2): usage, keys, trust policy, files, internal faults. */

@@ -94,3 +94,24 @@ export {
   type TrustPolicyLocation,
   type TrustPolicyOrigin,
 } from './node/trust-files.js';
+
+// OMS / model_signing bundles (interop): pure parsing, then the node:crypto verifier.
+export { parseOmsBundle, looksLikeJsonBundle, BUNDLE_MEDIA_TYPE, IN_TOTO_PAYLOAD_TYPE, type OmsBundle, type OmsMaterial } from './oms/bundle.js';
+export { dssePae, legacyPae } from './oms/pae.js';
+export {
+  parseOmsStatement,
+  rootOfDigests,
+  STATEMENT_TYPE,
+  PREDICATE_V1,
+  PREDICATE_V01,
+  type OmsStatement,
+  type OmsFile,
+  type OmsResource,
+  type OmsFlavour,
+} from './oms/statement.js';
+export { parseEcPublicKeyPem, ecPublicKeyFromSpki, ecPublicKeyFromKeyObject, omsKeyHint, CURVE_HASH, type EcPublicKey, type EcCurve } from './node/oms/ec-key.js';
+export { verifyCertificateChain, certificateFingerprint } from './node/oms/chain.js';
+export { parseSigstoreTrustedRoot, type SigstoreIdentity, type SigstoreTrust } from './node/oms/sigstore.js';
+export { verifyOmsSignature, type OmsTrustAnchors, type OmsSigner, type VerifiedOmsSignature } from './node/oms/signature.js';
+export { compareOmsModel, GIT_PATHS } from './node/oms/contents.js';
+export { verifyOmsModel, type VerifyOmsOptions, type OmsVerificationReport } from './node/oms/verify.js';
