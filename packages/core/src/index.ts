@@ -115,3 +115,5 @@ export { parseSigstoreTrustedRoot, type SigstoreIdentity, type SigstoreTrust } f
 export { verifyOmsSignature, type OmsTrustAnchors, type OmsSigner, type VerifiedOmsSignature } from './node/oms/signature.js';
 export { compareOmsModel, GIT_PATHS } from './node/oms/contents.js';
 export { verifyOmsModel, type VerifyOmsOptions, type OmsVerificationReport } from './node/oms/verify.js';
+export { encodeOmsStatement, encodeOmsBundle, type OmsExportFile, type OmsStatementInput } from './oms/export.js';
+export { signOmsModel, ecdsaKeySigner, type SignOmsOptions } from './node/oms/sign.js';
