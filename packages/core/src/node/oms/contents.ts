@@ -43,7 +43,11 @@ export async function compareOmsModel(statement: OmsStatement, modelPath: string
   const ignored = new Set([...GIT_PATHS, ...statement.ignorePaths, ...(options.ignore ?? []).map(normalisePath)]);
   const ignore: Glob = { pattern: '(OMS ignore paths)', matches: (rel) => ignored.has(rel) };
   const realSig = realSignaturePath(options.signaturePath);
-  const walk = walkModel(modelPath, { ignore: [ignore], withStats: statement.method === 'files', ...(realSig ? { exclude: new Set([realSig]) } : {}) });
+  const walked = walkModel(modelPath, { ignore: [ignore], withStats: true, ...(realSig ? { exclude: new Set([realSig]) } : {}) });
+  const expectedPaths = new Set(statement.files.map((f) => f.path));
+  // Shards mode has no shard for an empty file, so model_signing lists none: an empty file there
+  // is part of the model without being named (its content, nothing, cannot differ).
+  const walk = statement.method === 'shards' && walked.kind === 'directory' ? { ...walked, files: walked.files.filter((f) => expectedPaths.has(f.path) || f.stats?.size !== 0n) } : walked;
   const expectedKind = statement.singleFile ? 'file' : 'directory';
   if (walk.kind !== expectedKind) {
     return { problems: [problem('MODEL_KIND_MISMATCH', `the signature covers a ${expectedKind}, but the model is a ${walk.kind}${walk.kind === 'directory' ? '' : ' (give the directory)'}`)], files: statement.files.length };
