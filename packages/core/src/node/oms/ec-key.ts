@@ -1,6 +1,7 @@
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { ecKeyId } from '../../crypto/ec-spki.js';
 import { MsSignError } from '../../errors.js';
-import { readPemBlocks, writePem } from '../../crypto/pem.js';
+import { readPemBlocks } from '../../crypto/pem.js';
 
 /**
  * ECDSA public keys for OMS / model_signing key mode: NIST P-256, P-384 and P-521, the curves
@@ -62,5 +63,5 @@ export function parseEcPublicKeyPem(text: string, source?: string): EcPublicKey 
 }
 
 export function omsKeyHint(spki: Uint8Array): string {
-  return createHash('sha256').update(writePem('PUBLIC KEY', spki)).digest('hex');
+  return ecKeyId(spki);
 }
