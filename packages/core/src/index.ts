@@ -35,6 +35,8 @@ export {
   encodePublicKeyPem,
   parseSecretKeyPem,
   encodeSecretKeyPem,
+  encodePkcs8Pem,
+  readPkcs8Pem,
   generateSecretKey,
   secretKeyFromSeed,
   SCRYPT_PARAMS,
@@ -116,5 +118,5 @@ export { verifyOmsSignature, type OmsTrustAnchors, type OmsSigner, type Verified
 export { compareOmsModel, GIT_PATHS } from './node/oms/contents.js';
 export { verifyOmsModel, type VerifyOmsOptions, type OmsVerificationReport } from './node/oms/verify.js';
 export { encodeOmsStatement, encodeOmsBundle, type OmsExportFile, type OmsStatementInput } from './oms/export.js';
-export { signOmsModel, ecdsaKeySigner, type SignOmsOptions } from './node/oms/sign.js';
+export { signOmsModel, ecdsaKeySigner, parseEcdsaSecretKeyPem, generateEcdsaKeyPem, type SignOmsOptions } from './node/oms/sign.js';
 export type { Signer, SignatureAlgorithm } from './crypto/signer.js';

@@ -91,7 +91,14 @@ export function generateSecretKey(): SecretKey {
  * scrypt (RFC 7914) and AES-256-GCM (RFC 5084, 12-byte nonce, 16-byte tag) over the PKCS#8 bytes.
  */
 export async function encodeSecretKeyPem(key: SecretKey, passphrase?: string): Promise<string> {
-  const plain = concat(PKCS8_PREFIX, key.seed);
+  return encodePkcs8Pem(concat(PKCS8_PREFIX, key.seed), passphrase);
+}
+
+/**
+ * Writes PKCS#8 bytes as PEM, encrypted as for ms-sign's Ed25519 keys when a passphrase is given
+ * (any key type: ECDSA keys for OMS bundles use it too). Wipes `plain`.
+ */
+export async function encodePkcs8Pem(plain: Uint8Array, passphrase?: string): Promise<string> {
   if (passphrase === undefined) return writePem('PRIVATE KEY', plain);
   const salt = new Uint8Array(randomBytes(16));
   const nonce = new Uint8Array(randomBytes(12));
@@ -122,16 +129,25 @@ export async function encodeSecretKeyPem(key: SecretKey, passphrase?: string): P
  * key is encrypted and never appears in an error.
  */
 export async function parseSecretKeyPem(text: string, passphrase: PassphraseProvider, source?: KeySource): Promise<SecretKey> {
+  return secretKeyFromKeyObject(await readPkcs8Pem(text, passphrase, 'Ed25519', source), source);
+}
+
+/**
+ * Reads a PKCS#8 PEM private key of any type: plain, encrypted by ms-sign, or encrypted by
+ * OpenSSL. The passphrase is asked for only when the key is encrypted. `kind` names the expected
+ * key type in messages.
+ */
+export async function readPkcs8Pem(text: string, passphrase: PassphraseProvider, kind: string, source?: KeySource): Promise<KeyObject> {
   const blocks = readPemBlocks(text).filter((b) => b.label === 'PRIVATE KEY' || b.label === 'ENCRYPTED PRIVATE KEY');
   if (blocks.length !== 1) {
     throw new MsSignError(
       'BAD_KEY',
-      `no Ed25519 secret key${from(source)}: expected one PEM block "-----BEGIN PRIVATE KEY-----" or "-----BEGIN ENCRYPTED PRIVATE KEY-----" (PKCS#8)`,
+      `no ${kind} secret key${from(source)}: expected one PEM block "-----BEGIN PRIVATE KEY-----" or "-----BEGIN ENCRYPTED PRIVATE KEY-----" (PKCS#8)`,
       { path: source },
     );
   }
   const block = blocks[0]!;
-  if (block.label === 'PRIVATE KEY') return secretKeyFromPkcs8(block.der, source);
+  if (block.label === 'PRIVATE KEY') return keyObjectFromPkcs8(block.der, source);
   const ours = readScryptGcmParams(block.der);
   if (ours) {
     const kek = await scrypt(await passphrase(), ours.salt, ours);
@@ -145,27 +161,27 @@ export async function parseSecretKeyPem(text: string, passphrase: PassphraseProv
     } finally {
       kek.fill(0);
     }
-    return secretKeyFromPkcs8(plain, source);
+    try {
+      return keyObjectFromPkcs8(plain, source);
+    } finally {
+      plain.fill(0);
+    }
   }
   // Anything else PKCS#8 can hold (OpenSSL's defaults): let OpenSSL decrypt it.
-  let key: KeyObject;
   const secret = await passphrase();
   try {
-    key = createPrivateKey({ key: Buffer.from(block.der), format: 'der', type: 'pkcs8', passphrase: secret });
+    return createPrivateKey({ key: Buffer.from(block.der), format: 'der', type: 'pkcs8', passphrase: secret });
   } catch (error) {
     throw new MsSignError('WRONG_PASSPHRASE', `wrong passphrase for secret key${from(source)} (or the key file is damaged)`, { path: source, cause: error });
   }
-  return secretKeyFromKeyObject(key, source);
 }
 
-function secretKeyFromPkcs8(bytes: Uint8Array, source: KeySource): SecretKey {
-  let key: KeyObject;
+function keyObjectFromPkcs8(bytes: Uint8Array, source: KeySource): KeyObject {
   try {
-    key = createPrivateKey({ key: Buffer.from(bytes), format: 'der', type: 'pkcs8' });
+    return createPrivateKey({ key: Buffer.from(bytes), format: 'der', type: 'pkcs8' });
   } catch (error) {
     throw new MsSignError('BAD_KEY', `unreadable secret key${from(source)}: ${(error as Error).message}`, { path: source, cause: error });
   }
-  return secretKeyFromKeyObject(key, source);
 }
 
 function secretKeyFromKeyObject(key: KeyObject, source: KeySource): SecretKey {
