@@ -40,6 +40,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .option('-o, --output <prefix>', 'path prefix of the key files', 'ms-sign')
     .option('--no-passphrase', 'do not encrypt the secret key (else: MS_SIGN_PASSPHRASE or a prompt)')
     .option('--force', 'replace existing key files')
+    .addOption(new Option('--algorithm <name>', 'ed25519 (ms-sign signatures) or ecdsa-p256 (OMS bundles for model_signing)').choices(['ed25519', 'ecdsa-p256']).default('ed25519'))
     .option('--json', 'print one JSON object on stdout')
     .action(run(async () => (await import('./commands/keygen.js')).keygenCommand));
 
