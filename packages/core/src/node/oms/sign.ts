@@ -62,7 +62,7 @@ export interface SignOmsOptions extends HashingOptions {
  * it would reject: keys other than ECDSA P-256/P-384/P-521 (model_signing takes only elliptic-curve
  * keys) and symbolic links in the model. Checks the signer's signature before returning the bytes.
  */
-export async function signOmsModel(modelPath: string, options: SignOmsOptions): Promise<{ bundle: Uint8Array; payload: Uint8Array }> {
+export async function signOmsModel(modelPath: string, options: SignOmsOptions): Promise<{ bundle: Uint8Array; payload: Uint8Array; files: number }> {
   const { signer } = options;
   if (!signer.algorithm.startsWith('ecdsa-')) {
     throw new MsSignError('BAD_KEY', `${signer.description} is an ${signer.algorithm} key; OMS bundles that model_signing verifies need an ECDSA P-256, P-384 or P-521 key`);
@@ -106,5 +106,5 @@ export async function signOmsModel(modelPath: string, options: SignOmsOptions): 
     ok = false;
   }
   if (!ok) throw new MsSignError('BAD_SIGNATURE', `${signer.description} returned a signature that does not verify (DER ECDSA with ${CURVE_HASH[key.curve]} expected); nothing was written`);
-  return { bundle: encodeOmsBundle(payload, signature, key.hint), payload };
+  return { bundle: encodeOmsBundle(payload, signature, key.hint), payload, files: files.length };
 }
