@@ -111,11 +111,11 @@ export {
   type OmsResource,
   type OmsFlavour,
 } from './oms/statement.js';
-export { parseEcPublicKeyPem, ecPublicKeyFromSpki, ecPublicKeyFromKeyObject, omsKeyHint, CURVE_HASH, type EcPublicKey, type EcCurve } from './node/oms/ec-key.js';
-export { verifyCertificateChain, certificateFingerprint } from './node/oms/chain.js';
-export { parseSigstoreTrustedRoot, type SigstoreTrust } from './node/oms/sigstore.js';
-export { verifyOmsSignature, type OmsTrustAnchors, type OmsSigner, type VerifiedOmsSignature } from './node/oms/signature.js';
-export { compareOmsModel, GIT_PATHS } from './node/oms/contents.js';
+export { parseEcPublicKeyPem, ecPublicKeyFromSpki, ecPublicKeyFromKeyObject, omsKeyHint, CURVE_HASH, type EcPublicKey, type EcCurve } from './oms/ec-key.js';
+export { verifyCertificateChain, certificateFingerprint } from './oms/chain.js';
+export { parseSigstoreTrustedRoot, type SigstoreTrust } from './oms/sigstore.js';
+export { verifyOmsSignature, type OmsTrustAnchors, type OmsSigner, type VerifiedOmsSignature } from './oms/signature.js';
+export { compareOmsModel, compareOmsContents, omsIgnoredPaths, GIT_PATHS } from './node/oms/contents.js';
 export { verifyOmsModel, type VerifyOmsOptions, type OmsVerificationReport } from './node/oms/verify.js';
 export { encodeOmsStatement, encodeOmsBundle, type OmsExportFile, type OmsStatementInput } from './oms/export.js';
 export { signOmsModel, ecdsaKeySigner, parseEcdsaSecretKeyPem, generateEcdsaKeyPem, type SignOmsOptions } from './node/oms/sign.js';

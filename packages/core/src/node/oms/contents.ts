@@ -1,11 +1,11 @@
-import { problem, type Problem } from '../../errors.js';
+import { problem } from '../../errors.js';
 import type { Glob } from '../../format/glob.js';
 import type { Manifest, ManifestFile } from '../../format/manifest.js';
 import { checkModelPath } from '../../format/paths.js';
 import { normalisePath, type OmsStatement } from '../../oms/statement.js';
-import { compareModel, type CompareOptions } from '../contents.js';
+import { compareModel, type CompareOptions, type CompareResult } from '../contents.js';
 import { realSignaturePath } from '../signature-path.js';
-import { walkModel } from '../walk.js';
+import { walkModel, type ModelWalk } from '../walk.js';
 
 /**
  * Compares a model on disk with a verified OMS statement, with ms-sign's own walker and hashing
@@ -27,31 +27,35 @@ export interface OmsCompareOptions extends CompareOptions {
   readonly ignore?: readonly string[];
 }
 
-export interface OmsCompareResult {
-  readonly problems: Problem[];
-  readonly files: number;
-}
-
 /** Returns why `path` cannot be an ignore path, or undefined (relative to the model root, no ".."). */
 export function checkIgnorePath(path: string): string | undefined {
   const normal = normalisePath(path);
   return normal === '.' ? 'it names the whole model' : checkModelPath(normal);
 }
 
-export async function compareOmsModel(statement: OmsStatement, modelPath: string, options: OmsCompareOptions): Promise<OmsCompareResult> {
-  // Component-prefix matching, as model_signing does: the walker skips a matching directory whole.
-  const ignored = new Set([...GIT_PATHS, ...statement.ignorePaths, ...(options.ignore ?? []).map(normalisePath)]);
-  const ignore: Glob = { pattern: '(OMS ignore paths)', matches: (rel) => ignored.has(rel) };
-  const realSig = realSignaturePath(options.signaturePath);
-  const walked = walkModel(modelPath, { ignore: [ignore], withStats: true, ...(realSig ? { exclude: new Set([realSig]) } : {}) });
+/**
+ * What the walk leaves out for an OMS statement: the git paths, the recorded ignore paths and the
+ * caller's. Each is a path, not a pattern: it leaves out that file, or that directory whole
+ * (model_signing matches by leading path components).
+ */
+export function omsIgnoredPaths(statement: OmsStatement, ignore: readonly string[] = []): Glob {
+  const ignored = new Set([...GIT_PATHS, ...statement.ignorePaths, ...ignore.map(normalisePath)]);
+  return { pattern: '(OMS ignore paths)', matches: (rel) => ignored.has(rel) };
+}
+
+/**
+ * Compares the walked model (walked with stats, leaving out `omsIgnoredPaths`) with a verified
+ * OMS statement.
+ */
+export async function compareOmsContents(statement: OmsStatement, walked: ModelWalk, options: CompareOptions = {}): Promise<CompareResult> {
+  const expectedKind = statement.singleFile ? 'file' : 'directory';
+  if (walked.kind !== expectedKind) {
+    return { problems: [problem('MODEL_KIND_MISMATCH', `the signature covers a ${expectedKind}, but the model is a ${walked.kind}${walked.kind === 'file' ? ' (give its directory)' : ' (give the file itself)'}`)] };
+  }
   const expectedPaths = new Set(statement.files.map((f) => f.path));
   // Shards mode has no shard for an empty file, so model_signing lists none: an empty file there
   // is part of the model without being named (its content, nothing, cannot differ).
   const walk = statement.method === 'shards' && walked.kind === 'directory' ? { ...walked, files: walked.files.filter((f) => expectedPaths.has(f.path) || f.stats?.size !== 0n) } : walked;
-  const expectedKind = statement.singleFile ? 'file' : 'directory';
-  if (walk.kind !== expectedKind) {
-    return { problems: [problem('MODEL_KIND_MISMATCH', `the signature covers a ${expectedKind}, but the model is a ${walk.kind}${walk.kind === 'directory' ? '' : ' (give the directory)'}`)], files: statement.files.length };
-  }
   const observed = new Map(walk.files.map((f) => [walk.kind === 'file' ? '.' : f.path, Number(f.stats?.size ?? 0)]));
   const files: ManifestFile[] = statement.files.map((f) => ({ path: f.path, size: f.size ?? observed.get(f.path) ?? 0, digests: f.digests }));
   const manifest: Manifest = {
@@ -65,6 +69,12 @@ export async function compareOmsModel(statement: OmsStatement, modelPath: string
     ignore: [],
     annotations: {},
   };
-  const compared = await compareModel(manifest, walk, options);
-  return { problems: compared.problems, files: files.length };
+  return compareModel(manifest, walk, options);
+}
+
+/** Walks the model as the statement says (stats for sizes, ignores) and compares it. */
+export async function compareOmsModel(statement: OmsStatement, modelPath: string, options: OmsCompareOptions): Promise<CompareResult> {
+  const realSig = realSignaturePath(options.signaturePath);
+  const walk = walkModel(modelPath, { ignore: [omsIgnoredPaths(statement, options.ignore)], withStats: true, ...(realSig ? { exclude: new Set([realSig]) } : {}) });
+  return compareOmsContents(statement, walk, options);
 }

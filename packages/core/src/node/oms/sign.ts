@@ -13,7 +13,7 @@ import { hashModelFiles, type HashingOptions } from '../contents.js';
 import { realSignaturePath } from '../signature-path.js';
 import { resolveModel, walkModel } from '../walk.js';
 import { checkIgnorePath, GIT_PATHS } from './contents.js';
-import { CURVE_HASH, ecCurveOf, ecPublicKeyFromKeyObject, ecPublicKeyFromSpki, omsKeyHint, type EcCurve } from './ec-key.js';
+import { CURVE_HASH, ecCurveOf, ecPublicKeyFromKeyObject, ecPublicKeyFromSpki, omsKeyHint, type EcCurve } from '../../oms/ec-key.js';
 
 const ALGORITHM_OF: Readonly<Record<EcCurve, SignatureAlgorithm>> = { 'P-256': 'ecdsa-p256-sha256', 'P-384': 'ecdsa-p384-sha384', 'P-521': 'ecdsa-p521-sha512' };
 

@@ -3,7 +3,7 @@ import { LIMITS } from '../../limits.js';
 import type { OmsFlavour } from '../../oms/statement.js';
 import { readBoundedFile } from '../files.js';
 import { checkIgnorePath, compareOmsModel, type OmsCompareOptions } from './contents.js';
-import { verifyOmsSignature, type OmsSigner, type OmsTrustAnchors } from './signature.js';
+import { verifyOmsSignature, type OmsSigner, type OmsTrustAnchors } from '../../oms/signature.js';
 
 export interface VerifyOmsOptions extends Omit<OmsCompareOptions, 'signaturePath'> {
   readonly trust: OmsTrustAnchors;
@@ -63,7 +63,7 @@ export async function verifyOmsModel(modelPath: string, signaturePath: string, o
     report.subject = { name: s.subjectName, rootDigest: s.rootDigest };
     report.serialization = { method: s.method, hashType: s.hashType, shardSize: s.shardSize ?? null };
     const compared = await compareOmsModel(s, modelPath, { ...options, signaturePath });
-    report.files.count = compared.files;
+    report.files.count = s.files.length;
     return finish(compared.problems);
   } catch (error) {
     if (error instanceof MsSignError && error.code !== 'IO_ERROR' && error.code !== 'INTERNAL' && error.code !== 'BAD_TRUST_POLICY') return finish([error.toProblem()]);

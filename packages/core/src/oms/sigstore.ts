@@ -1,9 +1,9 @@
 import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier, VerificationError, type TrustMaterial } from '@sigstore/verify';
-import { decodeUtf8Strict } from '../../bytes.js';
-import { MsSignError } from '../../errors.js';
-import { asObject, parseStrictJson, StrictJsonError } from '../../oms/json.js';
+import { decodeUtf8Strict } from '../bytes.js';
+import { MsSignError } from '../errors.js';
+import { asObject, parseStrictJson, StrictJsonError } from './json.js';
 
 /**
  * Sigstore keyless mode, offline: @sigstore/verify checks the Fulcio certificate chain at the

@@ -1,6 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { X509Certificate as ParsedCertificate } from '@sigstore/core';
-import { MsSignError } from '../../errors.js';
+import { MsSignError } from '../errors.js';
 
 /**
  * Certificate mode: the bundle's leaf and intermediates must chain to a root the verifier trusts,

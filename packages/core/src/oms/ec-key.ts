@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { ecKeyId } from '../../crypto/ec-spki.js';
-import { MsSignError } from '../../errors.js';
-import { readPemBlocks } from '../../crypto/pem.js';
+import { ecKeyId } from '../crypto/ec-spki.js';
+import { MsSignError } from '../errors.js';
+import { readPemBlocks } from '../crypto/pem.js';
 
 /**
  * ECDSA public keys for OMS / model_signing key mode: NIST P-256, P-384 and P-521, the curves

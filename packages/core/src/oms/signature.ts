@@ -1,8 +1,8 @@
 import { verify as verifySignature, type KeyObject } from 'node:crypto';
-import { MsSignError } from '../../errors.js';
-import { parseOmsBundle, type OmsBundle } from '../../oms/bundle.js';
-import { dssePae, legacyPae } from '../../oms/pae.js';
-import { parseOmsStatement, peekPredicateType, PREDICATE_V01, type OmsStatement } from '../../oms/statement.js';
+import { MsSignError } from '../errors.js';
+import { parseOmsBundle, type OmsBundle } from './bundle.js';
+import { dssePae, legacyPae } from './pae.js';
+import { parseOmsStatement, peekPredicateType, PREDICATE_V01, type OmsStatement } from './statement.js';
 import { certificateFingerprint, verifyCertificateChain } from './chain.js';
 import { CURVE_HASH, ecCurveOf, type EcCurve, type EcPublicKey } from './ec-key.js';
 import { verifySigstoreBundle, type SigstoreIdentity, type SigstoreTrust } from './sigstore.js';
