@@ -1,4 +1,5 @@
-import { LIMITS, MsSignError, parsePublicKeyPem, parseSecretKeyPem, readBoundedFile, type PublicKey, type SecretKey } from '@ms-sign/core';
+import { LIMITS, MsSignError, certificateFingerprint, parseEcPublicKeyPem, parsePublicKeyPem, parseSecretKeyPem, readBoundedFile, type PublicKey, type SecretKey } from '@ms-sign/core';
+import { createPublicKey, X509Certificate } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { CliIo } from './io.js';
 import { passphraseFor } from './passphrase.js';
@@ -31,4 +32,50 @@ export function loadPublicKey(file: string, io: CliIo): PublicKey {
   const bytes = readBoundedFile(resolve(io.cwd, file), LIMITS.keyFileBytes, 'KEY_UNREADABLE', 'public key file');
   if (bytes === undefined) throw new MsSignError('KEY_UNREADABLE', `public key file ${file} not found`, { path: file });
   return parsePublicKeyPem(Buffer.from(bytes).toString('utf8'), file);
+}
+
+/** A public key of either kind: Ed25519 (ms-sign signatures) or ECDSA (OMS bundles). */
+export interface AnyPublicKey {
+  readonly kind: 'ed25519' | 'ecdsa';
+  /** DER SubjectPublicKeyInfo. */
+  readonly spki: Uint8Array;
+  readonly keyId: string;
+  /** Set for Ed25519 keys. */
+  readonly ed25519?: PublicKey;
+}
+
+export function loadAnyPublicKey(file: string, io: CliIo): AnyPublicKey {
+  const text = readKeyText(file, io, 'public key file');
+  let type: string | undefined;
+  try {
+    type = createPublicKey(text).asymmetricKeyType;
+  } catch {
+    type = undefined;
+  }
+  if (type === 'ec') {
+    const key = parseEcPublicKeyPem(text, file);
+    return { kind: 'ecdsa', spki: key.spki, keyId: key.hint };
+  }
+  const key = parsePublicKeyPem(text, file);
+  return { kind: 'ed25519', spki: new Uint8Array(createPublicKey(text).export({ format: 'der', type: 'spki' })), keyId: key.keyId, ed25519: key };
+}
+
+/** A certificate root for OMS certificate mode, from a PEM file (the first certificate in it). */
+export function loadCertificateRoot(file: string, io: CliIo): { der: Uint8Array; fingerprint: string; subject: string } {
+  const text = readKeyText(file, io, 'certificate file');
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(text);
+  } catch (error) {
+    throw new MsSignError('BAD_KEY', `${file} is not a PEM X.509 certificate: ${(error as Error).message}`, { path: file, cause: error });
+  }
+  if (!cert.ca) throw new MsSignError('BAD_KEY', `${file} is not a CA certificate (basicConstraints CA:TRUE); give the root of the signing chain`, { path: file });
+  const der = new Uint8Array(cert.raw);
+  return { der, fingerprint: certificateFingerprint(der), subject: cert.subject.split('\n').join(', ') };
+}
+
+function readKeyText(file: string, io: CliIo, what: string): string {
+  const bytes = readBoundedFile(resolve(io.cwd, file), LIMITS.keyFileBytes, 'KEY_UNREADABLE', what);
+  if (bytes === undefined) throw new MsSignError('KEY_UNREADABLE', `${what} ${file} not found`, { path: file });
+  return Buffer.from(bytes).toString('utf8');
 }

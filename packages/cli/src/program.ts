@@ -112,12 +112,15 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
   trustFile(
     trust
       .command('add')
-      .description('add a publisher, or another key to one')
+      .description('add a publisher, or another key, certificate root or Sigstore identity to one')
       .argument('<name>', 'publisher name')
-      .requiredOption('-p, --public-key <file>', "the publisher's public key file")
+      .option('-p, --public-key <file>', "the publisher's public key file (Ed25519, or ECDSA for OMS bundles)")
+      .option('--cert-root <file>', 'trust OMS bundles whose certificate chain reaches this root (PEM)')
+      .option('--sigstore-identity <id>', 'trust Sigstore keyless OMS bundles of this identity (email or URI, exact; with --sigstore-issuer)')
+      .option('--sigstore-issuer <url>', 'the OIDC issuer of --sigstore-identity (exact)')
       .option('--models <glob>', 'model names this publisher may sign (repeatable; default: all)', collect, [])
-      .option('--not-before <date>', 'the key signs validly from this date (rotation)')
-      .option('--not-after <date>', 'the key signs validly until this date (rotation)'),
+      .option('--not-before <date>', 'the anchor signs validly from this date (rotation)')
+      .option('--not-after <date>', 'the anchor signs validly until this date (rotation)'),
   ).action(run(async () => (await import('./commands/trust.js')).trustAdd));
   trustFile(trust.command('remove').description('remove a publisher').argument('<name>', 'publisher name')).action(
     run(async () => (await import('./commands/trust.js')).trustRemove),

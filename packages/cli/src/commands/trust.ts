@@ -10,13 +10,16 @@ import {
   readTrustPolicyFile,
   writeTrustPolicyFile,
   type KeyDocument,
+  type CertificateRootDocument,
+  type PublisherDocument,
+  type SigstoreIdentityDocument,
   type TrustPolicyDocument,
   type TrustPolicyLocation,
 } from '@ms-sign/core';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
-import { loadPublicKey } from '../keys.js';
+import { loadAnyPublicKey, loadCertificateRoot } from '../keys.js';
 import { printJson } from '../output.js';
 
 interface TrustFileOptions {
@@ -78,21 +81,60 @@ export async function trustInit(options: TrustFileOptions, io: CliIo): Promise<n
 }
 
 interface TrustAddOptions extends TrustFileOptions {
-  readonly publicKey: string;
+  readonly publicKey?: string;
+  readonly certRoot?: string;
+  readonly sigstoreIdentity?: string;
+  readonly sigstoreIssuer?: string;
   readonly models: readonly string[];
   readonly notBefore?: string;
   readonly notAfter?: string;
 }
 
+/** One trust anchor as the policy file stores it: a key, a certificate root, or a Sigstore identity. */
+type AnchorEntry = KeyDocument | CertificateRootDocument | SigstoreIdentityDocument;
+interface Anchor {
+  readonly list: 'keys' | 'certificateRoots' | 'sigstoreIdentities';
+  /** For messages: "key 1234...", "certificate root ab12...", "Sigstore identity x (issuer y)". */
+  readonly label: string;
+  readonly entry: AnchorEntry;
+  readonly same: (other: AnchorEntry) => boolean;
+}
+
+function anchorFrom(options: TrustAddOptions, io: CliIo): Anchor {
+  const given = [options.publicKey, options.certRoot, options.sigstoreIdentity].filter((x) => x !== undefined).length;
+  if (given !== 1) throw new MsSignError('USAGE', 'give exactly one of -p KEY.pub, --cert-root CA.pem, --sigstore-identity ID (with --sigstore-issuer URL)');
+  if ((options.sigstoreIdentity === undefined) !== (options.sigstoreIssuer === undefined)) {
+    throw new MsSignError('USAGE', '--sigstore-identity and --sigstore-issuer go together: a Sigstore signer is an identity vouched for by one OIDC issuer');
+  }
+  if (options.publicKey !== undefined) {
+    const key = loadAnyPublicKey(options.publicKey, io);
+    const publicKey = Buffer.from(key.spki).toString('base64');
+    return { list: 'keys', label: `key ${key.keyId}`, entry: { publicKey }, same: (o) => 'publicKey' in o && o.publicKey === publicKey };
+  }
+  if (options.certRoot !== undefined) {
+    const root = loadCertificateRoot(options.certRoot, io);
+    const certificate = Buffer.from(root.der).toString('base64');
+    return { list: 'certificateRoots', label: `certificate root ${root.fingerprint} (${root.subject})`, entry: { certificate }, same: (o) => 'certificate' in o && o.certificate === certificate };
+  }
+  const identity = options.sigstoreIdentity!;
+  const issuer = options.sigstoreIssuer!;
+  return {
+    list: 'sigstoreIdentities',
+    label: `Sigstore identity ${identity} (issuer ${issuer})`,
+    entry: { identity, issuer },
+    same: (o) => 'identity' in o && o.identity === identity && o.issuer === issuer,
+  };
+}
+
 /**
- * `trust add NAME -p KEY`: a new publisher (scope `--models`, default every model name), or a
- * key added to an existing one. Scopes belong to publishers, so `--models` on an existing
- * publisher widens its scope (the new scope is printed). Adding a key the publisher already has
- * sets its validity window to the --not-before/--not-after given: that is how a rotated-out key
- * gets its end date.
+ * `trust add NAME -p KEY | --cert-root CA | --sigstore-identity ID --sigstore-issuer URL`: a new
+ * publisher (scope `--models`, default every model name), or an anchor added to an existing one.
+ * Scopes belong to publishers, so `--models` on an existing publisher widens its scope (the new
+ * scope is printed). Adding an anchor the publisher already has sets its validity window to the
+ * --not-before/--not-after given: that is how a rotated-out key gets its end date.
  */
 export async function trustAdd(name: string, options: TrustAddOptions, io: CliIo): Promise<number> {
-  const key = loadPublicKey(options.publicKey, io);
+  const anchor = anchorFrom(options, io);
   for (const [flag, value] of [['--not-before', options.notBefore], ['--not-after', options.notAfter]] as const) {
     if (value !== undefined && parseDate(value) === undefined) throw new MsSignError('USAGE', `${flag} ${JSON.stringify(value)}: expected a date such as 2027-01-31 or 2027-01-31T12:00:00Z`);
   }
@@ -100,41 +142,49 @@ export async function trustAdd(name: string, options: TrustAddOptions, io: CliIo
     const why = checkGlob(glob);
     if (why) throw new MsSignError('USAGE', `--models ${JSON.stringify(glob)}: ${why}`);
   }
-  const publicKey = publicKeyToDocument(key);
+  const listOf = (p: PublisherDocument): AnchorEntry[] => {
+    if (anchor.list === 'keys') return p.keys;
+    p[anchor.list] ??= [];
+    return p[anchor.list] as AnchorEntry[];
+  };
   return edit(options, io, (doc) => {
-    const owner = doc.publishers.find((p) => p.name !== name && p.keys.some((k) => k.publicKey === publicKey));
-    // One key, one publisher: otherwise a single signature could count for two publishers.
-    if (owner) throw new MsSignError('USAGE', `key ${key.keyId} already belongs to publisher ${owner.name}; one key can serve one publisher only`);
+    const owner = doc.publishers.find((p) => p.name !== name && (p[anchor.list] ?? []).some(anchor.same));
+    // One anchor, one publisher: otherwise a single signature could count for two publishers.
+    if (owner) throw new MsSignError('USAGE', `${anchor.label} already belongs to publisher ${owner.name}; one anchor can serve one publisher only`);
     const existing = doc.publishers.find((p) => p.name === name);
     if (!existing) {
       const models = options.models.length > 0 ? [...new Set(options.models)] : ['**'];
-      doc.publishers.push({ name, models, keys: [withWindow({ publicKey }, options)] });
-      return `Added publisher ${name} with key ${key.keyId}${describeWindow(options)}, for models ${models.join(', ')}`;
+      const publisher: PublisherDocument = { name, models, keys: [] };
+      listOf(publisher).push(withWindow(anchor.entry, options));
+      doc.publishers.push(publisher);
+      return `Added publisher ${name} with ${anchor.label}${describeWindow(options)}, for models ${models.join(', ')}`;
     }
     const changes: string[] = [];
-    const index = existing.keys.findIndex((k) => k.publicKey === publicKey);
+    const list = listOf(existing);
+    const index = list.findIndex(anchor.same);
     if (index < 0) {
-      existing.keys.push(withWindow({ publicKey }, options));
-      changes.push(`added key ${key.keyId}${describeWindow(options)}`);
+      list.push(withWindow(anchor.entry, options));
+      changes.push(`added ${anchor.label}${describeWindow(options)}`);
     } else if (options.notBefore !== undefined || options.notAfter !== undefined) {
-      const updated = withWindow(existing.keys[index]!, options);
-      existing.keys[index] = updated;
-      changes.push(`key ${key.keyId} now valid${describeWindow(updated) || ' at any time'}`);
+      const updated = withWindow(list[index]!, options);
+      list[index] = updated;
+      changes.push(`${anchor.label} now valid${describeWindow(updated) || ' at any time'}`);
     }
     const widened = options.models.filter((g) => !existing.models.includes(g));
     if (widened.length > 0) {
       existing.models.push(...new Set(widened));
       changes.push(`models now ${existing.models.join(', ')}`);
     }
-    if (changes.length === 0) return `Publisher ${name} already has key ${key.keyId}; nothing changed`;
+    if (changes.length === 0) return `Publisher ${name} already has ${anchor.label}; nothing changed`;
     return `Publisher ${name}: ${changes.join('; ')}`;
   });
 }
 
-function withWindow(key: KeyDocument, window: { readonly notBefore?: string; readonly notAfter?: string }): KeyDocument {
-  const notBefore = window.notBefore ?? key.notBefore;
-  const notAfter = window.notAfter ?? key.notAfter;
-  return { publicKey: key.publicKey, ...(notBefore === undefined ? {} : { notBefore }), ...(notAfter === undefined ? {} : { notAfter }) };
+function withWindow<T extends AnchorEntry>(entry: T, window: { readonly notBefore?: string; readonly notAfter?: string }): T {
+  const notBefore = window.notBefore ?? entry.notBefore;
+  const notAfter = window.notAfter ?? entry.notAfter;
+  const { notBefore: _b, notAfter: _a, ...anchor } = entry;
+  return { ...anchor, ...(notBefore === undefined ? {} : { notBefore }), ...(notAfter === undefined ? {} : { notAfter }) } as T;
 }
 
 function describeWindow(window: { readonly notBefore?: string | undefined; readonly notAfter?: string | undefined }): string {
@@ -158,7 +208,9 @@ interface TrustRevokeOptions extends TrustFileOptions {
 /** `trust revoke KEYID`: from now on every signature by the key fails verification (REVOKED_KEY). */
 export async function trustRevoke(keyIdArg: string, options: TrustRevokeOptions, io: CliIo): Promise<number> {
   const keyId = keyIdArg.toLowerCase();
-  if (!/^[0-9a-f]{32}$/.test(keyId)) throw new MsSignError('USAGE', `key id ${JSON.stringify(keyIdArg)}: expected 32 hex characters, as keygen, inspect and verify print`);
+  if (!/^([0-9a-f]{32}|[0-9a-f]{64})$/.test(keyId)) {
+    throw new MsSignError('USAGE', `key id ${JSON.stringify(keyIdArg)}: expected 32 hex characters (Ed25519) or 64 (ECDSA keys, certificates), as keygen, inspect and verify print`);
+  }
   return edit(options, io, (doc) => {
     if (doc.revoked.some((r) => r.keyId === keyId)) return `Key ${keyId} was already revoked; nothing changed`;
     doc.revoked.push({ keyId, revokedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), ...(options.reason === undefined ? {} : { reason: options.reason }) });
@@ -218,20 +270,26 @@ export async function trustList(options: TrustFileOptions, io: CliIo): Promise<n
   const { path, origin } = policyLocation(options, io, false);
   const { document, policy } = readTrustPolicyFile(path);
   const ownerOf = new Map<string, string>();
-  const publishers = policy.publishers.map((p, i) => ({
-    name: p.name,
-    models: document.publishers[i]!.models,
-    keys: p.keys.map((k, j) => {
-      ownerOf.set(k.publicKey.keyId, p.name);
-      return {
-        keyId: k.publicKey.keyId,
-        publicKey: document.publishers[i]!.keys[j]!.publicKey,
-        notBefore: document.publishers[i]!.keys[j]!.notBefore ?? null,
-        notAfter: document.publishers[i]!.keys[j]!.notAfter ?? null,
-        revoked: policy.revoked.has(k.publicKey.keyId),
-      };
-    }),
-  }));
+  const publishers = policy.publishers.map((p, i) => {
+    const doc = document.publishers[i]!;
+    // Key ids by the policy line of each key (Ed25519 and ECDSA keys share the list in the file).
+    const idOf = new Map<string, string>([
+      ...p.keys.map((k) => [publicKeyToDocument(k.publicKey), k.publicKey.keyId] as const),
+      ...(p.ecdsaKeys ?? []).map((k) => [Buffer.from(k.spki).toString('base64'), k.keyId] as const),
+    ]);
+    const window = (w: { notBefore?: string; notAfter?: string }) => ({ notBefore: w.notBefore ?? null, notAfter: w.notAfter ?? null });
+    const keys = doc.keys.map((k) => {
+      const keyId = idOf.get(k.publicKey) ?? '';
+      ownerOf.set(keyId, p.name);
+      return { keyId, publicKey: k.publicKey, ...window(k), revoked: policy.revoked.has(keyId) };
+    });
+    const certificateRoots = (p.certificateRoots ?? []).map((r, j) => {
+      ownerOf.set(r.fingerprint, p.name);
+      return { fingerprint: r.fingerprint, ...window(doc.certificateRoots![j]!), revoked: policy.revoked.has(r.fingerprint) };
+    });
+    const sigstoreIdentities = (doc.sigstoreIdentities ?? []).map((id) => ({ identity: id.identity, issuer: id.issuer, ...window(id) }));
+    return { name: p.name, models: doc.models, keys, certificateRoots, sigstoreIdentities };
+  });
   const revoked = document.revoked.map((r) => ({ keyId: r.keyId, publisher: ownerOf.get(r.keyId) ?? null, revokedAt: r.revokedAt ?? null, reason: r.reason ?? null }));
   const rules = document.rules.map((r) => ({ models: r.models, threshold: r.threshold ?? 1, maxAge: r.maxAge ?? null, requireExpiry: r.requireExpiry ?? false }));
   if (options.json) {
@@ -243,7 +301,10 @@ export async function trustList(options: TrustFileOptions, io: CliIo): Promise<n
   out(publishers.length === 0 ? 'Publishers: none' : 'Publishers:');
   for (const p of publishers) {
     out(`  ${printable(p.name)}  models: ${p.models.map(printable).join(', ')}`);
-    for (const k of p.keys) out(`    key ${k.keyId}${describeWindow({ notBefore: k.notBefore ?? undefined, notAfter: k.notAfter ?? undefined })}${k.revoked ? '  REVOKED' : ''}`);
+    const when = (w: { notBefore: string | null; notAfter: string | null }) => describeWindow({ notBefore: w.notBefore ?? undefined, notAfter: w.notAfter ?? undefined });
+    for (const k of p.keys) out(`    key ${k.keyId}${when(k)}${k.revoked ? '  REVOKED' : ''}`);
+    for (const r of p.certificateRoots) out(`    certificate root ${r.fingerprint}${when(r)}${r.revoked ? '  REVOKED' : ''}`);
+    for (const id of p.sigstoreIdentities) out(`    Sigstore identity ${printable(id.identity)} (issuer ${printable(id.issuer)})${when(id)}`);
   }
   out(revoked.length === 0 ? 'Revoked keys: none' : 'Revoked keys:');
   for (const r of revoked) {
