@@ -288,7 +288,8 @@ export async function trustList(options: TrustFileOptions, io: CliIo): Promise<n
       return { fingerprint: r.fingerprint, ...window(doc.certificateRoots![j]!), revoked: policy.revoked.has(r.fingerprint) };
     });
     const sigstoreIdentities = (doc.sigstoreIdentities ?? []).map((id) => ({ identity: id.identity, issuer: id.issuer, ...window(id) }));
-    return { name: p.name, models: doc.models, keys, certificateRoots, sigstoreIdentities };
+    // Listed only when present: the --json shape of key-only policies stays as it was.
+    return { name: p.name, models: doc.models, keys, ...(certificateRoots.length > 0 ? { certificateRoots } : {}), ...(sigstoreIdentities.length > 0 ? { sigstoreIdentities } : {}) };
   });
   const revoked = document.revoked.map((r) => ({ keyId: r.keyId, publisher: ownerOf.get(r.keyId) ?? null, revokedAt: r.revokedAt ?? null, reason: r.reason ?? null }));
   const rules = document.rules.map((r) => ({ models: r.models, threshold: r.threshold ?? 1, maxAge: r.maxAge ?? null, requireExpiry: r.requireExpiry ?? false }));
@@ -303,8 +304,8 @@ export async function trustList(options: TrustFileOptions, io: CliIo): Promise<n
     out(`  ${printable(p.name)}  models: ${p.models.map(printable).join(', ')}`);
     const when = (w: { notBefore: string | null; notAfter: string | null }) => describeWindow({ notBefore: w.notBefore ?? undefined, notAfter: w.notAfter ?? undefined });
     for (const k of p.keys) out(`    key ${k.keyId}${when(k)}${k.revoked ? '  REVOKED' : ''}`);
-    for (const r of p.certificateRoots) out(`    certificate root ${r.fingerprint}${when(r)}${r.revoked ? '  REVOKED' : ''}`);
-    for (const id of p.sigstoreIdentities) out(`    Sigstore identity ${printable(id.identity)} (issuer ${printable(id.issuer)})${when(id)}`);
+    for (const r of p.certificateRoots ?? []) out(`    certificate root ${r.fingerprint}${when(r)}${r.revoked ? '  REVOKED' : ''}`);
+    for (const id of p.sigstoreIdentities ?? []) out(`    Sigstore identity ${printable(id.identity)} (issuer ${printable(id.issuer)})${when(id)}`);
   }
   out(revoked.length === 0 ? 'Revoked keys: none' : 'Revoked keys:');
   for (const r of revoked) {
