@@ -13,18 +13,8 @@ import { describe, test } from 'node:test';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
-import {
-  dssePae,
-  ecdsaKeySigner,
-  ecPublicKeyFromKeyObject,
-  encodeOmsBundle,
-  generateSecretKey,
-  rootOfDigests,
-  signOmsModel,
-  toHex,
-  verifyOmsModel,
-  type Signer,
-} from '@ms-sign/core';
+import { dssePae, ecdsaKeySigner, ecPublicKeyFromKeyObject, encodeOmsBundle, generateSecretKey, rootOfDigests, toHex, type Signer } from '@ms-sign/core';
+import { signOmsModel, verifyOmsModel } from '@ms-sign/core/node';
 import { rejectedCode } from '../helpers/codes.js';
 import { tempDir } from '../helpers/index.js';
 import { keysDir } from './corpus.js';

@@ -9,7 +9,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ecdsaKeySigner, signOmsModel } from '@ms-sign/core';
+import { ecdsaKeySigner } from '@ms-sign/core';
+import { signOmsModel } from '@ms-sign/core/node';
 import { repoRoot, tempDir } from '../helpers/index.js';
 import { CASES, corpusDir, interopDir, vectorsDir } from './corpus.js';
 

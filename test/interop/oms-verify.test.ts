@@ -8,7 +8,8 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { appendFileSync, chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ecPublicKeyFromKeyObject, verifyOmsModel, type OmsTrustAnchors } from '@ms-sign/core';
+import { ecPublicKeyFromKeyObject, type OmsTrustAnchors } from '@ms-sign/core';
+import { verifyOmsModel } from '@ms-sign/core/node';
 import { tempDir } from '../helpers/index.js';
 import { CASES, copyCase, corpusDir, IDENTITY, ISSUER, publicGoodRoot, trustedRootPath, TRUSTED_ROOT_SHA256, trustFor, type CorpusCase } from './corpus.js';
 

@@ -1,4 +1,5 @@
-import { MsSignError, signOmsModel, writeFileAtomic, type Signer } from '@ms-sign/core';
+import { MsSignError, type Signer } from '@ms-sign/core';
+import { signOmsModel, writeFileAtomic } from '@ms-sign/core/node';
 import { resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
 import { printJson } from '../output.js';

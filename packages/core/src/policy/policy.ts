@@ -18,6 +18,7 @@ export interface TrustPolicyDocument {
   rules: RuleDocument[];
 }
 
+/** A publisher in a trust policy file: a name, the model names it may sign, and its keys. */
 export interface PublisherDocument {
   name: string;
   models: string[];
@@ -29,6 +30,7 @@ export interface PublisherDocument {
   sigstoreIdentities?: SigstoreIdentityDocument[];
 }
 
+/** A publisher's key in a trust policy file, with an optional validity window. */
 export interface KeyDocument {
   /** Base64 DER SubjectPublicKeyInfo (the body of the .pub PEM). */
   publicKey: string;
@@ -52,12 +54,14 @@ export interface SigstoreIdentityDocument {
   notAfter?: string;
 }
 
+/** A revoked key id in a trust policy file. */
 export interface RevocationDocument {
   keyId: string;
   reason?: string;
   revokedAt?: string;
 }
 
+/** A rule in a trust policy file: what models matching `models` need. */
 export interface RuleDocument {
   models: string;
   threshold?: number;
@@ -73,6 +77,7 @@ export interface TrustPolicy {
   readonly rules: readonly Rule[];
 }
 
+/** A compiled publisher. */
 export interface Publisher {
   readonly name: string;
   readonly models: readonly Glob[];
@@ -90,6 +95,7 @@ export interface ValidityWindow {
   readonly notAfter?: number;
 }
 
+/** A compiled publisher's Ed25519 key. */
 export interface TrustedKey extends ValidityWindow {
   readonly publicKey: PublicKey;
 }
@@ -114,6 +120,7 @@ export interface TrustedSigstoreIdentity extends ValidityWindow {
   readonly issuer: string;
 }
 
+/** A compiled rule. */
 export interface Rule {
   readonly models: Glob;
   readonly threshold: number;
@@ -121,6 +128,7 @@ export interface Rule {
   readonly requireExpiry: boolean;
 }
 
+/** A policy that trusts nobody: what `trust init` writes. */
 export const EMPTY_POLICY_DOCUMENT: TrustPolicyDocument = { version: 1, publishers: [], revoked: [], rules: [] };
 
 const SPKI_ED25519_PREFIX = 'MCowBQYDK2VwAyEA';
