@@ -73,6 +73,11 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
       .option('--fail-fast', 'stop at the first problem instead of reporting all')
       .option('--json', 'print one JSON object on stdout')
       .option('-q, --quiet', 'print nothing on success')
+      .option('--ignore <path>', 'a file or directory present in the model but not signed, relative to the model root (repeatable; for OMS bundles that do not record it)', collect, [])
+      .option('--cert-root <file>', 'OMS bundles in certificate mode: trust chains to this root certificate (PEM; repeatable; replaces the trust policy)', collect, [])
+      .option('--sigstore-identity <id>', 'OMS Sigstore keyless bundles: trust this signer identity, exactly (with --sigstore-issuer; replaces the trust policy)')
+      .option('--sigstore-issuer <url>', 'the OIDC issuer of --sigstore-identity, exactly')
+      .option('--trusted-root <file>', 'Sigstore trusted_root.json that keyless OMS bundles are checked against (offline)')
       .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp());
 
   verifyOptions(

@@ -114,6 +114,7 @@ export { parseOmsBundle, looksLikeJsonBundle, BUNDLE_MEDIA_TYPE, IN_TOTO_PAYLOAD
 export { dssePae, legacyPae } from './oms/pae.js';
 export {
   parseOmsStatement,
+  checkOmsIgnorePath,
   rootOfDigests,
   STATEMENT_TYPE,
   PREDICATE_V1,

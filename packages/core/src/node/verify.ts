@@ -1,15 +1,16 @@
-import { compileGlob } from '../format/glob.js';
 import { MsSignError, problem, toProblem, type Problem } from '../errors.js';
 import type { ModelKind } from '../format/manifest.js';
 import { LIMITS } from '../limits.js';
 import type { TrustPolicy } from '../policy/policy.js';
+import type { SigstoreTrust } from '../oms/sigstore.js';
+import type { OmsFlavour } from '../oms/statement.js';
 import { formatDate } from '../policy/time.js';
 import type { AppliedRule } from '../verify/policy-check.js';
 import { advanceRollbackState, checkRollback, type RollbackState } from '../verify/rollback.js';
 import type { SignerReport } from '../verify/signer-report.js';
 import { contentsSummary, type ExpectedContents, type SignedStatement } from '../verify/statement.js';
 import { verifySignatureFile } from '../verify/verify-signature-file.js';
-import { compareContents, ignoredBy, type CompareOptions } from './contents.js';
+import { compareContents, walkFilter, type CompareOptions } from './contents.js';
 import { readBoundedFile } from './files.js';
 import { defaultSignaturePath, realSignaturePath } from './signature-path.js';
 import { walkModel } from './walk.js';
@@ -32,6 +33,14 @@ export interface VerifyModelOptions extends CompareOptions {
   readonly now?: number;
   /** Rollback protection: refused unless newer than the state; the state advances on success. */
   readonly rollback?: { readonly state: RollbackState; readonly allow: boolean };
+  /**
+   * Paths relative to the model root that are present but not covered by the signature (a file, or
+   * a directory whole): left out of the comparison. Older OMS bundles do not record what their
+   * signer left out.
+   */
+  readonly ignore?: readonly string[];
+  /** For Sigstore keyless OMS bundles: the trusted root their evidence is checked against. */
+  readonly sigstoreTrustedRoot?: SigstoreTrust;
 }
 
 /** What verify found, as `verify --json` prints it (SPEC section 2). */
@@ -51,6 +60,8 @@ export interface VerificationReport {
   policy: { source: string; rule: AppliedRule | null };
   /** For --state: whether this model was recorded as the newest accepted. */
   rollback?: { recorded: boolean };
+  /** OMS / model_signing bundles only: which writer's layout, trust mode and serialization. */
+  oms?: { flavour: OmsFlavour; mode: 'key' | 'certificate' | 'sigstore'; serialization: 'files' | 'shards'; rootDigest: string | null };
   errors: Problem[];
 }
 
@@ -113,6 +124,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   const verified = verifySignatureFile(bytes, options.trust.policy, now, {
     source: signaturePath,
     ...(options.expectedName === undefined ? {} : { expectedName: options.expectedName }),
+    ...(options.sigstoreTrustedRoot === undefined ? {} : { sigstoreTrustedRoot: options.sigstoreTrustedRoot }),
   });
   report.signers = [...verified.signers];
   report.policy.rule = verified.rule;
@@ -129,7 +141,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   // Stage 3, contents: the files on disk against what the signature says they must be.
   try {
     const realSig = realSignaturePath(signaturePath);
-    const walk = walkModel(modelPath, { ignore: ignoredBy(expected).map(compileGlob), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
+    const walk = walkModel(modelPath, { ...walkFilter(expected, options.ignore), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
     const compared = await compareContents(expected, walk, options);
     report.errors.push(...compared.problems);
   } catch (error) {
@@ -159,5 +171,15 @@ function fillReport(report: VerificationReport, statement: SignedStatement, expe
     case 'manifest':
       report.kind = expected.manifest.kind;
       report.hashAlgorithm = expected.manifest.hashAlgorithm;
+      break;
+    case 'oms': {
+      const s = expected.statement;
+      report.kind = s.singleFile ? 'file' : 'directory';
+      report.hashAlgorithm = s.hashType;
+      // Only a Sigstore log proves when a bundle was signed; nothing is claimed otherwise.
+      report.created = expected.signedAt === undefined ? null : formatDate(expected.signedAt);
+      report.oms = { flavour: s.flavour, mode: expected.mode, serialization: s.method, rootDigest: s.rootDigest };
+      break;
+    }
   }
 }

@@ -276,3 +276,12 @@ function fields(value: unknown, field: string, allowed: readonly string[], fail:
   }
   return o;
 }
+
+/**
+ * Returns why `path` cannot be an ignore path given by a user, or undefined: it must name a file or
+ * directory inside the model (relative to its root, no ".."), and not the whole model.
+ */
+export function checkOmsIgnorePath(path: string): string | undefined {
+  const normal = normalisePath(path);
+  return normal === '.' ? 'it names the whole model' : checkModelPath(normal);
+}

@@ -1,4 +1,5 @@
 import type { Signer } from '../crypto/signer.js';
+import type { SigstoreTrust } from '../oms/sigstore.js';
 import type { Problem } from '../errors.js';
 import type { TrustPolicy } from '../policy/policy.js';
 import type { AppliedRule } from './policy-check.js';
@@ -9,6 +10,11 @@ import type { ExpectedContents, SignedStatement } from './statement.js';
 export interface FormatVerifyOptions {
   /** Where the bytes came from (a path), for messages and `Problem.path`. */
   readonly source?: string;
+  /**
+   * The Sigstore trusted root (Rekor, Fulcio, CT log and timestamp authority keys) that Sigstore
+   * keyless signatures are checked against; without it no keyless signature verifies.
+   */
+  readonly sigstoreTrustedRoot?: SigstoreTrust;
 }
 
 /**

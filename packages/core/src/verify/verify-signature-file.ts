@@ -1,6 +1,7 @@
 import { problem, type Problem } from '../errors.js';
 import type { TrustPolicy } from '../policy/policy.js';
-import type { SignatureFormat, SignatureVerification } from './format.js';
+import type { FormatVerifyOptions, SignatureFormat, SignatureVerification } from './format.js';
+import { OMS_FORMAT } from '../oms/format.js';
 import { NATIVE_FORMAT } from './native-format.js';
 
 /**
@@ -8,7 +9,7 @@ import { NATIVE_FORMAT } from './native-format.js';
  * files no format recognises, so that they fail with its precise "malformed" problem. To add a
  * format, implement SignatureFormat and append it here.
  */
-export const SIGNATURE_FORMATS: readonly SignatureFormat[] = [NATIVE_FORMAT];
+export const SIGNATURE_FORMATS: readonly SignatureFormat[] = [NATIVE_FORMAT, OMS_FORMAT];
 
 /** The format whose `detect` accepts `bytes`; the native format when none does. */
 export function signatureFormatOf(bytes: Uint8Array, formats: readonly SignatureFormat[] = SIGNATURE_FORMATS): SignatureFormat {
@@ -16,9 +17,7 @@ export function signatureFormatOf(bytes: Uint8Array, formats: readonly Signature
 }
 
 /** Options of verifySignatureFile. */
-export interface VerifySignatureFileOptions {
-  /** Where the bytes came from (a path), for messages and `Problem.path`. */
-  readonly source?: string;
+export interface VerifySignatureFileOptions extends FormatVerifyOptions {
   /** Refuse a validly signed model published under another name (NAME_MISMATCH). */
   readonly expectedName?: string;
   /** The formats to accept; default SIGNATURE_FORMATS. */
@@ -33,7 +32,10 @@ export interface VerifySignatureFileOptions {
  */
 export function verifySignatureFile(bytes: Uint8Array, trust: TrustPolicy, now: number, options: VerifySignatureFileOptions = {}): SignatureVerification {
   const format = signatureFormatOf(bytes, options.formats);
-  const result = format.verify(bytes, trust, now, options.source === undefined ? {} : { source: options.source });
+  const result = format.verify(bytes, trust, now, {
+    ...(options.source === undefined ? {} : { source: options.source }),
+    ...(options.sigstoreTrustedRoot === undefined ? {} : { sigstoreTrustedRoot: options.sigstoreTrustedRoot }),
+  });
   if (options.expectedName === undefined || result.statement === undefined || result.statement.subject.name === options.expectedName) return result;
   const mismatch: Problem = problem('NAME_MISMATCH', `the signature is for model "${result.statement.subject.name}", not "${options.expectedName}"`);
   return { ...result, problems: [...result.problems, mismatch] };

@@ -1,7 +1,6 @@
 import { problem } from '../../errors.js';
 import type { Glob } from '../../format/glob.js';
 import type { Manifest, ManifestFile } from '../../format/manifest.js';
-import { checkModelPath } from '../../format/paths.js';
 import { normalisePath, type OmsStatement } from '../../oms/statement.js';
 import { compareModel, type CompareOptions, type CompareResult } from '../contents.js';
 import { realSignaturePath } from '../signature-path.js';
@@ -25,12 +24,6 @@ export interface OmsCompareOptions extends CompareOptions {
   readonly signaturePath: string;
   /** Paths relative to the model root present but not signed (older bundles record none). */
   readonly ignore?: readonly string[];
-}
-
-/** Returns why `path` cannot be an ignore path, or undefined (relative to the model root, no ".."). */
-export function checkIgnorePath(path: string): string | undefined {
-  const normal = normalisePath(path);
-  return normal === '.' ? 'it names the whole model' : checkModelPath(normal);
 }
 
 /**

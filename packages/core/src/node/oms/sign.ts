@@ -7,11 +7,11 @@ import type { Glob } from '../../format/glob.js';
 import { dssePae } from '../../oms/pae.js';
 import { encodeOmsBundle, encodeOmsStatement } from '../../oms/export.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../../oms/bundle.js';
-import { normalisePath } from '../../oms/statement.js';
+import { checkOmsIgnorePath, normalisePath } from '../../oms/statement.js';
 import { hashModelFiles, type HashingOptions } from '../contents.js';
 import { realSignaturePath } from '../signature-path.js';
 import { resolveModel, walkModel } from '../walk.js';
-import { checkIgnorePath, GIT_PATHS } from './contents.js';
+import { GIT_PATHS } from './contents.js';
 import { CURVE_HASH, ecPublicKeyFromSpki } from '../../oms/ec-key.js';
 
 export interface SignOmsOptions extends HashingOptions {
@@ -40,7 +40,7 @@ export async function signOmsModel(modelPath: string, options: SignOmsOptions): 
   const model = resolveModel(modelPath);
   const ignorePaths = new Set(GIT_PATHS);
   for (const path of options.ignore ?? []) {
-    const why = checkIgnorePath(path);
+    const why = checkOmsIgnorePath(path);
     if (why !== undefined) throw new MsSignError('USAGE', `ignore path ${JSON.stringify(path)} is refused: ${why}; give paths relative to the model root`);
     if (model.kind === 'file') throw new MsSignError('USAGE', 'ignore paths apply to directory models only');
     ignorePaths.add(normalisePath(path));

@@ -1,8 +1,8 @@
 import { MsSignError, problem, type Problem } from '../../errors.js';
 import { LIMITS } from '../../limits.js';
-import type { OmsFlavour } from '../../oms/statement.js';
+import { checkOmsIgnorePath, type OmsFlavour } from '../../oms/statement.js';
 import { readBoundedFile } from '../files.js';
-import { checkIgnorePath, compareOmsModel, type OmsCompareOptions } from './contents.js';
+import { compareOmsModel, type OmsCompareOptions } from './contents.js';
 import { verifyOmsSignature, type OmsSigner, type OmsTrustAnchors } from '../../oms/signature.js';
 
 export interface VerifyOmsOptions extends Omit<OmsCompareOptions, 'signaturePath'> {
@@ -50,7 +50,7 @@ export async function verifyOmsModel(modelPath: string, signaturePath: string, o
     return report;
   };
   for (const path of options.ignore ?? []) {
-    const why = checkIgnorePath(path);
+    const why = checkOmsIgnorePath(path);
     if (why !== undefined) throw new MsSignError('USAGE', `ignore path ${JSON.stringify(path)} is refused: ${why}; give paths relative to the model root`);
   }
   try {
