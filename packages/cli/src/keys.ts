@@ -6,6 +6,9 @@ import {
   parsePublicKeyPem,
   parseSecretKeyPem,
   secretKeySigner,
+  secretKeyFromKeyObject,
+  readPkcs8Pem,
+  ecdsaKeySigner,
   type PublicKey,
   type SecretKey,
   type Signer,
@@ -17,10 +20,11 @@ import type { CliIo } from './io.js';
 import { passphraseFor } from './passphrase.js';
 
 /**
- * The secret key for signing: `-k FILE`, else the key text in MS_SIGN_KEY (for pipelines that
- * keep it as a secret). A key file readable by group or others is refused, as ssh refuses it.
+ * The text of the secret key for signing: `-k FILE`, else the key text in MS_SIGN_KEY (for
+ * pipelines that keep it as a secret). A key file readable by group or others is refused, as ssh
+ * refuses it.
  */
-export async function loadSecretKey(file: string | undefined, io: CliIo): Promise<SecretKey> {
+function readSecretKeyText(file: string | undefined, io: CliIo): { text: string; source: string } {
   if (file !== undefined) {
     const path = resolve(io.cwd, file);
     const bytes = readBoundedFile(path, LIMITS.keyFileBytes, 'KEY_UNREADABLE', 'secret key file', (stats) => {
@@ -33,16 +37,29 @@ export async function loadSecretKey(file: string | undefined, io: CliIo): Promis
       }
     });
     if (bytes === undefined) throw new MsSignError('KEY_UNREADABLE', `secret key file ${file} not found (make one with "ms-sign keygen")`, { path: file });
-    return parseSecretKeyPem(Buffer.from(bytes).toString('utf8'), () => passphraseFor(io, file), file);
+    return { text: Buffer.from(bytes).toString('utf8'), source: file };
   }
   const text = io.env.MS_SIGN_KEY;
-  if (text !== undefined && text.trim() !== '') return parseSecretKeyPem(text, () => passphraseFor(io, 'MS_SIGN_KEY'), 'MS_SIGN_KEY');
+  if (text !== undefined && text.trim() !== '') return { text, source: 'MS_SIGN_KEY' };
   throw new MsSignError('USAGE', 'no secret key: give -k FILE, or put the key file\'s text in MS_SIGN_KEY');
 }
 
-/** The file-key signer for `-k FILE` or MS_SIGN_KEY: the seam where other signers plug in. */
+/** The Ed25519 secret key for signing (`-k FILE` or MS_SIGN_KEY). */
+export async function loadSecretKey(file: string | undefined, io: CliIo): Promise<SecretKey> {
+  const { text, source } = readSecretKeyText(file, io);
+  return parseSecretKeyPem(text, () => passphraseFor(io, source), source);
+}
+
+/**
+ * The file-key signer for `-k FILE` or MS_SIGN_KEY: the seam where other signers plug in. An
+ * Ed25519 key signs ms-sign signature files; an ECDSA key (keygen --algorithm ecdsa-p256) signs
+ * OMS bundles (sign --format oms).
+ */
 export async function loadSigner(file: string | undefined, io: CliIo): Promise<Signer> {
-  return secretKeySigner(await loadSecretKey(file, io), file ?? 'MS_SIGN_KEY');
+  const { text, source } = readSecretKeyText(file, io);
+  const key = await readPkcs8Pem(text, () => passphraseFor(io, source), 'Ed25519 or ECDSA', source);
+  if (key.asymmetricKeyType === 'ec') return ecdsaKeySigner(key, source);
+  return secretKeySigner(secretKeyFromKeyObject(key, source), source);
 }
 
 export function loadPublicKey(file: string, io: CliIo): PublicKey {

@@ -57,6 +57,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .addOption(new Option('--hash <algorithm>', 'hash algorithm').choices(['sha256', 'sha512']).default('sha256'))
     .option('--expires <when>', 'expiry: a duration from now (90d, 12h, 2w) or a date (2027-01-31)')
     .option('--append', 'add a signature to the existing signature file (co-signing) after checking the model matches')
+    .addOption(new Option('--format <format>', 'native (ms-sign signature file) or oms (OMS bundle that model_signing verifies; needs an ECDSA key)').choices(['native', 'oms']).default('native'))
     .addOption(new Option('--shard-size <bytes>', 'shard size in bytes, a power of two (advanced)').argParser(parseInteger).hideHelp())
     .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp())
     .option('--json', 'print one JSON object on stdout')

@@ -40,6 +40,7 @@ export {
   encodeSecretKeyPem,
   encodePkcs8Pem,
   readPkcs8Pem,
+  secretKeyFromKeyObject,
   generateSecretKey,
   secretKeyFromSeed,
   SCRYPT_PARAMS,

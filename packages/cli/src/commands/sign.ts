@@ -28,6 +28,8 @@ export interface SignOptions {
   readonly shardSize?: number;
   readonly threads?: number;
   readonly json?: boolean;
+  /** native (ms-sign's own signature file, the default) or oms (an OMS bundle for model_signing). */
+  readonly format?: 'native' | 'oms';
 }
 
 /** `ms-sign sign MODEL`: hash the model and write MODEL.sig atomically (or co-sign with --append). */
@@ -47,6 +49,14 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
     if (conflicting.length > 0 || options.annotation.length > 0 || options.ignore.length > 0) {
       throw new MsSignError('USAGE', '--append co-signs the existing manifest as it is; it takes no --name, --model-version, -a, --ignore or --expires');
     }
+  }
+  if (options.format === 'oms') {
+    const unsupported = ['modelVersion', 'expires', 'shardSize', 'append'].filter((k) => options[k as keyof SignOptions] !== undefined && options[k as keyof SignOptions] !== false);
+    if (unsupported.length > 0 || options.annotation.length > 0 || options.hash !== 'sha256') {
+      throw new MsSignError('USAGE', '--format oms writes what model_signing verifies: files mode, SHA-256, no version, annotations, expiry, shard size or co-signing');
+    }
+    const { signOmsCommand } = await import('./sign-oms.js');
+    return signOmsCommand(model, await loadSigner(options.key, io), options, io, signatureArg);
   }
   const signer = await loadSigner(options.key, io);
   const progress = startProgress(io, options.json !== true);

@@ -189,7 +189,8 @@ function keyObjectFromPkcs8(bytes: Uint8Array, source: KeySource): KeyObject {
   }
 }
 
-function secretKeyFromKeyObject(key: KeyObject, source: KeySource): SecretKey {
+/** An Ed25519 secret key from a node:crypto private key (BAD_KEY for any other type). */
+export function secretKeyFromKeyObject(key: KeyObject, source?: KeySource): SecretKey {
   if (key.asymmetricKeyType !== 'ed25519') {
     throw new MsSignError('BAD_KEY', `secret key${from(source)} is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`, { path: source });
   }
