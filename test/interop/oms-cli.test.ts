@@ -120,6 +120,12 @@ describe('a trust policy holding OMS anchors', () => {
     const proven = await run('verify', join(corpusDir, 'v1.1.0-sigstore'), '-s', join(corpusDir, 'v1.1.0-sigstore', 'model.sig'), '-t', 'p.json', '--trusted-root', trustedRootPath, '--json');
     assert.equal(proven.code, 0, proven.stdout);
     assert.equal((await run('trust', 'rule', '**', '-t', 'p.json', '--remove')).code, 0);
+    // Rollback protection orders bundles by proven signing time: key bundles have none.
+    const keyState = await run('verify', join(corpusDir, 'v1.1.0-elliptic-key'), '-s', join(corpusDir, 'v1.1.0-elliptic-key', 'model.sig'), '-t', 'p.json', '--state', 's.json', '--json');
+    assert.deepEqual(errorCodes(keyState), ['ROLLBACK']);
+    const newer = await run('verify', join(corpusDir, 'v1.1.0-sigstore'), '-s', join(corpusDir, 'v1.1.0-sigstore', 'model.sig'), '-t', 'p.json', '--trusted-root', trustedRootPath, '--name', 'v1.1.0-sigstore', '--state', 's.json', '--json');
+    assert.equal(newer.code, 0, newer.stdout);
+    assert.deepEqual(newer.json<{ rollback: object }>().rollback, { recorded: true });
     assert.equal((await run('trust', 'revoke', 'e8450dec4eb99dae995da9af1bc2cc9f76ed669ee2e744f57abba763df3e3f8e', '-t', 'p.json')).code, 0);
     const revoked = await run('verify', join(corpusDir, 'v1.1.0-elliptic-key'), '-s', join(corpusDir, 'v1.1.0-elliptic-key', 'model.sig'), '-t', 'p.json', '--json');
     assert.equal(revoked.code, 1);

@@ -132,7 +132,12 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   if (statement === undefined || expected === undefined) return finish(verified.problems);
   fillReport(report, statement, expected);
   report.errors.push(...verified.problems);
-  if (options.rollback) {
+  // An OMS bundle without a proven signing time has no version and no time to order it by: an
+  // older bundle replayed would look new. It is refused under rollback protection, and never recorded.
+  const unordered = expected.kind === 'oms' && expected.signedAt === undefined;
+  if (options.rollback && unordered && !options.rollback.allow) {
+    report.errors.push(problem('ROLLBACK', `rollback protection cannot order this ${expected.mode}-mode OMS bundle: it carries no version and no proven signing time`));
+  } else if (options.rollback) {
     const rollback = checkRollback(options.rollback.state, statement);
     if (rollback && !options.rollback.allow) report.errors.push(rollback);
   }
@@ -155,7 +160,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   // report.errors before the verdict below.
 
   finish([]);
-  if (report.ok && options.rollback) report.rollback = { recorded: advanceRollbackState(options.rollback.state, statement) };
+  if (report.ok && options.rollback) report.rollback = { recorded: !unordered && advanceRollbackState(options.rollback.state, statement) };
   return report;
 }
 
