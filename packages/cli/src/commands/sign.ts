@@ -59,6 +59,9 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
     return signOmsCommand(model, await loadSigner(options.key, io), options, io, signatureArg);
   }
   const signer = await loadSigner(options.key, io);
+  if (signer.algorithm !== 'ed25519') {
+    throw new MsSignError('BAD_KEY', `${signer.description} is an ${signer.algorithm} key; ms-sign signature files are signed with Ed25519 keys (an ECDSA key signs OMS bundles: --format oms)`);
+  }
   const progress = startProgress(io, options.json !== true);
   let signed: { readonly statement: SignedStatement; readonly expected: ExpectedContents; readonly signatureFile: Uint8Array };
   try {

@@ -69,6 +69,8 @@ export function parseOmsBundle(bytes: Uint8Array, source: string): OmsBundle {
   }
   const top = object(parsed, 'bundle', ['mediaType', 'verificationMaterial', 'dsseEnvelope', 'messageSignature'], fail);
   const mediaType = string(top.mediaType, 'mediaType', fail);
+  // Not a Sigstore bundle at all: a damaged or foreign file. A Sigstore bundle of another version: unsupported.
+  if (!mediaType.startsWith('application/vnd.dev.sigstore.bundle')) fail(`not a Sigstore bundle (media type ${JSON.stringify(mediaType)})`);
   if (!SIGSTORE_BUNDLE_MEDIA_TYPES.includes(mediaType)) {
     throw new MsSignError('UNSUPPORTED_FORMAT', `${source}: not a Sigstore bundle this version reads (media type ${JSON.stringify(mediaType)})`, { path: source });
   }
