@@ -131,3 +131,4 @@ export { parseSigstoreTrustedRoot, type SigstoreTrust } from './oms/sigstore.js'
 export { verifyOmsSignature, type OmsTrustAnchors, type OmsSigner, type VerifiedOmsSignature } from './oms/signature.js';
 export { encodeOmsStatement, encodeOmsBundle, type OmsExportFile, type OmsStatementInput } from './oms/export.js';
 export { ecdsaKeySigner, parseEcdsaSecretKeyPem, generateEcdsaKeyPem } from './oms/ecdsa-signer.js';
+export { parsePkcs11Uri, formatPkcs11Id, PKCS11_URI_MAX_LENGTH, type Pkcs11Uri } from './crypto/pkcs11-uri.js';

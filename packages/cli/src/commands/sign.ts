@@ -11,12 +11,11 @@ import { cosignModel, defaultSignaturePath, signModel, writeFileAtomic } from '@
 import { readBoundedFile } from '@ms-sign/core/internal';
 import { resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
-import { loadSigner } from '../keys.js';
 import { formatBytes, printJson } from '../output.js';
 import { startProgress } from '../progress.js';
+import { openSigner, type SignerFlags } from '../signers.js';
 
-export interface SignOptions {
-  readonly key?: string;
+export interface SignOptions extends SignerFlags {
   readonly output?: string;
   readonly name?: string;
   readonly modelVersion?: string;
@@ -55,11 +54,19 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
     if (unsupported.length > 0 || options.annotation.length > 0 || options.hash !== 'sha256') {
       throw new MsSignError('USAGE', '--format oms writes what model_signing verifies: files mode, SHA-256, no version, annotations, expiry, shard size or co-signing');
     }
-    const { signOmsCommand } = await import('./sign-oms.js');
-    return signOmsCommand(model, await loadSigner(options.key, io), options, io, signatureArg);
   }
-  const signer = await loadSigner(options.key, io);
+  // -k, --pkcs11 or --signer-cmd; a token session stays open until signing is done.
+  const { signer, close: closeSigner } = await openSigner(options, io);
+  if (options.format === 'oms') {
+    try {
+      const { signOmsCommand } = await import('./sign-oms.js');
+      return await signOmsCommand(model, signer, options, io, signatureArg);
+    } finally {
+      closeSigner();
+    }
+  }
   if (signer.algorithm !== 'ed25519') {
+    closeSigner();
     throw new MsSignError('BAD_KEY', `${signer.description} is an ${signer.algorithm} key; ms-sign signature files are signed with Ed25519 keys (an ECDSA key signs OMS bundles: --format oms)`);
   }
   const progress = startProgress(io, options.json !== true);
@@ -88,6 +95,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
     }
   } finally {
     progress.stop();
+    closeSigner();
   }
   writeFileAtomic(signaturePath, signed.signatureFile, { overwrite: true });
 

@@ -26,3 +26,12 @@ export {
 export { compareOmsModel, compareOmsContents, omsIgnoredPaths, GIT_PATHS } from './oms/contents.js';
 export { verifyOmsModel, type VerifyOmsOptions, type OmsVerificationReport } from './oms/verify.js';
 export { signOmsModel, type SignOmsOptions } from './oms/sign.js';
+export {
+  openPkcs11Signer,
+  generatePkcs11Ed25519Key,
+  type Pkcs11Signer,
+  type Pkcs11Options,
+  type PinProvider,
+  type GeneratedPkcs11Key,
+} from './signers/pkcs11.js';
+export { commandSigner, splitCommandLine, SIGNER_COMMAND_LIMITS, type CommandSignerOptions } from './signers/command.js';
