@@ -65,7 +65,9 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       closeSigner();
     }
   }
-  if (signer.algorithm !== 'ed25519') {
+  // An ECDSA key file (keygen --algorithm ecdsa-p256) is the wrong key for a native signature
+  // file; a token's ECDSA key is refused by the native format itself (SIGNER_FAILED).
+  if (signer.algorithm !== 'ed25519' && options.pkcs11 === undefined) {
     closeSigner();
     throw new MsSignError('BAD_KEY', `${signer.description} is an ${signer.algorithm} key; ms-sign signature files are signed with Ed25519 keys (an ECDSA key signs OMS bundles: --format oms)`);
   }

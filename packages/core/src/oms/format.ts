@@ -8,6 +8,7 @@ import type { SignerReport } from '../verify/signer-report.js';
 import type { SignatureCheck } from '../verify/signatures.js';
 import type { SignedStatement } from '../verify/statement.js';
 import { looksLikeJsonBundle, parseOmsBundle, type OmsBundle } from './bundle.js';
+import { certificateFingerprint } from './chain.js';
 import { ecPublicKeyFromSpki } from './ec-key.js';
 import { verifyOmsSignature, type OmsSigner, type OmsTrustAnchors } from './signature.js';
 import { parseOmsStatement } from './statement.js';
@@ -93,8 +94,15 @@ function anchorsOf(trust: TrustPolicy, options: FormatVerifyOptions): { anchors:
       owners.set(`key:${k.keyId}`, { publisher, window: k });
     }
     for (const r of publisher.certificateRoots ?? []) {
-      certificateRoots.push(r.certificate);
-      owners.set(`root:${r.fingerprint}`, { publisher, window: r });
+      let raw: Uint8Array;
+      try {
+        raw = new X509Certificate(r.certificate).raw;
+      } catch (error) {
+        throw new MsSignError('BAD_TRUST_POLICY', `publisher ${publisher.name}: certificate root ${r.fingerprint} is not a readable certificate`, { cause: error });
+      }
+      certificateRoots.push(raw);
+      // Named as the chain check names the root it reached: by the certificate's own DER.
+      owners.set(`root:${certificateFingerprint(raw)}`, { publisher, window: r });
     }
     for (const id of publisher.sigstoreIdentities ?? []) {
       identities.push({ identity: id.identity, issuer: id.issuer });
