@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { appendFileSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { createPublicKey } from 'node:crypto';
 import { errorCodes, runCli, tempDir } from '../helpers/index.js';
+import { makeToken, pkcs11Tool } from '../helpers/softhsm.js';
 import { CASES, caPath, copyCase, corpusDir, IDENTITY, ISSUER, publicKeyPath, trustedRootPath, type CorpusCase } from './corpus.js';
 
 /** The trust flags for a corpus case, as the corpus README names them. */
@@ -170,5 +172,20 @@ describe('inspect and export', () => {
     const refused = await run('sign', 'm/weights.bin', '--format', 'oms', '-k', 'ed.key', '-o', 'x.sig', '--json');
     assert.equal(refused.code, 2);
     assert.deepEqual(errorCodes(refused), ['BAD_KEY']);
+  });
+  test('sign --format oms with a P-256 key on a PKCS#11 token (SoftHSM2): the bundle verifies under the token key', async (t) => {
+    const dir = tempDir(t);
+    const token = makeToken(t);
+    // The module reads SOFTHSM2_CONF from the real process environment when it initialises.
+    process.env.SOFTHSM2_CONF = token.conf;
+    const env = { MS_SIGN_PKCS11_MODULE: token.module, MS_SIGN_PKCS11_PIN: token.pin, SOFTHSM2_CONF: token.conf };
+    pkcs11Tool(token, ['--keypairgen', '--key-type', 'EC:prime256v1', '--label', 'oms-key', '--id', '42', '--usage-sign']);
+    const der = pkcs11Tool(token, ['--read-object', '--type', 'pubkey', '--label', 'oms-key']);
+    writeFileSync(join(dir, 'token.pub'), createPublicKey({ key: der, format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' }));
+    writeFileSync(join(dir, 'weights.bin'), 'weights');
+    const signed = await runCli(['sign', 'weights.bin', '--format', 'oms', '--pkcs11', 'pkcs11:token=release;object=oms-key', '--json'], { cwd: dir, env });
+    assert.equal(signed.code, 0, signed.stdout + signed.stderr);
+    const r = await runCli(['verify', 'weights.bin', '-p', 'token.pub', '--json'], { cwd: dir });
+    assert.equal(r.code, 0, r.stdout);
   });
 });
