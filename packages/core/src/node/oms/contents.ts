@@ -49,11 +49,19 @@ export async function compareOmsContents(statement: OmsStatement, walked: ModelW
   // Shards mode has no shard for an empty file, so model_signing lists none: an empty file there
   // is part of the model without being named (its content, nothing, cannot differ).
   const walk = statement.method === 'shards' && walked.kind === 'directory' ? { ...walked, files: walked.files.filter((f) => expectedPaths.has(f.path) || f.stats?.size !== 0n) } : walked;
+  return compareModel(omsManifest(statement, walk), walk, options);
+}
+
+/**
+ * The statement as the manifest shape the comparison and the scan take: files mode signs no sizes,
+ * so each file's size is the one the walk saw; shards mode gives them.
+ */
+export function omsManifest(statement: OmsStatement, walk: ModelWalk): Manifest {
   const observed = new Map(walk.files.map((f) => [walk.kind === 'file' ? '.' : f.path, Number(f.stats?.size ?? 0)]));
   const files: ManifestFile[] = statement.files.map((f) => ({ path: f.path, size: f.size ?? observed.get(f.path) ?? 0, digests: f.digests }));
-  const manifest: Manifest = {
+  return {
     version: 1,
-    kind: expectedKind,
+    kind: statement.singleFile ? 'file' : 'directory',
     subject: { name: statement.subjectName ?? '' },
     hashAlgorithm: statement.hashType,
     shardSize: statement.shardSize ?? WHOLE_FILE,
@@ -62,7 +70,6 @@ export async function compareOmsContents(statement: OmsStatement, walked: ModelW
     ignore: [],
     annotations: {},
   };
-  return compareModel(manifest, walk, options);
 }
 
 /** Walks the model as the statement says (stats for sizes, ignores) and compares it. */
