@@ -21,6 +21,8 @@ export {
   type TrustPolicyLocation,
   type TrustPolicyOrigin,
 } from './trust-files.js';
+export { scanModel, scanFileAt, scanVerifiedFiles, scanWalkedFiles, type ScanModelOptions, type ModelScanReport, type VerifiedFileForScan } from './scan.js';
+export { FileSource } from './file-source.js';
 
 // OMS / model_signing bundles on the file system: compare a model, verify it, export a bundle.
 export { compareOmsModel, compareOmsContents, omsIgnoredPaths, GIT_PATHS } from './oms/contents.js';
@@ -35,5 +37,3 @@ export {
   type GeneratedPkcs11Key,
 } from './signers/pkcs11.js';
 export { commandSigner, splitCommandLine, SIGNER_COMMAND_LIMITS, type CommandSignerOptions } from './signers/command.js';
-export { scanModel, scanFileAt, scanVerifiedFiles, scanWalkedFiles, type ScanModelOptions, type ModelScanReport, type VerifiedFileForScan } from './scan.js';
-export { FileSource } from './file-source.js';
