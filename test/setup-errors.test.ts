@@ -138,7 +138,13 @@ describe('unusable key files: exit 2, KEY_UNREADABLE or BAD_KEY', () => {
       openssl(['pkey', '-in', 'foreign.key', '-pubout', '-out', 'foreign.pub'], m.dir);
       const signed = await run(m, ['sign', m.model, '-k', 'foreign.key', '--json']);
       assertFailure(signed, 2, ['BAD_KEY']);
-      assertFailure(await run(m, ['verify', m.model, '-p', 'foreign.pub', '--json']), 2, ['BAD_KEY']);
+      if (name === 'EC P-256') {
+        // An ECDSA key is a trust anchor for OMS bundles (docs/interop.md): it does not vouch for
+        // an Ed25519 signature file, so that verify fails as unsigned by a trusted key.
+        assertFailure(await run(m, ['verify', m.model, '-p', 'foreign.pub', '--json']), 1, ['UNTRUSTED_SIGNER']);
+      } else {
+        assertFailure(await run(m, ['verify', m.model, '-p', 'foreign.pub', '--json']), 2, ['BAD_KEY']);
+      }
       assert.equal((await run(m, ['verify', m.model, '-p', m.key.public])).code, 0, 'the signature file was not touched');
     });
   }

@@ -9,16 +9,18 @@ import {
   type Signer,
 } from '@ms-sign/core';
 import { readBoundedFile } from '@ms-sign/core/internal';
-import { nodeKeyFileCipher, nodeSha512 } from '@ms-sign/core/node';
+import { certificateFingerprint, ecdsaKeySigner, nodeKeyFileCipher, nodeSha512, parseEcPublicKeyPem, readPkcs8Pem, secretKeyFromKeyObject } from '@ms-sign/core/node';
+import { createPublicKey, X509Certificate } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { CliIo } from './io.js';
 import { passphraseFor } from './passphrase.js';
 
 /**
- * The secret key for signing: `-k FILE`, else the key text in MS_SIGN_KEY (for pipelines that
- * keep it as a secret). A key file readable by group or others is refused, as ssh refuses it.
+ * The text of the secret key for signing: `-k FILE`, else the key text in MS_SIGN_KEY (for
+ * pipelines that keep it as a secret). A key file readable by group or others is refused, as ssh
+ * refuses it.
  */
-export async function loadSecretKey(file: string | undefined, io: CliIo): Promise<SecretKey> {
+function readSecretKeyText(file: string | undefined, io: CliIo): { text: string; source: string } {
   if (file !== undefined) {
     const path = resolve(io.cwd, file);
     const bytes = readBoundedFile(path, LIMITS.keyFileBytes, 'KEY_UNREADABLE', 'secret key file', (stats) => {
@@ -31,20 +33,79 @@ export async function loadSecretKey(file: string | undefined, io: CliIo): Promis
       }
     });
     if (bytes === undefined) throw new MsSignError('KEY_UNREADABLE', `secret key file ${file} not found (make one with "ms-sign keygen")`, { path: file });
-    return parseSecretKeyPem(Buffer.from(bytes).toString('utf8'), () => passphraseFor(io, file), file, nodeKeyFileCipher);
+    return { text: Buffer.from(bytes).toString('utf8'), source: file };
   }
   const text = io.env.MS_SIGN_KEY;
-  if (text !== undefined && text.trim() !== '') return parseSecretKeyPem(text, () => passphraseFor(io, 'MS_SIGN_KEY'), 'MS_SIGN_KEY', nodeKeyFileCipher);
+  if (text !== undefined && text.trim() !== '') return { text, source: 'MS_SIGN_KEY' };
   throw new MsSignError('USAGE', 'no secret key: give -k FILE, or put the key file\'s text in MS_SIGN_KEY');
 }
 
-/** The file-key signer for `-k FILE` or MS_SIGN_KEY: the seam where other signers plug in. */
+/** The Ed25519 secret key for signing (`-k FILE` or MS_SIGN_KEY). */
+export async function loadSecretKey(file: string | undefined, io: CliIo): Promise<SecretKey> {
+  const { text, source } = readSecretKeyText(file, io);
+  return parseSecretKeyPem(text, () => passphraseFor(io, source), source, nodeKeyFileCipher);
+}
+
+/**
+ * The file-key signer for `-k FILE` or MS_SIGN_KEY: the seam where other signers plug in. An
+ * Ed25519 key signs ms-sign signature files; an ECDSA key (keygen --algorithm ecdsa-p256) signs
+ * OMS bundles (sign --format oms).
+ */
 export async function loadSigner(file: string | undefined, io: CliIo): Promise<Signer> {
-  return secretKeySigner(await loadSecretKey(file, io), file ?? 'MS_SIGN_KEY', nodeSha512);
+  const { text, source } = readSecretKeyText(file, io);
+  const key = await readPkcs8Pem(text, () => passphraseFor(io, source), 'Ed25519 or ECDSA', source);
+  if (key.asymmetricKeyType === 'ec') return ecdsaKeySigner(key, source);
+  return secretKeySigner(secretKeyFromKeyObject(key, source), source, nodeSha512);
 }
 
 export function loadPublicKey(file: string, io: CliIo): PublicKey {
   const bytes = readBoundedFile(resolve(io.cwd, file), LIMITS.keyFileBytes, 'KEY_UNREADABLE', 'public key file');
   if (bytes === undefined) throw new MsSignError('KEY_UNREADABLE', `public key file ${file} not found`, { path: file });
   return parsePublicKeyPem(Buffer.from(bytes).toString('utf8'), file);
+}
+
+/** A public key of either kind: Ed25519 (ms-sign signatures) or ECDSA (OMS bundles). */
+export interface AnyPublicKey {
+  readonly kind: 'ed25519' | 'ecdsa';
+  /** DER SubjectPublicKeyInfo. */
+  readonly spki: Uint8Array;
+  readonly keyId: string;
+  /** Set for Ed25519 keys. */
+  readonly ed25519?: PublicKey;
+}
+
+export function loadAnyPublicKey(file: string, io: CliIo): AnyPublicKey {
+  const text = readKeyText(file, io, 'public key file');
+  let type: string | undefined;
+  try {
+    type = createPublicKey(text).asymmetricKeyType;
+  } catch {
+    type = undefined;
+  }
+  if (type === 'ec') {
+    const key = parseEcPublicKeyPem(text, file);
+    return { kind: 'ecdsa', spki: key.spki, keyId: key.hint };
+  }
+  const key = parsePublicKeyPem(text, file);
+  return { kind: 'ed25519', spki: new Uint8Array(createPublicKey(text).export({ format: 'der', type: 'spki' })), keyId: key.keyId, ed25519: key };
+}
+
+/** A certificate root for OMS certificate mode, from a PEM file (the first certificate in it). */
+export function loadCertificateRoot(file: string, io: CliIo): { der: Uint8Array; fingerprint: string; subject: string } {
+  const text = readKeyText(file, io, 'certificate file');
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(text);
+  } catch (error) {
+    throw new MsSignError('BAD_KEY', `${file} is not a PEM X.509 certificate: ${(error as Error).message}`, { path: file, cause: error });
+  }
+  if (!cert.ca) throw new MsSignError('BAD_KEY', `${file} is not a CA certificate (basicConstraints CA:TRUE); give the root of the signing chain`, { path: file });
+  const der = new Uint8Array(cert.raw);
+  return { der, fingerprint: certificateFingerprint(der), subject: cert.subject.split('\n').join(', ') };
+}
+
+function readKeyText(file: string, io: CliIo, what: string): string {
+  const bytes = readBoundedFile(resolve(io.cwd, file), LIMITS.keyFileBytes, 'KEY_UNREADABLE', what);
+  if (bytes === undefined) throw new MsSignError('KEY_UNREADABLE', `${what} ${file} not found`, { path: file });
+  return Buffer.from(bytes).toString('utf8');
 }

@@ -40,6 +40,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .option('-o, --output <prefix>', 'path prefix of the key files', 'ms-sign')
     .option('--no-passphrase', 'do not encrypt the secret key (else: MS_SIGN_PASSPHRASE or a prompt)')
     .option('--force', 'replace existing key files')
+    .addOption(new Option('--algorithm <name>', 'ed25519 (ms-sign signatures) or ecdsa-p256 (OMS bundles for model_signing)').choices(['ed25519', 'ecdsa-p256']).default('ed25519'))
     .option('--pkcs11 <uri>', 'make the key pair on a PKCS#11 token (pkcs11:token=...;object=LABEL); writes only PREFIX.pub')
     .option('--json', 'print one JSON object on stdout')
     .action(run(async () => (await import('./commands/keygen.js')).keygenCommand));
@@ -61,6 +62,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .addOption(new Option('--hash <algorithm>', 'hash algorithm').choices(['sha256', 'sha512']).default('sha256'))
     .option('--expires <when>', 'expiry: a duration from now (90d, 12h, 2w) or a date (2027-01-31)')
     .option('--append', 'add a signature to the existing signature file (co-signing) after checking the model matches')
+    .addOption(new Option('--format <format>', 'native (ms-sign signature file) or oms (OMS bundle that model_signing verifies; needs an ECDSA key)').choices(['native', 'oms']).default('native'))
     .addOption(new Option('--scan <mode>', 'scan before signing: off, no-unsafe (refuse unsafe or malformed files) or clean (also unknown formats)').choices(['off', 'no-unsafe', 'clean']))
     .option('--allow-unsafe', 'sign even if the scan refuses the model (its findings are printed)')
     .addOption(new Option('--shard-size <bytes>', 'shard size in bytes, a power of two (advanced)').argParser(parseInteger).hideHelp())
@@ -79,6 +81,11 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
       .option('--fail-fast', 'stop at the first problem instead of reporting all')
       .option('--json', 'print one JSON object on stdout')
       .option('-q, --quiet', 'print nothing on success')
+      .option('--ignore <path>', 'a file or directory present in the model but not signed, relative to the model root (repeatable; for OMS bundles that do not record it)', collect, [])
+      .option('--cert-root <file>', 'OMS bundles in certificate mode: trust chains to this root certificate (PEM; repeatable; replaces the trust policy)', collect, [])
+      .option('--sigstore-identity <id>', 'OMS Sigstore keyless bundles: trust this signer identity, exactly (with --sigstore-issuer; replaces the trust policy)')
+      .option('--sigstore-issuer <url>', 'the OIDC issuer of --sigstore-identity, exactly')
+      .option('--trusted-root <file>', 'Sigstore trusted_root.json that keyless OMS bundles are checked against (offline)')
       .addOption(new Option('--scan <mode>', 'scan of the verified bytes: off, no-unsafe (refuse unsafe or malformed files) or clean (also unknown formats); may only tighten what the trust policy sets').choices(['off', 'no-unsafe', 'clean']))
       .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp());
 
@@ -130,12 +137,15 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
   trustFile(
     trust
       .command('add')
-      .description('add a publisher, or another key to one')
+      .description('add a publisher, or another key, certificate root or Sigstore identity to one')
       .argument('<name>', 'publisher name')
-      .requiredOption('-p, --public-key <file>', "the publisher's public key file")
+      .option('-p, --public-key <file>', "the publisher's public key file (Ed25519, or ECDSA for OMS bundles)")
+      .option('--cert-root <file>', 'trust OMS bundles whose certificate chain reaches this root (PEM)')
+      .option('--sigstore-identity <id>', 'trust Sigstore keyless OMS bundles of this identity (email or URI, exact; with --sigstore-issuer)')
+      .option('--sigstore-issuer <url>', 'the OIDC issuer of --sigstore-identity (exact)')
       .option('--models <glob>', 'model names this publisher may sign (repeatable; default: all)', collect, [])
-      .option('--not-before <date>', 'the key signs validly from this date (rotation)')
-      .option('--not-after <date>', 'the key signs validly until this date (rotation)'),
+      .option('--not-before <date>', 'the anchor signs validly from this date (rotation)')
+      .option('--not-after <date>', 'the anchor signs validly until this date (rotation)'),
   ).action(run(async () => (await import('./commands/trust.js')).trustAdd));
   trustFile(trust.command('remove').description('remove a publisher').argument('<name>', 'publisher name')).action(
     run(async () => (await import('./commands/trust.js')).trustRemove),

@@ -1,5 +1,6 @@
-import { MsSignError, type ErrorCode, type Problem, type RollbackState } from '@ms-sign/core';
-import { defaultSignaturePath, ModelVerificationError, readRollbackState, writeRollbackState, type VerificationReport, type VerifyModelOptions } from '@ms-sign/core/node';
+import { LIMITS, MsSignError, checkOmsIgnorePath, type ErrorCode, type Problem, type RollbackState } from '@ms-sign/core';
+import { readBoundedFile } from '@ms-sign/core/internal';
+import { defaultSignaturePath, ModelVerificationError, parseSigstoreTrustedRoot, readRollbackState, writeRollbackState, type SigstoreTrust, type VerificationReport, type VerifyModelOptions } from '@ms-sign/core/node';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { paint, printable, useColor, writeLine, type CliIo } from './io.js';
@@ -19,6 +20,13 @@ export interface VerifyCliOptions {
   readonly json?: boolean;
   readonly quiet?: boolean;
   readonly threads?: number;
+  /** Paths relative to the model root present but not signed (repeatable --ignore). */
+  readonly ignore?: readonly string[];
+  /** Sigstore trusted_root.json (or client trust config) for keyless OMS bundles. */
+  readonly trustedRoot?: string;
+  readonly certRoot?: readonly string[];
+  readonly sigstoreIdentity?: string;
+  readonly sigstoreIssuer?: string;
   /** --scan MODE: tightens (never loosens) the mode the trust policy's rules set. */
   readonly scan?: 'off' | 'no-unsafe' | 'clean';
 }
@@ -44,6 +52,8 @@ export function prepareVerify(model: string, cli: VerifyCliOptions, io: CliIo, p
     ...(cli.failFast ? { failFast: true } : {}),
     ...(cli.threads === undefined ? {} : { threads: cli.threads }),
     ...(state === undefined ? {} : { rollback: { state, allow: cli.allowRollback === true } }),
+    ...(cli.ignore === undefined || cli.ignore.length === 0 ? {} : { ignore: ignorePaths(cli.ignore) }),
+    ...(cli.trustedRoot === undefined ? {} : { sigstoreTrustedRoot: loadTrustedRoot(cli.trustedRoot, io) }),
     ...(cli.scan === undefined ? {} : { scan: cli.scan }),
   };
   return {
@@ -71,6 +81,22 @@ export async function settleVerification(prepared: PreparedVerify, model: string
   }
   prepared.commit(verified);
   return presentReport(verified, model, cli, prepared.origin);
+}
+
+/** --ignore paths: relative to the model root, inside it. */
+function ignorePaths(paths: readonly string[]): string[] {
+  for (const path of paths) {
+    const why = checkOmsIgnorePath(path);
+    if (why !== undefined) throw new MsSignError('USAGE', `--ignore ${JSON.stringify(path)}: ${why}; give a path relative to the model root`);
+  }
+  return [...paths];
+}
+
+/** The Sigstore trusted root named by --trusted-root. */
+function loadTrustedRoot(file: string, io: CliIo): SigstoreTrust {
+  const bytes = readBoundedFile(resolve(io.cwd, file), LIMITS.trustPolicyBytes, 'BAD_TRUST_POLICY', 'Sigstore trusted root');
+  if (bytes === undefined) throw new MsSignError('BAD_TRUST_POLICY', `Sigstore trusted root ${file} not found`, { path: file });
+  return parseSigstoreTrustedRoot(bytes, file);
 }
 
 /** A report as the CLI prints it: paths as typed, and how the trust policy was found. */
@@ -117,9 +143,12 @@ export function printReport(io: CliIo, report: PresentedReport, out: Writable, q
   const color = out === io.stdout ? useColor(io, 'stdout') : useColor(io, 'stderr');
   const signers = report.signers.filter((s) => s.valid).map((s) => `${printable(s.publisher ?? '?')} (${signerName(s)})`);
   writeLine(out, `${paint(color, 32, 'Verified')} ${printable(report.model)}`);
-  writeLine(out, `  model:     ${printable(report.subject.name ?? '')}${report.subject.version ? ` version ${printable(report.subject.version)}` : ''}, signed ${report.created}${report.expires ? `, expires ${report.expires}` : ''}`);
+  // An OMS bundle without a transparency log carries no signing time, and files mode no sizes.
+  const signed = report.created === null ? '' : `, signed ${report.created}`;
+  const layout = report.oms ? ` (OMS bundle: ${report.oms.flavour}, ${report.oms.mode} mode)` : '';
+  writeLine(out, `  model:     ${printable(report.subject.name ?? '')}${report.subject.version ? ` version ${printable(report.subject.version)}` : ''}${signed}${report.expires ? `, expires ${report.expires}` : ''}${layout}`);
   writeLine(out, `  signed by: ${signers.join(', ')}`);
-  writeLine(out, `  files:     ${report.files.count} (${formatBytes(report.files.bytes)})`);
+  writeLine(out, `  files:     ${report.files.count}${report.oms?.serialization === 'files' ? '' : ` (${formatBytes(report.files.bytes)})`}`);
   writeLine(out, `  policy:    ${describePolicy(report)}`);
   if (report.scan !== undefined) writeLine(out, `  scan:      ${describeScan(report)}`);
 }

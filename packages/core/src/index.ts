@@ -52,12 +52,20 @@ export {
   checkTrustPolicy,
   compileTrustPolicy,
   policyFromKeys,
+  policyFromAnchors,
+  type CommandLineAnchor,
   publicKeyToDocument,
   EMPTY_POLICY_DOCUMENT,
   type TrustPolicy,
   type TrustPolicyDocument,
   type PublisherDocument,
   type KeyDocument,
+  type CertificateRootDocument,
+  type SigstoreIdentityDocument,
+  type TrustedEcdsaKey,
+  type TrustedCertificateRoot,
+  type TrustedSigstoreIdentity,
+  type ValidityWindow,
   type RuleDocument,
   type RevocationDocument,
   type Publisher,
@@ -67,6 +75,7 @@ export {
 } from './policy/policy.js';
 export {
   addPublisherKey,
+  addPublisherAnchor,
   removePublisher,
   revokeKey,
   setRule,
@@ -76,6 +85,7 @@ export {
   type PolicyEdit,
   type KeyWindow,
   type AddKeyOptions,
+  type AnchorToAdd,
   type RuleSettings,
 } from './policy/edit.js';
 export { parseDuration, parseDate, parseWhen, formatDate, formatDuration } from './policy/time.js';
@@ -98,6 +108,22 @@ export {
   type RollbackRecord,
 } from './verify/rollback.js';
 
+// OMS / model_signing bundles (interop): parsing, the signature stage, export encoding.
+export { parseOmsBundle, looksLikeJsonBundle, BUNDLE_MEDIA_TYPE, IN_TOTO_PAYLOAD_TYPE, type OmsBundle, type OmsMaterial } from './oms/bundle.js';
+export { dssePae, legacyPae } from './oms/pae.js';
+export {
+  parseOmsStatement,
+  checkOmsIgnorePath,
+  rootOfDigests,
+  STATEMENT_TYPE,
+  PREDICATE_V1,
+  PREDICATE_V01,
+  type OmsStatement,
+  type OmsFile,
+  type OmsResource,
+  type OmsFlavour,
+} from './oms/statement.js';
+export { encodeOmsStatement, encodeOmsBundle, type OmsExportFile, type OmsStatementInput } from './oms/export.js';
 export { parsePkcs11Uri, formatPkcs11Id, PKCS11_URI_MAX_LENGTH, type Pkcs11Uri } from './crypto/pkcs11-uri.js';
 export {
   SCAN_CODES,

@@ -1,5 +1,6 @@
 import { formatDate, LIMITS, MsSignError, signatureFormatOf, toHex, type SignatureDescription } from '@ms-sign/core';
 import { readBoundedFile } from '@ms-sign/core/internal';
+import { ALL_SIGNATURE_FORMATS } from '@ms-sign/core/node';
 import { resolve } from 'node:path';
 import { exitCodeFor } from '../exit-codes.js';
 import { printable, writeLine, type CliIo } from '../io.js';
@@ -18,7 +19,7 @@ export async function inspectCommand(sig: string, options: InspectOptions, io: C
   try {
     const bytes = readBoundedFile(resolve(io.cwd, sig), LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
     if (bytes === undefined) throw new MsSignError('MISSING_SIGNATURE_FILE', `signature file ${sig} not found`, { path: sig });
-    view = { ok: true, verified: false, signature: sig, ...describeView(signatureFormatOf(bytes).describe(bytes, sig)), errors: [] };
+    view = { ok: true, verified: false, signature: sig, ...describeView(signatureFormatOf(bytes, ALL_SIGNATURE_FORMATS).describe(bytes, sig)), errors: [] };
   } catch (error) {
     if (!(error instanceof MsSignError)) throw error;
     const problems = [error.toProblem()];
@@ -28,6 +29,10 @@ export async function inspectCommand(sig: string, options: InspectOptions, io: C
   }
   if (options.json) {
     printJson(io, view);
+    return 0;
+  }
+  if (view.format === 'oms') {
+    printOms(io, sig, view);
     return 0;
   }
   const files = view.files as { path: string; size: number; digest?: string; shards?: string[] }[];
@@ -68,5 +73,38 @@ function describeView(description: SignatureDescription): Record<string, unknown
         ),
       };
     }
+    case 'oms': {
+      const s = expected.statement;
+      return {
+        format: 'oms',
+        payloadType: description.payloadType,
+        flavour: s.flavour,
+        mode: expected.mode,
+        predicateType: s.predicateType,
+        subject: { name: s.subjectName, rootDigest: s.rootDigest },
+        kind: s.singleFile ? 'file' : 'directory',
+        serialization: { method: s.method, hashType: s.hashType, shardSize: s.shardSize ?? null, allowSymlinks: s.allowSymlinks },
+        ignore: s.ignorePaths,
+        signers: description.signers,
+        resources: s.resources,
+      };
+    }
   }
+}
+
+/** An OMS / model_signing bundle: its statement, resources and claimed signer, as listed. */
+function printOms(io: CliIo, sig: string, view: Record<string, unknown>): void {
+  const out = (line: string) => writeLine(io.stdout, line);
+  const subject = view.subject as { name: string | null; rootDigest: string | null };
+  const ser = view.serialization as { method: string; hashType: string; shardSize: number | null; allowSymlinks: boolean };
+  const resources = view.resources as { name: string; algorithm: string; digest: string }[];
+  out(`OMS / model_signing bundle ${printable(sig)} (NOT verified: run "ms-sign verify" to check it)`);
+  out(`  layout:      ${String(view.flavour)}, ${String(view.mode)} mode, predicate ${printable(String(view.predicateType))}`);
+  out(`  model:       ${printable(subject.name ?? '(unnamed)')} (${String(view.kind)})${subject.rootDigest ? `, root sha256 ${subject.rootDigest}` : ''}`);
+  out(`  hash:        ${ser.method}, ${ser.hashType}${ser.shardSize === null ? '' : `, shards of ${formatBytes(ser.shardSize)}`}${ser.allowSymlinks ? ', symbolic links allowed' : ''}`);
+  out(`  signer:      ${(view.signers as SignatureDescription['signers']).map(signerName).join(', ')} (as the bundle claims)`);
+  const ignore = view.ignore as string[];
+  if (ignore.length > 0) out(`  ignore:      ${ignore.map((p) => printable(p)).join(', ')}`);
+  out(`  resources:   ${resources.length}`);
+  for (const r of resources) out(`    ${r.digest}  ${printable(r.algorithm)}  ${printable(r.name)}`);
 }

@@ -1,5 +1,5 @@
 import { encodePublicKeyPem, encodeSecretKeyPem, generateSecretKey, MsSignError, parsePkcs11Uri, publicKeyFromBytes } from '@ms-sign/core';
-import { generatePkcs11Ed25519Key, nodeKeyFileCipher, writeFileAtomic } from '@ms-sign/core/node';
+import { generateEcdsaKeyPem, generatePkcs11Ed25519Key, nodeKeyFileCipher, writeFileAtomic } from '@ms-sign/core/node';
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeLine, type CliIo } from '../io.js';
@@ -13,13 +13,18 @@ export interface KeygenOptions {
   readonly passphrase: boolean;
   readonly force?: boolean;
   readonly json?: boolean;
+  /** ed25519 (ms-sign's own signatures, the default) or ecdsa-p256 (OMS bundles for model_signing). */
+  readonly algorithm?: 'ed25519' | 'ecdsa-p256';
   /** --pkcs11 URI: make the key pair on a token; only PREFIX.pub is written. */
   readonly pkcs11?: string;
 }
 
 /** `ms-sign keygen`: PREFIX.key (PKCS#8, mode 0600) and PREFIX.pub (SPKI); prints the key id. */
 export async function keygenCommand(options: KeygenOptions, io: CliIo): Promise<number> {
-  if (options.pkcs11 !== undefined) return keygenOnToken(options, options.pkcs11, io);
+  if (options.pkcs11 !== undefined) {
+    if (options.algorithm === 'ecdsa-p256') throw new MsSignError('USAGE', '--pkcs11 makes Ed25519 keys; --algorithm ecdsa-p256 writes a key file');
+    return keygenOnToken(options, options.pkcs11, io);
+  }
   const secretPath = resolve(io.cwd, `${options.output}.key`);
   const publicPath = resolve(io.cwd, `${options.output}.pub`);
   const overwrite = options.force === true;
@@ -30,12 +35,12 @@ export async function keygenCommand(options: KeygenOptions, io: CliIo): Promise<
     }
   }
   const passphrase = options.passphrase ? await newPassphrase(io) : undefined;
-  const key = generateSecretKey();
+  const pair = options.algorithm === 'ecdsa-p256' ? await generateEcdsaKeyPem(passphrase) : await ed25519Pem(passphrase);
   // With --force, keep the old secret key until the new pair is complete (see below).
   const previousSecret = overwrite && existsSync(secretPath) ? readFileSync(secretPath) : undefined;
-  writeFileAtomic(secretPath, await encodeSecretKeyPem(key, passphrase, nodeKeyFileCipher), { mode: 0o600, overwrite });
+  writeFileAtomic(secretPath, pair.secretPem, { mode: 0o600, overwrite });
   try {
-    writeFileAtomic(publicPath, encodePublicKeyPem(key.publicKey), { mode: 0o644, overwrite });
+    writeFileAtomic(publicPath, pair.publicPem, { mode: 0o644, overwrite });
   } catch (error) {
     // All or nothing: a new secret key beside the old public key (or none) would only confuse,
     // and with --force the old secret key would be lost.
@@ -44,13 +49,18 @@ export async function keygenCommand(options: KeygenOptions, io: CliIo): Promise<
     throw error;
   }
   if (options.json) {
-    printJson(io, { ok: true, keyId: key.publicKey.keyId, secretKey: secretPath, publicKey: publicPath, encrypted: passphrase !== undefined, errors: [] });
+    printJson(io, { ok: true, keyId: pair.keyId, algorithm: options.algorithm ?? 'ed25519', secretKey: secretPath, publicKey: publicPath, encrypted: passphrase !== undefined, errors: [] });
   } else {
-    writeLine(io.stdout, `Key id:     ${key.publicKey.keyId}`);
+    writeLine(io.stdout, `Key id:     ${pair.keyId}${options.algorithm === 'ecdsa-p256' ? ' (ECDSA P-256, for sign --format oms)' : ''}`);
     writeLine(io.stdout, `Secret key: ${secretPath}${passphrase === undefined ? ' (NOT encrypted)' : ' (encrypted)'}`);
     writeLine(io.stdout, `Public key: ${publicPath}`);
   }
   return 0;
+}
+
+async function ed25519Pem(passphrase: string | undefined): Promise<{ secretPem: string; publicPem: string; keyId: string }> {
+  const key = generateSecretKey();
+  return { secretPem: await encodeSecretKeyPem(key, passphrase, nodeKeyFileCipher), publicPem: encodePublicKeyPem(key.publicKey), keyId: key.publicKey.keyId };
 }
 
 /**

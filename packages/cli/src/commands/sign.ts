@@ -28,6 +28,8 @@ export interface SignOptions extends SignerFlags {
   readonly shardSize?: number;
   readonly threads?: number;
   readonly json?: boolean;
+  /** native (ms-sign's own signature file, the default) or oms (an OMS bundle for model_signing). */
+  readonly format?: 'native' | 'oms';
   readonly scan?: 'off' | 'no-unsafe' | 'clean';
   readonly allowUnsafe?: boolean;
 }
@@ -50,8 +52,28 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       throw new MsSignError('USAGE', '--append co-signs the existing manifest as it is; it takes no --name, --model-version, -a, --ignore or --expires');
     }
   }
+  if (options.format === 'oms') {
+    const unsupported = ['modelVersion', 'expires', 'shardSize', 'append'].filter((k) => options[k as keyof SignOptions] !== undefined && options[k as keyof SignOptions] !== false);
+    if (unsupported.length > 0 || options.annotation.length > 0 || options.hash !== 'sha256') {
+      throw new MsSignError('USAGE', '--format oms writes what model_signing verifies: files mode, SHA-256, no version, annotations, expiry, shard size or co-signing');
+    }
+  }
   // -k, --pkcs11 or --signer-cmd; a token session stays open until signing is done.
   const { signer, close: closeSigner } = await openSigner(options, io);
+  if (options.format === 'oms') {
+    try {
+      const { signOmsCommand } = await import('./sign-oms.js');
+      return await signOmsCommand(model, signer, options, io, signatureArg);
+    } finally {
+      closeSigner();
+    }
+  }
+  // An ECDSA key file (keygen --algorithm ecdsa-p256) is the wrong key for a native signature
+  // file; a token's ECDSA key is refused by the native format itself (SIGNER_FAILED).
+  if (signer.algorithm !== 'ed25519' && options.pkcs11 === undefined) {
+    closeSigner();
+    throw new MsSignError('BAD_KEY', `${signer.description} is an ${signer.algorithm} key; ms-sign signature files are signed with Ed25519 keys (an ECDSA key signs OMS bundles: --format oms)`);
+  }
   const progress = startProgress(io, options.json !== true);
   let signed: { readonly statement: SignedStatement; readonly expected: ExpectedContents; readonly signatureFile: Uint8Array; readonly scan?: SignScanReport };
   try {

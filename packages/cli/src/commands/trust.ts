@@ -1,5 +1,6 @@
 import {
-  addPublisherKey,
+  addPublisherAnchor,
+  publicKeyToDocument,
   describeRule,
   describeWindow,
   EMPTY_POLICY_DOCUMENT,
@@ -8,6 +9,7 @@ import {
   removeRule,
   revokeKey,
   setRule,
+  type AnchorToAdd,
   type PolicyEdit,
   type TrustPolicyDocument,
 } from '@ms-sign/core';
@@ -15,7 +17,7 @@ import { locateTrustPolicy, readTrustPolicyFile, writeTrustPolicyFile, type Trus
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
-import { loadPublicKey } from '../keys.js';
+import { loadAnyPublicKey, loadCertificateRoot } from '../keys.js';
 import { originLabel } from '../trust.js';
 import { printJson } from '../output.js';
 
@@ -78,26 +80,47 @@ export async function trustInit(options: TrustFileOptions, io: CliIo): Promise<n
 }
 
 interface TrustAddOptions extends TrustFileOptions {
-  readonly publicKey: string;
+  readonly publicKey?: string;
+  readonly certRoot?: string;
+  readonly sigstoreIdentity?: string;
+  readonly sigstoreIssuer?: string;
   readonly models: readonly string[];
   readonly notBefore?: string;
   readonly notAfter?: string;
 }
 
 /**
- * `trust add NAME -p KEY`: a new publisher (scope `--models`, default every model name), or a
- * key added to an existing one. Scopes belong to publishers, so `--models` on an existing
- * publisher widens its scope (the new scope is printed). Adding a key the publisher already has
- * sets its validity window to the --not-before/--not-after given: that is how a rotated-out key
- * gets its end date.
+ * `trust add NAME -p KEY | --cert-root CA.pem | --sigstore-identity ID --sigstore-issuer URL`: a
+ * new publisher (scope `--models`, default every model name), or a key, certificate root or
+ * Sigstore identity added to an existing one. Scopes belong to publishers, so `--models` on an
+ * existing publisher widens its scope (the new scope is printed). Adding an anchor the publisher
+ * already has sets its validity window to the --not-before/--not-after given: that is how a
+ * rotated-out key gets its end date.
  */
 export async function trustAdd(name: string, options: TrustAddOptions, io: CliIo): Promise<number> {
-  const key = loadPublicKey(options.publicKey, io);
+  const anchor = anchorFrom(options, io);
   const window = {
     ...(options.notBefore === undefined ? {} : { notBefore: options.notBefore }),
     ...(options.notAfter === undefined ? {} : { notAfter: options.notAfter }),
   };
-  return edit(options, io, (doc) => addPublisherKey(doc, name, key, { models: options.models, ...window }));
+  return edit(options, io, (doc) => addPublisherAnchor(doc, name, anchor, { models: options.models, ...window }));
+}
+
+function anchorFrom(options: TrustAddOptions, io: CliIo): AnchorToAdd {
+  const given = [options.publicKey, options.certRoot, options.sigstoreIdentity].filter((x) => x !== undefined).length;
+  if (given !== 1) throw new MsSignError('USAGE', 'give exactly one of -p KEY.pub, --cert-root CA.pem, or --sigstore-identity ID with --sigstore-issuer URL');
+  if ((options.sigstoreIdentity === undefined) !== (options.sigstoreIssuer === undefined)) {
+    throw new MsSignError('USAGE', '--sigstore-identity and --sigstore-issuer go together: a Sigstore signer is an identity vouched for by one OIDC issuer');
+  }
+  if (options.publicKey !== undefined) {
+    const key = loadAnyPublicKey(options.publicKey, io);
+    return { kind: 'key', spki: key.spki, keyId: key.keyId };
+  }
+  if (options.certRoot !== undefined) {
+    const root = loadCertificateRoot(options.certRoot, io);
+    return { kind: 'certificateRoot', certificate: root.der, fingerprint: root.fingerprint };
+  }
+  return { kind: 'sigstoreIdentity', identity: options.sigstoreIdentity!, issuer: options.sigstoreIssuer! };
 }
 
 export async function trustRemove(name: string, options: TrustFileOptions, io: CliIo): Promise<number> {
@@ -157,20 +180,27 @@ export async function trustList(options: TrustFileOptions, io: CliIo): Promise<n
   const origin = originLabel(location.origin);
   const { document, policy } = readTrustPolicyFile(path);
   const ownerOf = new Map<string, string>();
-  const publishers = policy.publishers.map((p, i) => ({
-    name: p.name,
-    models: document.publishers[i]!.models,
-    keys: p.keys.map((k, j) => {
-      ownerOf.set(k.publicKey.keyId, p.name);
-      return {
-        keyId: k.publicKey.keyId,
-        publicKey: document.publishers[i]!.keys[j]!.publicKey,
-        notBefore: document.publishers[i]!.keys[j]!.notBefore ?? null,
-        notAfter: document.publishers[i]!.keys[j]!.notAfter ?? null,
-        revoked: policy.revoked.has(k.publicKey.keyId),
-      };
-    }),
-  }));
+  const publishers = policy.publishers.map((p, i) => {
+    const doc = document.publishers[i]!;
+    // Key ids by the policy line of each key (Ed25519 and ECDSA keys share the list in the file).
+    const idOf = new Map<string, string>([
+      ...p.keys.map((k) => [publicKeyToDocument(k.publicKey), k.publicKey.keyId] as const),
+      ...(p.ecdsaKeys ?? []).map((k) => [Buffer.from(k.spki).toString('base64'), k.keyId] as const),
+    ]);
+    const window = (w: { notBefore?: string; notAfter?: string }) => ({ notBefore: w.notBefore ?? null, notAfter: w.notAfter ?? null });
+    const keys = doc.keys.map((k) => {
+      const keyId = idOf.get(k.publicKey) ?? '';
+      ownerOf.set(keyId, p.name);
+      return { keyId, publicKey: k.publicKey, ...window(k), revoked: policy.revoked.has(keyId) };
+    });
+    const certificateRoots = (p.certificateRoots ?? []).map((r, j) => {
+      ownerOf.set(r.fingerprint, p.name);
+      return { fingerprint: r.fingerprint, ...window(doc.certificateRoots![j]!), revoked: policy.revoked.has(r.fingerprint) };
+    });
+    const sigstoreIdentities = (doc.sigstoreIdentities ?? []).map((id) => ({ identity: id.identity, issuer: id.issuer, ...window(id) }));
+    // Listed only when present: the --json shape of key-only publishers stays as it was.
+    return { name: p.name, models: doc.models, keys, ...(certificateRoots.length > 0 ? { certificateRoots } : {}), ...(sigstoreIdentities.length > 0 ? { sigstoreIdentities } : {}) };
+  });
   const revoked = document.revoked.map((r) => ({ keyId: r.keyId, publisher: ownerOf.get(r.keyId) ?? null, revokedAt: r.revokedAt ?? null, reason: r.reason ?? null }));
   const rules = document.rules.map((r) => ({
     models: r.models,
@@ -190,7 +220,10 @@ export async function trustList(options: TrustFileOptions, io: CliIo): Promise<n
   out(publishers.length === 0 ? 'Publishers: none' : 'Publishers:');
   for (const p of publishers) {
     out(`  ${printable(p.name)}  models: ${p.models.map(printable).join(', ')}`);
-    for (const k of p.keys) out(`    key ${k.keyId}${describeWindow({ notBefore: k.notBefore ?? undefined, notAfter: k.notAfter ?? undefined })}${k.revoked ? '  REVOKED' : ''}`);
+    const when = (w: { notBefore: string | null; notAfter: string | null }) => describeWindow({ notBefore: w.notBefore ?? undefined, notAfter: w.notAfter ?? undefined });
+    for (const k of p.keys) out(`    key ${k.keyId}${when(k)}${k.revoked ? '  REVOKED' : ''}`);
+    for (const r of p.certificateRoots ?? []) out(`    certificate root ${r.fingerprint}${when(r)}${r.revoked ? '  REVOKED' : ''}`);
+    for (const id of p.sigstoreIdentities ?? []) out(`    Sigstore identity ${printable(id.identity)} (issuer ${printable(id.issuer)})${when(id)}`);
   }
   out(revoked.length === 0 ? 'Revoked keys: none' : 'Revoked keys:');
   for (const r of revoked) {

@@ -4,6 +4,8 @@ import type { HashAlgorithm, Manifest, ManifestFile } from '../format/manifest.j
 import { runHashJob } from './hash/pool.js';
 import { sameIdentity, UNOBSERVED_IDENTITY, type CopySink, type FileIdentity, type HashFile, type HashTaskResult, type MemorySink } from './hash/task.js';
 import type { ExpectedContents } from '../verify/statement.js';
+import { compileGlob, escapeGlob, type Glob } from '../format/glob.js';
+import { compareOmsContents, omsIgnoredPaths } from './oms/contents.js';
 import type { ModelWalk, WalkedFile } from './walk.js';
 
 /** How hashing runs: worker threads and progress reports. */
@@ -93,14 +95,23 @@ export function compareContents(expected: ExpectedContents, walk: ModelWalk, opt
   switch (expected.kind) {
     case 'manifest':
       return compareModel(expected.manifest, walk, options);
+    case 'oms':
+      return compareOmsContents(expected.statement, walk, options);
   }
 }
 
-/** The globs of files the expected contents leave out of the model (applied by the walk). */
-export function ignoredBy(expected: ExpectedContents): readonly string[] {
+/**
+ * How to walk the model for these expected contents: what it leaves out (the manifest's globs,
+ * or an OMS statement's ignore paths), plus `extra` paths relative to the model root that the
+ * caller names as present but not signed (verify --ignore), and whether sizes are needed.
+ */
+export function walkFilter(expected: ExpectedContents, extra: readonly string[] = []): { ignore: Glob[]; withStats: boolean } {
   switch (expected.kind) {
     case 'manifest':
-      return expected.manifest.ignore;
+      return { ignore: [...expected.manifest.ignore.map(compileGlob), ...extra.map((p) => compileGlob(escapeGlob(p)))], withStats: false };
+    case 'oms':
+      // OMS files mode signs no sizes: the walk's are used to hash each whole file.
+      return { ignore: [omsIgnoredPaths(expected.statement, extra)], withStats: true };
   }
 }
 

@@ -24,6 +24,11 @@ export {
 } from './trust-files.js';
 export { scanModel, scanFileAt, scanVerifiedFiles, scanWalkedFiles, type ScanModelOptions, type ModelScanReport, type VerifiedFileForScan } from './scan.js';
 export { FileSource } from './file-source.js';
+
+// OMS / model_signing bundles on the file system: compare a model, verify it, export a bundle.
+export { compareOmsModel, compareOmsContents, omsIgnoredPaths, GIT_PATHS } from './oms/contents.js';
+export { verifyOmsModel, type VerifyOmsOptions, type OmsVerificationReport } from './oms/verify.js';
+export { signOmsModel, type SignOmsOptions } from './oms/sign.js';
 export {
   openPkcs11Signer,
   generatePkcs11Ed25519Key,
@@ -33,3 +38,13 @@ export {
   type GeneratedPkcs11Key,
 } from './signers/pkcs11.js';
 export { commandSigner, splitCommandLine, SIGNER_COMMAND_LIMITS, type CommandSignerOptions } from './signers/command.js';
+
+// OMS / model_signing bundles: ECDSA, X.509 and Sigstore checks need node:crypto, so they live here.
+export { parseEcPublicKeyPem, ecPublicKeyFromSpki, ecPublicKeyFromKeyObject, omsKeyHint, CURVE_HASH, type EcPublicKey, type EcCurve } from './oms/ec-key.js';
+export { verifyCertificateChain, certificateFingerprint } from './oms/chain.js';
+export { parseSigstoreTrustedRoot, type SigstoreTrust } from './oms/sigstore.js';
+export { verifyOmsSignature, type OmsTrustAnchors, type OmsSigner, type VerifiedOmsSignature } from './oms/signature.js';
+export { ecdsaKeySigner, parseEcdsaSecretKeyPem, generateEcdsaKeyPem } from './oms/ecdsa-signer.js';
+export { OMS_FORMAT } from './oms/format.js';
+export { ALL_SIGNATURE_FORMATS } from './formats.js';
+export { readPkcs8Pem, encodePkcs8Pem, secretKeyFromKeyObject } from './oms/ecdsa-signer.js';

@@ -5,6 +5,7 @@ import { IDENTITY_MIN_BYTES } from './contents.js';
 import type { CopySink, FileIdentity, MemorySink } from './hash/task.js';
 import type { VerifiedFileForScan } from './scan.js';
 import type { ModelWalk } from './walk.js';
+import { omsManifest } from './oms/contents.js';
 
 /** Small files are kept in memory while they are hashed, up to this much in all. */
 const CAPTURE_TOTAL_BYTES = 256 * 1024 * 1024;
@@ -44,7 +45,7 @@ export class ScanCapture {
 
   /** Where the scan reads each verified file, paired with the walk as the comparison paired them. */
   targets(expected: ExpectedContents, walk: ModelWalk, identities: ReadonlyMap<string, FileIdentity> | undefined): VerifiedFileForScan[] {
-    const manifest = expected.manifest;
+    const manifest = expected.kind === 'manifest' ? expected.manifest : omsManifest(expected.statement, walk);
     const onDisk = new Map(walk.files.map((f) => [f.path, f]));
     return manifest.files.map((file) => {
       // A single-file model is identified by its content: its walked name is the one to report.

@@ -12,7 +12,8 @@ import { createSignatureFile } from '../format/signature-file.js';
 import { LIMITS } from '../limits.js';
 import type { ExpectedContents, SignedStatement } from '../verify/statement.js';
 import { signatureFormatOf } from '../verify/verify-signature-file.js';
-import { compareContents, hashModelFiles, ignoredBy, type HashingOptions } from './contents.js';
+import { ALL_SIGNATURE_FORMATS } from './formats.js';
+import { compareContents, hashModelFiles, walkFilter, type HashingOptions } from './contents.js';
 import { DEFAULT_SHARD_SIZE } from './hash/tuning.js';
 import { realSignaturePath } from './signature-path.js';
 import { resolveModel, walkModel, type ModelWalk } from './walk.js';
@@ -200,11 +201,11 @@ export interface CosignedModel {
  * format. The existing signatures are not trusted here; verify checks them against its policy.
  */
 export async function cosignModel(modelPath: string, existing: Uint8Array, options: CosignOptions): Promise<CosignedModel> {
-  const format = signatureFormatOf(existing);
+  const format = signatureFormatOf(existing, ALL_SIGNATURE_FORMATS);
   if (format.append === undefined) throw new MsSignError('UNSUPPORTED_FORMAT', `${options.signaturePath} is a ${format.id} signature file, which cannot be co-signed`, { path: options.signaturePath });
   const { statement, expected } = format.describe(existing, options.signaturePath);
   const realSig = realSignaturePath(options.signaturePath);
-  const walk = walkModel(modelPath, { ignore: ignoredBy(expected).map(compileGlob), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
+  const walk = walkModel(modelPath, { ...walkFilter(expected), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
   const { problems } = await compareContents(expected, walk, options);
   if (problems.length > 0) {
     const first = problems[0]!;

@@ -1,8 +1,10 @@
-import { compileGlob } from '../format/glob.js';
 import { MsSignError, problem, toProblem, type Problem } from '../errors.js';
 import type { ModelKind } from '../format/manifest.js';
 import { LIMITS } from '../limits.js';
 import type { TrustPolicy } from '../policy/policy.js';
+import type { SigstoreTrust } from './oms/sigstore.js';
+import { ALL_SIGNATURE_FORMATS } from './formats.js';
+import type { OmsFlavour } from '../oms/statement.js';
 import { formatDate } from '../policy/time.js';
 import type { AppliedRule } from '../verify/policy-check.js';
 import { advanceRollbackState, checkRollback, type RollbackState } from '../verify/rollback.js';
@@ -10,7 +12,7 @@ import type { SignerReport } from '../verify/signer-report.js';
 import { contentsSummary, type ExpectedContents, type SignedStatement } from '../verify/statement.js';
 import { nodeSha512 } from './crypto.js';
 import { verifySignatureFile } from '../verify/verify-signature-file.js';
-import { compareContents, ignoredBy, type CompareOptions } from './contents.js';
+import { compareContents, walkFilter, type CompareOptions } from './contents.js';
 import { readBoundedFile } from './files.js';
 import { defaultSignaturePath, realSignaturePath } from './signature-path.js';
 import { walkModel } from './walk.js';
@@ -38,6 +40,14 @@ export interface VerifyModelOptions extends CompareOptions {
   readonly now?: number;
   /** Rollback protection: refused unless newer than the state; the state advances on success. */
   readonly rollback?: { readonly state: RollbackState; readonly allow: boolean };
+  /**
+   * Paths relative to the model root that are present but not covered by the signature (a file, or
+   * a directory whole): left out of the comparison. Older OMS bundles do not record what their
+   * signer left out.
+   */
+  readonly ignore?: readonly string[];
+  /** For Sigstore keyless OMS bundles: the trusted root their evidence is checked against. */
+  readonly sigstoreTrustedRoot?: SigstoreTrust;
   /**
    * The scan of the verified bytes (docs/scan.md): the mode asked for. It may only tighten a mode
    * the trust policy's matching rules set (else USAGE); default: theirs, or no-unsafe.
@@ -72,6 +82,8 @@ export interface VerificationReport {
   policy: { source: string; rule: AppliedRule | null };
   /** For --state: whether this model was recorded as the newest accepted. */
   rollback?: { recorded: boolean };
+  /** OMS / model_signing bundles only: which writer's layout, trust mode and serialization. */
+  oms?: { flavour: OmsFlavour; mode: 'key' | 'certificate' | 'sigstore'; serialization: 'files' | 'shards'; rootDigest: string | null };
   /** The scan of the verified bytes; absent until the signature and policy stages have passed. */
   scan?: VerifyScanReport;
   errors: Problem[];
@@ -138,7 +150,9 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   const verified = verifySignatureFile(bytes, options.trust.policy, now, {
     source: signaturePath,
     sha512: nodeSha512,
+    formats: ALL_SIGNATURE_FORMATS,
     ...(options.expectedName === undefined ? {} : { expectedName: options.expectedName }),
+    ...(options.sigstoreTrustedRoot === undefined ? {} : { sigstoreTrustedRoot: options.sigstoreTrustedRoot }),
   });
   report.signers = [...verified.signers];
   report.policy.rule = verified.rule;
@@ -146,7 +160,12 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   if (statement === undefined || expected === undefined) return finish(verified.problems);
   fillReport(report, statement, expected);
   report.errors.push(...verified.problems);
-  if (options.rollback) {
+  // An OMS bundle without a proven signing time has no version and no time to order it by: an
+  // older bundle replayed would look new. It is refused under rollback protection, and never recorded.
+  const unordered = expected.kind === 'oms' && expected.signedAt === undefined;
+  if (options.rollback && unordered && !options.rollback.allow) {
+    report.errors.push(problem('ROLLBACK', `rollback protection cannot order this ${expected.mode}-mode OMS bundle: it carries no version and no proven signing time`));
+  } else if (options.rollback) {
     const rollback = checkRollback(options.rollback.state, statement);
     if (rollback && !options.rollback.allow) report.errors.push(rollback);
   }
@@ -162,7 +181,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   let scanTargets: VerifiedFileForScan[] | undefined;
   try {
     const realSig = realSignaturePath(signaturePath);
-    const walk = walkModel(modelPath, { ignore: ignoredBy(expected).map(compileGlob), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
+    const walk = walkModel(modelPath, { ...walkFilter(expected, options.ignore), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
     const compared = await compareContents(expected, walk, { ...options, sinkFor: (file) => capture.sinkFor(file) });
     report.errors.push(...compared.problems);
     if (report.errors.length === 0 && scan.mode !== 'off') scanTargets = capture.targets(expected, walk, compared.identities);
@@ -186,7 +205,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   }
 
   finish([]);
-  if (report.ok && options.rollback) report.rollback = { recorded: advanceRollbackState(options.rollback.state, statement) };
+  if (report.ok && options.rollback) report.rollback = { recorded: !unordered && advanceRollbackState(options.rollback.state, statement) };
   return report;
 }
 
@@ -202,5 +221,15 @@ function fillReport(report: VerificationReport, statement: SignedStatement, expe
     case 'manifest':
       report.kind = expected.manifest.kind;
       report.hashAlgorithm = expected.manifest.hashAlgorithm;
+      break;
+    case 'oms': {
+      const s = expected.statement;
+      report.kind = s.singleFile ? 'file' : 'directory';
+      report.hashAlgorithm = s.hashType;
+      // Only a Sigstore log proves when a bundle was signed; nothing is claimed otherwise.
+      report.created = expected.signedAt === undefined ? null : formatDate(expected.signedAt);
+      report.oms = { flavour: s.flavour, mode: expected.mode, serialization: s.method, rootDigest: s.rootDigest };
+      break;
+    }
   }
 }

@@ -1,7 +1,17 @@
+import { fromBase64, toBase64 } from '../bytes.js';
 import type { PublicKey } from '../crypto/keys.js';
 import { MsSignError } from '../errors.js';
 import { checkGlob } from '../format/glob.js';
-import { checkTrustPolicy, publicKeyToDocument, type KeyDocument, type RuleDocument, type TrustPolicyDocument } from './policy.js';
+import {
+  checkTrustPolicy,
+  publicKeyToDocument,
+  type CertificateRootDocument,
+  type KeyDocument,
+  type PublisherDocument,
+  type RuleDocument,
+  type SigstoreIdentityDocument,
+  type TrustPolicyDocument,
+} from './policy.js';
 import { formatDate, parseDate, parseDuration } from './time.js';
 
 /**
@@ -32,11 +42,31 @@ export interface AddKeyOptions extends KeyWindow {
 }
 
 /**
+ * A trust anchor to add to a publisher: an Ed25519 or ECDSA key (its SubjectPublicKeyInfo), a
+ * certificate root (its DER), or a Sigstore identity with its issuer.
+ */
+export type AnchorToAdd =
+  | { readonly kind: 'key'; readonly spki: Uint8Array; readonly keyId: string }
+  | { readonly kind: 'certificateRoot'; readonly certificate: Uint8Array; readonly fingerprint: string }
+  | { readonly kind: 'sigstoreIdentity'; readonly identity: string; readonly issuer: string };
+
+type AnchorEntry = KeyDocument | CertificateRootDocument | SigstoreIdentityDocument;
+
+/**
  * Adds a publisher with `key`, or `key` to an existing publisher (whose scope `models` widens).
  * Adding a key the publisher already has sets its window to the dates given: that is how a
  * rotated-out key gets its end date. One key serves one publisher only.
  */
 export function addPublisherKey(document: TrustPolicyDocument, name: string, key: PublicKey, options: AddKeyOptions = {}): PolicyEdit {
+  const spki = fromBase64(publicKeyToDocument(key)) ?? new Uint8Array();
+  return addPublisherAnchor(document, name, { kind: 'key', spki, keyId: key.keyId }, options);
+}
+
+/**
+ * Adds a publisher with `anchor`, or `anchor` to an existing publisher, as addPublisherKey does for
+ * keys. One anchor serves one publisher only.
+ */
+export function addPublisherAnchor(document: TrustPolicyDocument, name: string, anchor: AnchorToAdd, options: AddKeyOptions = {}): PolicyEdit {
   for (const [field, value] of [['notBefore', options.notBefore], ['notAfter', options.notAfter]] as const) {
     if (value !== undefined && parseDate(value) === undefined) throw new MsSignError('USAGE', `${field} ${JSON.stringify(value)}: expected a date such as 2027-01-31 or 2027-01-31T12:00:00Z`);
   }
@@ -45,34 +75,59 @@ export function addPublisherKey(document: TrustPolicyDocument, name: string, key
     const why = checkGlob(glob);
     if (why) throw new MsSignError('USAGE', `model pattern ${JSON.stringify(glob)}: ${why}`);
   }
+  const { list, label, entry, same } = anchorEntry(anchor);
+  const listOf = (p: PublisherDocument): AnchorEntry[] => {
+    if (list === 'keys') return p.keys;
+    p[list] ??= [];
+    return p[list] as AnchorEntry[];
+  };
   const doc = structuredClone(document);
-  const publicKey = publicKeyToDocument(key);
-  const owner = doc.publishers.find((p) => p.name !== name && p.keys.some((k) => k.publicKey === publicKey));
-  // One key, one publisher: otherwise a single signature could count for two publishers.
-  if (owner) throw new MsSignError('USAGE', `key ${key.keyId} already belongs to publisher ${owner.name}; one key can serve one publisher only`);
+  const owner = doc.publishers.find((p) => p.name !== name && (p[list] ?? []).some(same));
+  // One anchor, one publisher: otherwise a single signature could count for two publishers.
+  if (owner) throw new MsSignError('USAGE', `${label} already belongs to publisher ${owner.name}; one ${anchor.kind === 'key' ? 'key' : 'anchor'} can serve one publisher only`);
   const existing = doc.publishers.find((p) => p.name === name);
   if (!existing) {
     const scope = models.length > 0 ? [...new Set(models)] : ['**'];
-    doc.publishers.push({ name, models: scope, keys: [withWindow({ publicKey }, options)] });
-    return checked(doc, `Added publisher ${name} with key ${key.keyId}${describeWindow(options)}, for models ${scope.join(', ')}`);
+    const publisher: PublisherDocument = { name, models: scope, keys: [] };
+    listOf(publisher).push(withWindow(entry, options));
+    doc.publishers.push(publisher);
+    return checked(doc, `Added publisher ${name} with ${label}${describeWindow(options)}, for models ${scope.join(', ')}`);
   }
   const changes: string[] = [];
-  const index = existing.keys.findIndex((k) => k.publicKey === publicKey);
+  const entries = listOf(existing);
+  const index = entries.findIndex(same);
   if (index < 0) {
-    existing.keys.push(withWindow({ publicKey }, options));
-    changes.push(`added key ${key.keyId}${describeWindow(options)}`);
+    entries.push(withWindow(entry, options));
+    changes.push(`added ${label}${describeWindow(options)}`);
   } else if (options.notBefore !== undefined || options.notAfter !== undefined) {
-    const updated = withWindow(existing.keys[index]!, options);
-    existing.keys[index] = updated;
-    changes.push(`key ${key.keyId} now valid${describeWindow(updated) || ' at any time'}`);
+    const updated = withWindow(entries[index]!, options);
+    entries[index] = updated;
+    changes.push(`${label} now valid${describeWindow(updated) || ' at any time'}`);
   }
   const widened = models.filter((g) => !existing.models.includes(g));
   if (widened.length > 0) {
     existing.models.push(...new Set(widened));
     changes.push(`models now ${existing.models.join(', ')}`);
   }
-  if (changes.length === 0) return { document: doc, summary: `Publisher ${name} already has key ${key.keyId}; nothing changed`, changed: false };
+  if (changes.length === 0) return { document: doc, summary: `Publisher ${name} already has ${label}; nothing changed`, changed: false };
   return checked(doc, `Publisher ${name}: ${changes.join('; ')}`);
+}
+
+function anchorEntry(anchor: AnchorToAdd): { list: 'keys' | 'certificateRoots' | 'sigstoreIdentities'; label: string; entry: AnchorEntry; same: (o: AnchorEntry) => boolean } {
+  switch (anchor.kind) {
+    case 'key': {
+      const publicKey = toBase64(anchor.spki);
+      return { list: 'keys', label: `key ${anchor.keyId}`, entry: { publicKey }, same: (o) => 'publicKey' in o && o.publicKey === publicKey };
+    }
+    case 'certificateRoot': {
+      const certificate = toBase64(anchor.certificate);
+      return { list: 'certificateRoots', label: `certificate root ${anchor.fingerprint}`, entry: { certificate }, same: (o) => 'certificate' in o && o.certificate === certificate };
+    }
+    case 'sigstoreIdentity': {
+      const { identity, issuer } = anchor;
+      return { list: 'sigstoreIdentities', label: `Sigstore identity ${identity} (issuer ${issuer})`, entry: { identity, issuer }, same: (o) => 'identity' in o && o.identity === identity && o.issuer === issuer };
+    }
+  }
 }
 
 /** Removes the publisher `name` and its keys. */
@@ -85,12 +140,15 @@ export function removePublisher(document: TrustPolicyDocument, name: string): Po
 }
 
 /**
- * Revokes a key id (32 hex characters, any case): from then on every signature by the key fails
+ * Revokes a key id (32 hex characters for Ed25519 keys, 64 for ECDSA keys and certificate
+ * fingerprints; any case): from then on every signature by the key fails
  * verification. `now` (Unix seconds) is recorded as `revokedAt`.
  */
 export function revokeKey(document: TrustPolicyDocument, keyIdText: string, now: number, reason?: string): PolicyEdit {
   const keyId = keyIdText.toLowerCase();
-  if (!/^[0-9a-f]{32}$/.test(keyId)) throw new MsSignError('USAGE', `key id ${JSON.stringify(keyIdText)}: expected 32 hex characters, as keygen, inspect and verify print`);
+  if (!/^([0-9a-f]{32}|[0-9a-f]{64})$/.test(keyId)) {
+    throw new MsSignError('USAGE', `key id ${JSON.stringify(keyIdText)}: expected 32 hex characters (Ed25519) or 64 (ECDSA keys, certificates), as keygen, inspect and verify print`);
+  }
   const doc = structuredClone(document);
   if (doc.revoked.some((r) => r.keyId === keyId)) return { document: doc, summary: `Key ${keyId} was already revoked; nothing changed`, changed: false };
   doc.revoked.push({ keyId, revokedAt: formatDate(now), ...(reason === undefined ? {} : { reason }) });
@@ -166,10 +224,11 @@ export function describeWindow(window: { readonly notBefore?: string | undefined
   return parts.length === 0 ? '' : ` ${parts.join(' ')}`;
 }
 
-function withWindow(key: KeyDocument, window: KeyWindow): KeyDocument {
-  const notBefore = window.notBefore ?? key.notBefore;
-  const notAfter = window.notAfter ?? key.notAfter;
-  return { publicKey: key.publicKey, ...(notBefore === undefined ? {} : { notBefore }), ...(notAfter === undefined ? {} : { notAfter }) };
+function withWindow<T extends AnchorEntry>(entry: T, window: KeyWindow): T {
+  const notBefore = window.notBefore ?? entry.notBefore;
+  const notAfter = window.notAfter ?? entry.notAfter;
+  const { notBefore: _before, notAfter: _after, ...anchor } = entry;
+  return { ...anchor, ...(notBefore === undefined ? {} : { notBefore }), ...(notAfter === undefined ? {} : { notAfter }) } as T;
 }
 
 /** The edited document, if it passes every check verify applies to a policy. */

@@ -2,7 +2,9 @@ import type { ErrorObject } from 'ajv';
 import { MsSignError } from '../errors.js';
 import { checkGlob, compileGlob, type Glob } from '../format/glob.js';
 import { publicKeyFromBytes, type PublicKey } from '../crypto/keys.js';
-import { fromBase64, fromHex, toBase64 } from '../bytes.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { fromBase64, fromHex, toBase64, toHex } from '../bytes.js';
+import { ecKeyId, ecSpkiCurve, type EcCurveName } from '../crypto/ec-spki.js';
 import { parseDate, parseDuration } from './time.js';
 import generatedValidator from './trust-policy.validate.js';
 import { SCAN_CODES, type ScanCode } from '../scan/codes.js';
@@ -21,13 +23,34 @@ export interface TrustPolicyDocument {
 export interface PublisherDocument {
   name: string;
   models: string[];
+  /** Ed25519 and ECDSA (P-256/384/521) public keys. */
   keys: KeyDocument[];
+  /** Roots of certificate chains that sign OMS / model_signing bundles in certificate mode. */
+  certificateRoots?: CertificateRootDocument[];
+  /** Sigstore keyless signers of OMS / model_signing bundles: identity and OIDC issuer, both exact. */
+  sigstoreIdentities?: SigstoreIdentityDocument[];
 }
 
 /** A publisher's key in a trust policy file, with an optional validity window. */
 export interface KeyDocument {
   /** Base64 DER SubjectPublicKeyInfo (the body of the .pub PEM). */
   publicKey: string;
+  notBefore?: string;
+  notAfter?: string;
+}
+
+export interface CertificateRootDocument {
+  /** Base64 DER X.509 certificate (the body of the PEM). */
+  certificate: string;
+  notBefore?: string;
+  notAfter?: string;
+}
+
+export interface SigstoreIdentityDocument {
+  /** The signing certificate's subject alternative name: an email address or a URI. */
+  identity: string;
+  /** The OIDC issuer, e.g. https://accounts.google.com. */
+  issuer: string;
   notBefore?: string;
   notAfter?: string;
 }
@@ -63,15 +86,43 @@ export interface TrustPolicy {
 export interface Publisher {
   readonly name: string;
   readonly models: readonly Glob[];
+  /** Ed25519 keys: ms-sign's own signature files. */
   readonly keys: readonly TrustedKey[];
+  /** The anchors of OMS / model_signing bundles, one list per trust mode (absent: none). */
+  readonly ecdsaKeys?: readonly TrustedEcdsaKey[];
+  readonly certificateRoots?: readonly TrustedCertificateRoot[];
+  readonly sigstoreIdentities?: readonly TrustedSigstoreIdentity[];
 }
 
-/** A compiled publisher's key. */
-export interface TrustedKey {
-  readonly publicKey: PublicKey;
-  /** Unix seconds; a signature counts only if the manifest was created inside the window. */
+/** A validity window: a signature counts only if it was made inside it (Unix seconds). */
+export interface ValidityWindow {
   readonly notBefore?: number;
   readonly notAfter?: number;
+}
+
+/** A compiled publisher's Ed25519 key. */
+export interface TrustedKey extends ValidityWindow {
+  readonly publicKey: PublicKey;
+}
+
+export interface TrustedEcdsaKey extends ValidityWindow {
+  /** DER SubjectPublicKeyInfo. */
+  readonly spki: Uint8Array;
+  readonly curve: EcCurveName;
+  /** Hex SHA-256 of the key's PEM text (the OMS key hint). */
+  readonly keyId: string;
+}
+
+export interface TrustedCertificateRoot extends ValidityWindow {
+  /** DER certificate. */
+  readonly certificate: Uint8Array;
+  /** Hex SHA-256 of `certificate`: how revocations and reports name it. */
+  readonly fingerprint: string;
+}
+
+export interface TrustedSigstoreIdentity extends ValidityWindow {
+  readonly identity: string;
+  readonly issuer: string;
 }
 
 /** A compiled rule. */
@@ -180,28 +231,63 @@ export function compileTrustPolicy(
     text === undefined ? undefined : (parseDate(text) ?? fail(field, `not a valid date: ${text}`));
 
   const names = new Set<string>();
-  const keyOwners = new Map<string, string>();
+  // One anchor, one publisher: otherwise a single signature could count for two publishers.
+  const anchorOwners = new Map<string, string>();
+  const claim = (anchor: string, what: string, publisher: string, field: string) => {
+    const owner = anchorOwners.get(anchor);
+    if (owner !== undefined) fail(field, `${what} is already listed for publisher "${owner}"`);
+    anchorOwners.set(anchor, publisher);
+  };
+  const window = (w: { notBefore?: string | undefined; notAfter?: string | undefined }, field: string): ValidityWindow => {
+    const notBefore = date(w.notBefore, `${field}/notBefore`);
+    const notAfter = date(w.notAfter, `${field}/notAfter`);
+    if (notBefore !== undefined && notAfter !== undefined && notAfter <= notBefore) fail(`${field}/notAfter`, 'must be later than notBefore');
+    return { ...(notBefore === undefined ? {} : { notBefore }), ...(notAfter === undefined ? {} : { notAfter }) };
+  };
   const publishers = document.publishers.map((p, i): Publisher => {
     const at = `/publishers/${i}`;
     if (names.has(p.name)) fail(`${at}/name`, `publisher "${p.name}" appears twice`);
     names.add(p.name);
-    const keys = p.keys.map((k, j): TrustedKey => {
+    const keys: TrustedKey[] = [];
+    const ecdsaKeys: TrustedEcdsaKey[] = [];
+    p.keys.forEach((k, j) => {
       const field = `${at}/keys/${j}`;
-      const publicKey = publicKeyFromDocument(k.publicKey, field, fail);
-      // One key, one publisher: otherwise a single signature could count for two publishers.
-      const owner = keyOwners.get(publicKey.keyId);
-      if (owner !== undefined) fail(`${field}/publicKey`, `key ${publicKey.keyId} is already listed for publisher "${owner}"`);
-      keyOwners.set(publicKey.keyId, p.name);
-      const notBefore = date(k.notBefore, `${field}/notBefore`);
-      const notAfter = date(k.notAfter, `${field}/notAfter`);
-      if (notBefore !== undefined && notAfter !== undefined && notAfter <= notBefore) fail(`${field}/notAfter`, 'must be later than notBefore');
-      return { publicKey, ...(notBefore === undefined ? {} : { notBefore }), ...(notAfter === undefined ? {} : { notAfter }) };
+      if (k.publicKey.startsWith(SPKI_ED25519_PREFIX)) {
+        const publicKey = publicKeyFromDocument(k.publicKey, field, fail);
+        claim(publicKey.keyId, `key ${publicKey.keyId}`, p.name, `${field}/publicKey`);
+        keys.push({ publicKey, ...window(k, field) });
+        return;
+      }
+      const spki = fromBase64(k.publicKey) ?? new Uint8Array();
+      const curve = ecSpkiCurve(spki);
+      if (curve !== 'P-256' && curve !== 'P-384' && curve !== 'P-521') return fail(`${field}/publicKey`, `neither an Ed25519 nor an ECDSA public key: ${curve}`);
+      const keyId = ecKeyId(spki);
+      claim(keyId, `key ${keyId}`, p.name, `${field}/publicKey`);
+      ecdsaKeys.push({ spki, curve, keyId, ...window(k, field) });
     });
-    return { name: p.name, models: p.models.map((m, j) => glob(m, `${at}/models/${j}`)), keys };
+    const certificateRoots = (p.certificateRoots ?? []).map((r, j): TrustedCertificateRoot => {
+      const field = `${at}/certificateRoots/${j}`;
+      const certificate = fromBase64(r.certificate) ?? new Uint8Array();
+      // A DER SEQUENCE; the certificate itself is read when a chain is checked against it.
+      if (certificate[0] !== 0x30) fail(`${field}/certificate`, 'not a base64 DER certificate');
+      const fingerprint = toHex(sha256(certificate));
+      claim(fingerprint, `certificate root ${fingerprint}`, p.name, `${field}/certificate`);
+      return { certificate, fingerprint, ...window(r, field) };
+    });
+    const sigstoreIdentities = (p.sigstoreIdentities ?? []).map((id, j): TrustedSigstoreIdentity => {
+      const field = `${at}/sigstoreIdentities/${j}`;
+      claim(`${id.identity}\n${id.issuer}`, `Sigstore identity ${id.identity} (issuer ${id.issuer})`, p.name, `${field}/identity`);
+      return { identity: id.identity, issuer: id.issuer, ...window(id, field) };
+    });
+    if (keys.length + ecdsaKeys.length + certificateRoots.length + sigstoreIdentities.length === 0) {
+      fail(`${at}/keys`, 'a publisher needs at least one key, certificate root or Sigstore identity');
+    }
+    return { name: p.name, models: p.models.map((m, j) => glob(m, `${at}/models/${j}`)), keys, ecdsaKeys, certificateRoots, sigstoreIdentities };
   });
   const revoked = new Set<string>();
   document.revoked.forEach((r, i) => {
-    if (fromHex(r.keyId)?.length !== 16) fail(`/revoked/${i}/keyId`, 'expected 32 lower-case hex characters');
+    const length = fromHex(r.keyId)?.length;
+    if (length !== 16 && length !== 32) fail(`/revoked/${i}/keyId`, 'expected 32 (Ed25519) or 64 (ECDSA key, certificate) lower-case hex characters');
     date(r.revokedAt, `/revoked/${i}/revokedAt`);
     revoked.add(r.keyId);
   });
@@ -263,7 +349,36 @@ export function policyFromKeys(keys: readonly { readonly name: string; readonly 
   for (const { name, key } of keys) {
     if (seen.has(key.keyId)) continue;
     seen.add(key.keyId);
-    publishers.push({ name, models: [compileGlob('**')], keys: [{ publicKey: key }] });
+    publishers.push({ name, models: [compileGlob('**')], keys: [{ publicKey: key }], ecdsaKeys: [], certificateRoots: [], sigstoreIdentities: [] });
   }
   return { publishers, revoked: new Set(), rules: [] };
+}
+
+/** An anchor given on the command line for OMS bundles (`-p EC.pub`, `--cert-root`, `--sigstore-identity`). */
+export type CommandLineAnchor =
+  | { readonly name: string; readonly ecdsaKey: Uint8Array }
+  | { readonly name: string; readonly certificateRoot: Uint8Array }
+  | { readonly name: string; readonly sigstoreIdentity: { readonly identity: string; readonly issuer: string } };
+
+/**
+ * The implicit policy of anchors given on the command line: each Ed25519 key (`keys`) and each
+ * OMS anchor is its own publisher for every model name, threshold 1, no age limit.
+ */
+export function policyFromAnchors(keys: readonly { readonly name: string; readonly key: PublicKey }[], anchors: readonly CommandLineAnchor[]): TrustPolicy {
+  const base = policyFromKeys(keys);
+  const publishers = [...base.publishers];
+  const none = { keys: [], ecdsaKeys: [], certificateRoots: [], sigstoreIdentities: [] };
+  for (const anchor of anchors) {
+    const models = [compileGlob('**')];
+    if ('ecdsaKey' in anchor) {
+      const curve = ecSpkiCurve(anchor.ecdsaKey);
+      if (curve !== 'P-256' && curve !== 'P-384' && curve !== 'P-521') throw new MsSignError('BAD_KEY', `${anchor.name}: ${curve}`, { path: anchor.name });
+      publishers.push({ ...none, name: anchor.name, models, ecdsaKeys: [{ spki: anchor.ecdsaKey, curve, keyId: ecKeyId(anchor.ecdsaKey) }] });
+    } else if ('certificateRoot' in anchor) {
+      publishers.push({ ...none, name: anchor.name, models, certificateRoots: [{ certificate: anchor.certificateRoot, fingerprint: toHex(sha256(anchor.certificateRoot)) }] });
+    } else {
+      publishers.push({ ...none, name: anchor.name, models, sigstoreIdentities: [{ ...anchor.sigstoreIdentity }] });
+    }
+  }
+  return { ...base, publishers };
 }

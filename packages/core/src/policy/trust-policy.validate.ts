@@ -3,15 +3,15 @@
 import ucs2lengthModule from "ajv/dist/runtime/ucs2length.js";
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/ms-sign/ms-sign/schema/trust-policy.v1.json","title":"ms-sign trust policy, version 1","description":"Whom ms-sign trusts to publish which models. See docs/trust-policy.md.","type":"object","additionalProperties":false,"required":["version","publishers","revoked","rules"],"properties":{"$schema":{"type":"string","maxLength":1024},"version":{"const":1},"publishers":{"type":"array","maxItems":1000,"items":{"$ref":"#/$defs/publisher"}},"revoked":{"type":"array","maxItems":100000,"items":{"$ref":"#/$defs/revocation"}},"rules":{"type":"array","maxItems":1000,"items":{"$ref":"#/$defs/rule"}}},"$defs":{"publisherName":{"description":"A publisher's name as verify reports it.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"},"glob":{"description":"A model-name glob: * and ? within a segment, ** for any number of segments, \\ escapes.","type":"string","minLength":1,"maxLength":1024},"date":{"description":"RFC 3339 date-time with a zone, or a date (midnight UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"},"keyId":{"description":"First 16 bytes of SHA-256 of the raw 32-byte Ed25519 public key, lower-case hex.","type":"string","pattern":"^[0-9a-f]{32}$"},"publisher":{"type":"object","additionalProperties":false,"required":["name","keys","models"],"properties":{"name":{"$ref":"#/$defs/publisherName"},"models":{"description":"Model names this publisher may sign.","type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"#/$defs/glob"}},"keys":{"type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"#/$defs/key"}}}},"key":{"type":"object","additionalProperties":false,"required":["publicKey"],"properties":{"publicKey":{"description":"Base64 of the DER SubjectPublicKeyInfo: the body line of the .pub PEM file.","type":"string","pattern":"^[A-Za-z0-9+/]{59}=$"},"notBefore":{"$ref":"#/$defs/date"},"notAfter":{"$ref":"#/$defs/date"}}},"revocation":{"type":"object","additionalProperties":false,"required":["keyId"],"properties":{"keyId":{"$ref":"#/$defs/keyId"},"reason":{"type":"string","maxLength":1024},"revokedAt":{"$ref":"#/$defs/date"}}},"rule":{"type":"object","additionalProperties":false,"required":["models"],"properties":{"models":{"$ref":"#/$defs/glob"},"threshold":{"description":"Distinct trusted publishers that must have signed.","type":"integer","minimum":1,"maximum":1000},"maxAge":{"description":"Longest time since signing, e.g. 90d, 12h, 2w.","type":"string","pattern":"^([0-9]+[smhdw])+$"},"requireExpiry":{"type":"boolean"},"scan":{"description":"Scan mode verify applies to matching models (default no-unsafe): off, no-unsafe (refuse unsafe or malformed files) or clean (also refuse files of unknown format).","enum":["off","no-unsafe","clean"]},"scanAllowUnknown":{"description":"In clean mode: model-relative path globs of files whose format may be unknown, e.g. *.md.","type":"array","maxItems":256,"items":{"$ref":"#/$defs/glob"}},"scanWaive":{"description":"Scan codes that do not count for matching models; only codes docs/scan.md marks waivable.","type":"array","maxItems":256,"items":{"type":"string","pattern":"^[A-Z][A-Z0-9_]{0,63}$"}}}}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/ms-sign/ms-sign/schema/trust-policy.v1.json","title":"ms-sign trust policy, version 1","description":"Whom ms-sign trusts to publish which models. See docs/trust-policy.md.","type":"object","additionalProperties":false,"required":["version","publishers","revoked","rules"],"properties":{"$schema":{"type":"string","maxLength":1024},"version":{"const":1},"publishers":{"type":"array","maxItems":1000,"items":{"$ref":"#/$defs/publisher"}},"revoked":{"type":"array","maxItems":100000,"items":{"$ref":"#/$defs/revocation"}},"rules":{"type":"array","maxItems":1000,"items":{"$ref":"#/$defs/rule"}}},"$defs":{"publisherName":{"description":"A publisher's name as verify reports it.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"},"glob":{"description":"A model-name glob: * and ? within a segment, ** for any number of segments, \\ escapes.","type":"string","minLength":1,"maxLength":1024},"date":{"description":"RFC 3339 date-time with a zone, or a date (midnight UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"},"keyId":{"description":"Ed25519: first 16 bytes of SHA-256 of the raw 32-byte public key. ECDSA: SHA-256 of the key's PEM text. Certificates: SHA-256 of the DER certificate. Lower-case hex.","type":"string","pattern":"^([0-9a-f]{32}|[0-9a-f]{64})$"},"publisher":{"type":"object","additionalProperties":false,"required":["name","keys","models"],"properties":{"name":{"$ref":"#/$defs/publisherName"},"models":{"description":"Model names this publisher may sign.","type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"#/$defs/glob"}},"keys":{"description":"Ed25519 and ECDSA (P-256, P-384, P-521) public keys. A publisher needs at least one key, certificate root or Sigstore identity.","type":"array","maxItems":1000,"items":{"$ref":"#/$defs/key"}},"certificateRoots":{"description":"Roots of the certificate chains of OMS / model_signing bundles signed in certificate mode.","type":"array","maxItems":1000,"items":{"$ref":"#/$defs/certificateRoot"}},"sigstoreIdentities":{"description":"Sigstore keyless signers of OMS / model_signing bundles; identity and issuer are compared exactly.","type":"array","maxItems":1000,"items":{"$ref":"#/$defs/sigstoreIdentity"}}}},"certificateRoot":{"type":"object","additionalProperties":false,"required":["certificate"],"properties":{"certificate":{"description":"Base64 of the DER X.509 certificate: the body of its PEM file.","type":"string","maxLength":65536,"pattern":"^[A-Za-z0-9+/]+={0,2}$"},"notBefore":{"$ref":"#/$defs/date"},"notAfter":{"$ref":"#/$defs/date"}}},"sigstoreIdentity":{"type":"object","additionalProperties":false,"required":["identity","issuer"],"properties":{"identity":{"description":"The certificate's subject alternative name (email or URI), exactly.","type":"string","minLength":1,"maxLength":1024},"issuer":{"description":"The OIDC issuer URL, exactly.","type":"string","minLength":1,"maxLength":1024},"notBefore":{"$ref":"#/$defs/date"},"notAfter":{"$ref":"#/$defs/date"}}},"key":{"type":"object","additionalProperties":false,"required":["publicKey"],"properties":{"publicKey":{"description":"Base64 of the DER SubjectPublicKeyInfo: the body of the .pub PEM file (Ed25519, or ECDSA on P-256, P-384 or P-521).","type":"string","maxLength":400,"pattern":"^[A-Za-z0-9+/]+={0,2}$"},"notBefore":{"$ref":"#/$defs/date"},"notAfter":{"$ref":"#/$defs/date"}}},"revocation":{"type":"object","additionalProperties":false,"required":["keyId"],"properties":{"keyId":{"$ref":"#/$defs/keyId"},"reason":{"type":"string","maxLength":1024},"revokedAt":{"$ref":"#/$defs/date"}}},"rule":{"type":"object","additionalProperties":false,"required":["models"],"properties":{"models":{"$ref":"#/$defs/glob"},"threshold":{"description":"Distinct trusted publishers that must have signed.","type":"integer","minimum":1,"maximum":1000},"maxAge":{"description":"Longest time since signing, e.g. 90d, 12h, 2w.","type":"string","pattern":"^([0-9]+[smhdw])+$"},"requireExpiry":{"type":"boolean"},"scan":{"description":"Scan mode verify applies to matching models (default no-unsafe): off, no-unsafe (refuse unsafe or malformed files) or clean (also refuse files of unknown format).","enum":["off","no-unsafe","clean"]},"scanAllowUnknown":{"description":"In clean mode: model-relative path globs of files whose format may be unknown, e.g. *.md.","type":"array","maxItems":256,"items":{"$ref":"#/$defs/glob"}},"scanWaive":{"description":"Scan codes that do not count for matching models; only codes docs/scan.md marks waivable.","type":"array","maxItems":256,"items":{"type":"string","pattern":"^[A-Z][A-Z0-9_]{0,63}$"}}}}}};
 const func1 = ucs2lengthModule.default;
-const schema32 = {"type":"object","additionalProperties":false,"required":["name","keys","models"],"properties":{"name":{"$ref":"#/$defs/publisherName"},"models":{"description":"Model names this publisher may sign.","type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"#/$defs/glob"}},"keys":{"type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"#/$defs/key"}}}};
+const schema32 = {"type":"object","additionalProperties":false,"required":["name","keys","models"],"properties":{"name":{"$ref":"#/$defs/publisherName"},"models":{"description":"Model names this publisher may sign.","type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"#/$defs/glob"}},"keys":{"description":"Ed25519 and ECDSA (P-256, P-384, P-521) public keys. A publisher needs at least one key, certificate root or Sigstore identity.","type":"array","maxItems":1000,"items":{"$ref":"#/$defs/key"}},"certificateRoots":{"description":"Roots of the certificate chains of OMS / model_signing bundles signed in certificate mode.","type":"array","maxItems":1000,"items":{"$ref":"#/$defs/certificateRoot"}},"sigstoreIdentities":{"description":"Sigstore keyless signers of OMS / model_signing bundles; identity and issuer are compared exactly.","type":"array","maxItems":1000,"items":{"$ref":"#/$defs/sigstoreIdentity"}}}};
 const schema33 = {"description":"A publisher's name as verify reports it.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"};
 const schema34 = {"description":"A model-name glob: * and ? within a segment, ** for any number of segments, \\ escapes.","type":"string","minLength":1,"maxLength":1024};
 const pattern4 = new RegExp("^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$", "u");
-const schema35 = {"type":"object","additionalProperties":false,"required":["publicKey"],"properties":{"publicKey":{"description":"Base64 of the DER SubjectPublicKeyInfo: the body line of the .pub PEM file.","type":"string","pattern":"^[A-Za-z0-9+/]{59}=$"},"notBefore":{"$ref":"#/$defs/date"},"notAfter":{"$ref":"#/$defs/date"}}};
+const schema35 = {"type":"object","additionalProperties":false,"required":["publicKey"],"properties":{"publicKey":{"description":"Base64 of the DER SubjectPublicKeyInfo: the body of the .pub PEM file (Ed25519, or ECDSA on P-256, P-384 or P-521).","type":"string","maxLength":400,"pattern":"^[A-Za-z0-9+/]+={0,2}$"},"notBefore":{"$ref":"#/$defs/date"},"notAfter":{"$ref":"#/$defs/date"}}};
 const schema36 = {"description":"RFC 3339 date-time with a zone, or a date (midnight UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"};
-const pattern5 = new RegExp("^[A-Za-z0-9+/]{59}=$", "u");
+const pattern5 = new RegExp("^[A-Za-z0-9+/]+={0,2}$", "u");
 const pattern6 = new RegExp("^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$", "u");
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -50,8 +50,8 @@ errors++;
 if(data.publicKey !== undefined){
 let data0 = data.publicKey;
 if(typeof data0 === "string"){
-if(!pattern5.test(data0)){
-const err2 = {instancePath:instancePath+"/publicKey",schemaPath:"#/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]{59}=$"},message:"must match pattern \""+"^[A-Za-z0-9+/]{59}=$"+"\""};
+if(func1(data0) > 400){
+const err2 = {instancePath:instancePath+"/publicKey",schemaPath:"#/properties/publicKey/maxLength",keyword:"maxLength",params:{limit: 400},message:"must NOT have more than 400 characters"};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -60,9 +60,8 @@ vErrors.push(err2);
 }
 errors++;
 }
-}
-else {
-const err3 = {instancePath:instancePath+"/publicKey",schemaPath:"#/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern5.test(data0)){
+const err3 = {instancePath:instancePath+"/publicKey",schemaPath:"#/properties/publicKey/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]+={0,2}$"},message:"must match pattern \""+"^[A-Za-z0-9+/]+={0,2}$"+"\""};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -72,11 +71,279 @@ vErrors.push(err3);
 errors++;
 }
 }
+else {
+const err4 = {instancePath:instancePath+"/publicKey",schemaPath:"#/properties/publicKey/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
 if(data.notBefore !== undefined){
 let data1 = data.notBefore;
 if(typeof data1 === "string"){
 if(!pattern6.test(data1)){
-const err4 = {instancePath:instancePath+"/notBefore",schemaPath:"#/$defs/date/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"+"\""};
+const err5 = {instancePath:instancePath+"/notBefore",schemaPath:"#/$defs/date/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"+"\""};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/notBefore",schemaPath:"#/$defs/date/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.notAfter !== undefined){
+let data2 = data.notAfter;
+if(typeof data2 === "string"){
+if(!pattern6.test(data2)){
+const err7 = {instancePath:instancePath+"/notAfter",schemaPath:"#/$defs/date/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"+"\""};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/notAfter",schemaPath:"#/$defs/date/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+else {
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+validate22.errors = vErrors;
+return errors === 0;
+}
+validate22.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema38 = {"type":"object","additionalProperties":false,"required":["certificate"],"properties":{"certificate":{"description":"Base64 of the DER X.509 certificate: the body of its PEM file.","type":"string","maxLength":65536,"pattern":"^[A-Za-z0-9+/]+={0,2}$"},"notBefore":{"$ref":"#/$defs/date"},"notAfter":{"$ref":"#/$defs/date"}}};
+
+function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate24.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.certificate === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "certificate"},message:"must have required property '"+"certificate"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((key0 === "certificate") || (key0 === "notBefore")) || (key0 === "notAfter"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.certificate !== undefined){
+let data0 = data.certificate;
+if(typeof data0 === "string"){
+if(func1(data0) > 65536){
+const err2 = {instancePath:instancePath+"/certificate",schemaPath:"#/properties/certificate/maxLength",keyword:"maxLength",params:{limit: 65536},message:"must NOT have more than 65536 characters"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(!pattern5.test(data0)){
+const err3 = {instancePath:instancePath+"/certificate",schemaPath:"#/properties/certificate/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9+/]+={0,2}$"},message:"must match pattern \""+"^[A-Za-z0-9+/]+={0,2}$"+"\""};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/certificate",schemaPath:"#/properties/certificate/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.notBefore !== undefined){
+let data1 = data.notBefore;
+if(typeof data1 === "string"){
+if(!pattern6.test(data1)){
+const err5 = {instancePath:instancePath+"/notBefore",schemaPath:"#/$defs/date/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"+"\""};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/notBefore",schemaPath:"#/$defs/date/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.notAfter !== undefined){
+let data2 = data.notAfter;
+if(typeof data2 === "string"){
+if(!pattern6.test(data2)){
+const err7 = {instancePath:instancePath+"/notAfter",schemaPath:"#/$defs/date/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"+"\""};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/notAfter",schemaPath:"#/$defs/date/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+else {
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+validate24.errors = vErrors;
+return errors === 0;
+}
+validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema41 = {"type":"object","additionalProperties":false,"required":["identity","issuer"],"properties":{"identity":{"description":"The certificate's subject alternative name (email or URI), exactly.","type":"string","minLength":1,"maxLength":1024},"issuer":{"description":"The OIDC issuer URL, exactly.","type":"string","minLength":1,"maxLength":1024},"notBefore":{"$ref":"#/$defs/date"},"notAfter":{"$ref":"#/$defs/date"}}};
+
+function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate26.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.identity === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "identity"},message:"must have required property '"+"identity"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.issuer === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "issuer"},message:"must have required property '"+"issuer"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((key0 === "identity") || (key0 === "issuer")) || (key0 === "notBefore")) || (key0 === "notAfter"))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.identity !== undefined){
+let data0 = data.identity;
+if(typeof data0 === "string"){
+if(func1(data0) > 1024){
+const err3 = {instancePath:instancePath+"/identity",schemaPath:"#/properties/identity/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(func1(data0) < 1){
+const err4 = {instancePath:instancePath+"/identity",schemaPath:"#/properties/identity/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -87,7 +354,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/notBefore",schemaPath:"#/$defs/date/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err5 = {instancePath:instancePath+"/identity",schemaPath:"#/properties/identity/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -97,11 +364,11 @@ vErrors.push(err5);
 errors++;
 }
 }
-if(data.notAfter !== undefined){
-let data2 = data.notAfter;
-if(typeof data2 === "string"){
-if(!pattern6.test(data2)){
-const err6 = {instancePath:instancePath+"/notAfter",schemaPath:"#/$defs/date/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"+"\""};
+if(data.issuer !== undefined){
+let data1 = data.issuer;
+if(typeof data1 === "string"){
+if(func1(data1) > 1024){
+const err6 = {instancePath:instancePath+"/issuer",schemaPath:"#/properties/issuer/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -110,9 +377,8 @@ vErrors.push(err6);
 }
 errors++;
 }
-}
-else {
-const err7 = {instancePath:instancePath+"/notAfter",schemaPath:"#/$defs/date/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(func1(data1) < 1){
+const err7 = {instancePath:instancePath+"/issuer",schemaPath:"#/properties/issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -122,9 +388,8 @@ vErrors.push(err7);
 errors++;
 }
 }
-}
 else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err8 = {instancePath:instancePath+"/issuer",schemaPath:"#/properties/issuer/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -133,10 +398,72 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate22.errors = vErrors;
+}
+if(data.notBefore !== undefined){
+let data2 = data.notBefore;
+if(typeof data2 === "string"){
+if(!pattern6.test(data2)){
+const err9 = {instancePath:instancePath+"/notBefore",schemaPath:"#/$defs/date/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"+"\""};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/notBefore",schemaPath:"#/$defs/date/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data.notAfter !== undefined){
+let data3 = data.notAfter;
+if(typeof data3 === "string"){
+if(!pattern6.test(data3)){
+const err11 = {instancePath:instancePath+"/notAfter",schemaPath:"#/$defs/date/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"+"\""};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+else {
+const err12 = {instancePath:instancePath+"/notAfter",schemaPath:"#/$defs/date/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+else {
+const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+validate26.errors = vErrors;
 return errors === 0;
 }
-validate22.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate26.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -181,7 +508,7 @@ vErrors.push(err2);
 errors++;
 }
 for(const key0 in data){
-if(!(((key0 === "name") || (key0 === "models")) || (key0 === "keys"))){
+if(!(((((key0 === "name") || (key0 === "models")) || (key0 === "keys")) || (key0 === "certificateRoots")) || (key0 === "sigstoreIdentities"))){
 const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err3];
@@ -301,16 +628,6 @@ vErrors.push(err12);
 }
 errors++;
 }
-if(data3.length < 1){
-const err13 = {instancePath:instancePath+"/keys",schemaPath:"#/properties/keys/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
 const len1 = data3.length;
 for(let i1=0; i1<len1; i1++){
 if(!(validate22(data3[i1], {instancePath:instancePath+"/keys/" + i1,parentData:data3,parentDataProperty:i1,rootData,dynamicAnchors}))){
@@ -320,7 +637,21 @@ errors = vErrors.length;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/keys",schemaPath:"#/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err13 = {instancePath:instancePath+"/keys",schemaPath:"#/properties/keys/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data.certificateRoots !== undefined){
+let data5 = data.certificateRoots;
+if(Array.isArray(data5)){
+if(data5.length > 1000){
+const err14 = {instancePath:instancePath+"/certificateRoots",schemaPath:"#/properties/certificateRoots/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -329,10 +660,16 @@ vErrors.push(err14);
 }
 errors++;
 }
+const len2 = data5.length;
+for(let i2=0; i2<len2; i2++){
+if(!(validate24(data5[i2], {instancePath:instancePath+"/certificateRoots/" + i2,parentData:data5,parentDataProperty:i2,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate24.errors : vErrors.concat(validate24.errors);
+errors = vErrors.length;
+}
 }
 }
 else {
-const err15 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err15 = {instancePath:instancePath+"/certificateRoots",schemaPath:"#/properties/certificateRoots/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -341,19 +678,63 @@ vErrors.push(err15);
 }
 errors++;
 }
+}
+if(data.sigstoreIdentities !== undefined){
+let data7 = data.sigstoreIdentities;
+if(Array.isArray(data7)){
+if(data7.length > 1000){
+const err16 = {instancePath:instancePath+"/sigstoreIdentities",schemaPath:"#/properties/sigstoreIdentities/maxItems",keyword:"maxItems",params:{limit: 1000},message:"must NOT have more than 1000 items"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+const len3 = data7.length;
+for(let i3=0; i3<len3; i3++){
+if(!(validate26(data7[i3], {instancePath:instancePath+"/sigstoreIdentities/" + i3,parentData:data7,parentDataProperty:i3,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/sigstoreIdentities",schemaPath:"#/properties/sigstoreIdentities/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+}
+else {
+const err18 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
 validate21.errors = vErrors;
 return errors === 0;
 }
 validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema38 = {"type":"object","additionalProperties":false,"required":["keyId"],"properties":{"keyId":{"$ref":"#/$defs/keyId"},"reason":{"type":"string","maxLength":1024},"revokedAt":{"$ref":"#/$defs/date"}}};
-const schema39 = {"description":"First 16 bytes of SHA-256 of the raw 32-byte Ed25519 public key, lower-case hex.","type":"string","pattern":"^[0-9a-f]{32}$"};
-const pattern8 = new RegExp("^[0-9a-f]{32}$", "u");
+const schema44 = {"type":"object","additionalProperties":false,"required":["keyId"],"properties":{"keyId":{"$ref":"#/$defs/keyId"},"reason":{"type":"string","maxLength":1024},"revokedAt":{"$ref":"#/$defs/date"}}};
+const schema45 = {"description":"Ed25519: first 16 bytes of SHA-256 of the raw 32-byte public key. ECDSA: SHA-256 of the key's PEM text. Certificates: SHA-256 of the DER certificate. Lower-case hex.","type":"string","pattern":"^([0-9a-f]{32}|[0-9a-f]{64})$"};
+const pattern13 = new RegExp("^([0-9a-f]{32}|[0-9a-f]{64})$", "u");
 
-function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate25.evaluated;
+const evaluated0 = validate29.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -386,8 +767,8 @@ errors++;
 if(data.keyId !== undefined){
 let data0 = data.keyId;
 if(typeof data0 === "string"){
-if(!pattern8.test(data0)){
-const err2 = {instancePath:instancePath+"/keyId",schemaPath:"#/$defs/keyId/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{32}$"},message:"must match pattern \""+"^[0-9a-f]{32}$"+"\""};
+if(!pattern13.test(data0)){
+const err2 = {instancePath:instancePath+"/keyId",schemaPath:"#/$defs/keyId/pattern",keyword:"pattern",params:{pattern: "^([0-9a-f]{32}|[0-9a-f]{64})$"},message:"must match pattern \""+"^([0-9a-f]{32}|[0-9a-f]{64})$"+"\""};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -469,19 +850,19 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate25.errors = vErrors;
+validate29.errors = vErrors;
 return errors === 0;
 }
-validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate29.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema41 = {"type":"object","additionalProperties":false,"required":["models"],"properties":{"models":{"$ref":"#/$defs/glob"},"threshold":{"description":"Distinct trusted publishers that must have signed.","type":"integer","minimum":1,"maximum":1000},"maxAge":{"description":"Longest time since signing, e.g. 90d, 12h, 2w.","type":"string","pattern":"^([0-9]+[smhdw])+$"},"requireExpiry":{"type":"boolean"},"scan":{"description":"Scan mode verify applies to matching models (default no-unsafe): off, no-unsafe (refuse unsafe or malformed files) or clean (also refuse files of unknown format).","enum":["off","no-unsafe","clean"]},"scanAllowUnknown":{"description":"In clean mode: model-relative path globs of files whose format may be unknown, e.g. *.md.","type":"array","maxItems":256,"items":{"$ref":"#/$defs/glob"}},"scanWaive":{"description":"Scan codes that do not count for matching models; only codes docs/scan.md marks waivable.","type":"array","maxItems":256,"items":{"type":"string","pattern":"^[A-Z][A-Z0-9_]{0,63}$"}}}};
-const pattern10 = new RegExp("^([0-9]+[smhdw])+$", "u");
-const pattern11 = new RegExp("^[A-Z][A-Z0-9_]{0,63}$", "u");
+const schema47 = {"type":"object","additionalProperties":false,"required":["models"],"properties":{"models":{"$ref":"#/$defs/glob"},"threshold":{"description":"Distinct trusted publishers that must have signed.","type":"integer","minimum":1,"maximum":1000},"maxAge":{"description":"Longest time since signing, e.g. 90d, 12h, 2w.","type":"string","pattern":"^([0-9]+[smhdw])+$"},"requireExpiry":{"type":"boolean"},"scan":{"description":"Scan mode verify applies to matching models (default no-unsafe): off, no-unsafe (refuse unsafe or malformed files) or clean (also refuse files of unknown format).","enum":["off","no-unsafe","clean"]},"scanAllowUnknown":{"description":"In clean mode: model-relative path globs of files whose format may be unknown, e.g. *.md.","type":"array","maxItems":256,"items":{"$ref":"#/$defs/glob"}},"scanWaive":{"description":"Scan codes that do not count for matching models; only codes docs/scan.md marks waivable.","type":"array","maxItems":256,"items":{"type":"string","pattern":"^[A-Z][A-Z0-9_]{0,63}$"}}}};
+const pattern15 = new RegExp("^([0-9]+[smhdw])+$", "u");
+const pattern16 = new RegExp("^[A-Z][A-Z0-9_]{0,63}$", "u");
 
-function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate27.evaluated;
+const evaluated0 = validate31.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -584,7 +965,7 @@ errors++;
 if(data.maxAge !== undefined){
 let data2 = data.maxAge;
 if(typeof data2 === "string"){
-if(!pattern10.test(data2)){
+if(!pattern15.test(data2)){
 const err8 = {instancePath:instancePath+"/maxAge",schemaPath:"#/properties/maxAge/pattern",keyword:"pattern",params:{pattern: "^([0-9]+[smhdw])+$"},message:"must match pattern \""+"^([0-9]+[smhdw])+$"+"\""};
 if(vErrors === null){
 vErrors = [err8];
@@ -621,7 +1002,7 @@ errors++;
 if(data.scan !== undefined){
 let data4 = data.scan;
 if(!(((data4 === "off") || (data4 === "no-unsafe")) || (data4 === "clean"))){
-const err11 = {instancePath:instancePath+"/scan",schemaPath:"#/properties/scan/enum",keyword:"enum",params:{allowedValues: schema41.properties.scan.enum},message:"must be equal to one of the allowed values"};
+const err11 = {instancePath:instancePath+"/scan",schemaPath:"#/properties/scan/enum",keyword:"enum",params:{allowedValues: schema47.properties.scan.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -709,7 +1090,7 @@ const len1 = data7.length;
 for(let i1=0; i1<len1; i1++){
 let data8 = data7[i1];
 if(typeof data8 === "string"){
-if(!pattern11.test(data8)){
+if(!pattern16.test(data8)){
 const err18 = {instancePath:instancePath+"/scanWaive/" + i1,schemaPath:"#/properties/scanWaive/items/pattern",keyword:"pattern",params:{pattern: "^[A-Z][A-Z0-9_]{0,63}$"},message:"must match pattern \""+"^[A-Z][A-Z0-9_]{0,63}$"+"\""};
 if(vErrors === null){
 vErrors = [err18];
@@ -754,10 +1135,10 @@ vErrors.push(err21);
 }
 errors++;
 }
-validate27.errors = vErrors;
+validate31.errors = vErrors;
 return errors === 0;
 }
-validate27.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate31.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -908,8 +1289,8 @@ errors++;
 }
 const len1 = data4.length;
 for(let i1=0; i1<len1; i1++){
-if(!(validate25(data4[i1], {instancePath:instancePath+"/revoked/" + i1,parentData:data4,parentDataProperty:i1,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
+if(!(validate29(data4[i1], {instancePath:instancePath+"/revoked/" + i1,parentData:data4,parentDataProperty:i1,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
 errors = vErrors.length;
 }
 }
@@ -940,8 +1321,8 @@ errors++;
 }
 const len2 = data6.length;
 for(let i2=0; i2<len2; i2++){
-if(!(validate27(data6[i2], {instancePath:instancePath+"/rules/" + i2,parentData:data6,parentDataProperty:i2,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate27.errors : vErrors.concat(validate27.errors);
+if(!(validate31(data6[i2], {instancePath:instancePath+"/rules/" + i2,parentData:data6,parentDataProperty:i2,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
 errors = vErrors.length;
 }
 }

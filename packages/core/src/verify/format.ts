@@ -6,6 +6,16 @@ import type { AppliedRule } from './policy-check.js';
 import type { SignerReport } from './signer-report.js';
 import type { ExpectedContents, SignedStatement } from './statement.js';
 
+/**
+ * A Sigstore trusted root as `parseSigstoreTrustedRoot` (@ms-sign/core/node) reads it. Opaque to
+ * the pure core: only the format that checks Sigstore bundles looks inside.
+ */
+export interface SigstoreTrustedRoot {
+  /** Where the trusted root came from, for messages. */
+  readonly source: string;
+  readonly material: unknown;
+}
+
 /** Options of a format's signature verification. */
 export interface FormatVerifyOptions {
   /** Where the bytes came from (a path), for messages and `Problem.path`. */
@@ -15,6 +25,11 @@ export interface FormatVerifyOptions {
    * node:crypto's (`nodeSha512`), which is much faster on a large signed payload.
    */
   readonly sha512?: Sha512;
+  /**
+   * The Sigstore trusted root (Rekor, Fulcio, CT log and timestamp authority keys) that Sigstore
+   * keyless signatures are checked against; without it no keyless signature verifies.
+   */
+  readonly sigstoreTrustedRoot?: SigstoreTrustedRoot;
 }
 
 /**

@@ -2,12 +2,13 @@ import { toHex } from '../bytes.js';
 import { pureSha512, verifyEd25519, type Sha512 } from '../crypto/ed25519.js';
 import type { Envelope } from '../format/envelope.js';
 import { signingMessage } from '../format/pae.js';
-import type { Publisher, TrustedKey, TrustPolicy } from '../policy/policy.js';
+import type { Publisher, TrustPolicy, ValidityWindow } from '../policy/policy.js';
 
 /** The outcome of checking one signature of a signature file against the policy's keys. */
 export type SignatureCheck =
   | { readonly keyId: string; readonly status: 'revoked' | 'untrusted' | 'bad-signature' }
-  | { readonly keyId: string; readonly status: 'verified'; readonly publisher: Publisher; readonly key: TrustedKey };
+  /** `key`: the window of the anchor that verified (a key, certificate root or Sigstore identity). */
+  | { readonly keyId: string; readonly status: 'verified'; readonly publisher: Publisher; readonly key: ValidityWindow };
 
 /**
  * Checks each signature over the raw payload bytes, before anything decodes them (SPEC section 3).

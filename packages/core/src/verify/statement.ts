@@ -1,4 +1,5 @@
 import type { Manifest, Subject } from '../format/manifest.js';
+import type { OmsStatement } from '../oms/statement.js';
 
 /**
  * What a signature format's signed payload claims about the release, whatever the format: the
@@ -29,12 +30,29 @@ export interface SignedStatement {
  * in "shards" mode it records `path:start:end` ranges with per-range digests, which maps to a
  * member holding explicit byte ranges per file (the last range's end is the file's size).
  */
-export type ExpectedContents = { readonly kind: 'manifest'; readonly manifest: Manifest };
+export type ExpectedContents =
+  | { readonly kind: 'manifest'; readonly manifest: Manifest }
+  /**
+   * An OMS / model_signing statement: per-file SHA-256 digests without sizes ("files"), or digests
+   * of byte ranges ("shards"); a single file is named ".".
+   */
+  | {
+      readonly kind: 'oms';
+      readonly statement: OmsStatement;
+      /** The bundle's trust mode. */
+      readonly mode: 'key' | 'certificate' | 'sigstore';
+      /** Unix seconds the Sigstore log proves the bundle was signed at; key and certificate bundles carry none. */
+      readonly signedAt?: number;
+    };
 
 /** Number of files and total bytes the expected contents describe (bytes: null when sizes are not recorded). */
 export function contentsSummary(expected: ExpectedContents): { count: number; bytes: number | null } {
   switch (expected.kind) {
     case 'manifest':
       return { count: expected.manifest.files.length, bytes: expected.manifest.files.reduce((n, f) => n + f.size, 0) };
+    case 'oms': {
+      const files = expected.statement.files;
+      return { count: files.length, bytes: files.every((f) => f.size !== undefined) ? files.reduce((n, f) => n + f.size!, 0) : null };
+    }
   }
 }

@@ -6,7 +6,8 @@ import { NATIVE_FORMAT } from './native-format.js';
 /**
  * The signature formats ms-sign reads, tried in order by `detect`. The first entry also decodes
  * files no format recognises, so that they fail with its precise "malformed" problem. To add a
- * format, implement SignatureFormat and append it here.
+ * format, implement SignatureFormat and append it here, or (when it needs Node, as OMS bundles do
+ * for X.509 and ECDSA) to `ALL_SIGNATURE_FORMATS` in node/formats.ts.
  */
 export const SIGNATURE_FORMATS: readonly SignatureFormat[] = [NATIVE_FORMAT];
 
