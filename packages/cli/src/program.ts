@@ -71,6 +71,8 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .addOption(new Option('--hash <algorithm>', 'hash algorithm').choices(['sha256', 'sha512']).default('sha256'))
     .option('--expires <when>', 'expiry: a duration from now (90d, 12h, 2w) or a date (2027-01-31)')
     .option('--append', 'add a signature to the existing signature file (co-signing) after checking the model matches')
+    .option('--accept-ignores', 'with --append: vouch for the ignore patterns the signature file records without repeating them as --ignore')
+    .option('--force', 'replace a signature file that holds other keys\' signatures (they are dropped)')
     .addOption(new Option('--shard-size <bytes>', 'shard size in bytes, a power of two (advanced)').argParser(parseInteger).hideHelp())
     .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp())
     .option('--json', 'print one JSON object on stdout')

@@ -86,5 +86,7 @@ export function printReport(io: CliIo, report: PresentedReport, out: Writable, q
   writeLine(out, `  model:     ${printable(report.subject.name ?? '')}${report.subject.version ? ` version ${printable(report.subject.version)}` : ''}, signed ${report.created}${report.expires ? `, expires ${report.expires}` : ''}`);
   writeLine(out, `  signed by: ${signers.join(', ')}`);
   writeLine(out, `  files:     ${report.files.count} (${formatBytes(report.files.bytes)})`);
+  // What the signers chose to leave out is part of what was verified: say it.
+  if (report.ignore.length > 0) writeLine(out, `  ignored:   ${report.ignore.map((p) => printable(p)).join(', ')} (not covered)`);
   writeLine(out, `  policy:    ${describePolicy(report)}`);
 }

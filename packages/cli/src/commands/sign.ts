@@ -1,10 +1,12 @@
 import {
   cosignModel,
+  decodeEnvelope,
   defaultSignaturePath,
   MsSignError,
   parseWhen,
   readBoundedFile,
   signModel,
+  toHex,
   writeFileAtomic,
   LIMITS,
   type HashAlgorithm,
@@ -26,6 +28,8 @@ export interface SignOptions {
   readonly hash: HashAlgorithm;
   readonly expires?: string;
   readonly append?: boolean;
+  readonly acceptIgnores?: boolean;
+  readonly force?: boolean;
   readonly shardSize?: number;
   readonly threads?: number;
   readonly json?: boolean;
@@ -45,10 +49,11 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
   }
   if (options.append) {
     const conflicting = ['name', 'modelVersion', 'expires', 'shardSize'].filter((k) => options[k as keyof SignOptions] !== undefined);
-    if (conflicting.length > 0 || options.annotation.length > 0 || options.ignore.length > 0) {
-      throw new MsSignError('USAGE', '--append co-signs the existing manifest as it is; it takes no --name, --model-version, -a, --ignore or --expires');
+    if (conflicting.length > 0 || options.annotation.length > 0 || options.force) {
+      throw new MsSignError('USAGE', '--append co-signs the existing manifest as it is; it takes no --name, --model-version, -a, --expires or --force');
     }
-  }
+    if (options.acceptIgnores && options.ignore.length > 0) throw new MsSignError('USAGE', 'give either --ignore (the patterns you vouch for) or --accept-ignores, not both');
+  } else if (options.acceptIgnores) throw new MsSignError('USAGE', '--accept-ignores goes with --append');
   const key = await loadSecretKey(options.key, io);
   const progress = startProgress(io, options.json !== true);
   let signed: SignedModel;
@@ -57,8 +62,18 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
     if (options.append) {
       const existing = readBoundedFile(signaturePath, LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
       if (existing === undefined) throw new MsSignError('MISSING_SIGNATURE_FILE', `--append: signature file ${signatureArg} not found`, { path: signatureArg });
-      signed = await cosignModel(modelPath, existing, { key, signaturePath, ...hashing });
+      try {
+        // The co-signer vouches for what the manifest leaves out: the same --ignore list, or
+        // --accept-ignores after reading the patterns printed below.
+        signed = await cosignModel(modelPath, existing, { key, signaturePath, ...(options.acceptIgnores ? {} : { ignore: options.ignore }), ...hashing });
+      } catch (error) {
+        if (error instanceof MsSignError && error.code === 'IGNORE_MISMATCH') {
+          throw new MsSignError(error.code, `${error.message}; co-sign with the same --ignore list, or with --accept-ignores once you have checked them`, { path: signatureArg, cause: error });
+        }
+        throw error;
+      }
     } else {
+      if (!options.force) refuseToDropSignatures(signaturePath, signatureArg, key.publicKey.keyId);
       signed = await signModel(modelPath, {
         keys: [key],
         signaturePath,
@@ -87,6 +102,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       signature: signatureArg,
       keyId: key.publicKey.keyId,
       appended: options.append === true,
+      ignore: manifest.ignore,
       subject: { name: manifest.subject.name, version: manifest.subject.version ?? null },
       files: { count: manifest.files.length, bytes },
       errors: [],
@@ -94,9 +110,32 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
   } else {
     const what = `${manifest.files.length} file${manifest.files.length === 1 ? '' : 's'}, ${formatBytes(bytes)}`;
     writeLine(io.stdout, `${options.append ? 'Co-signed' : 'Signed'} ${printable(model)} as "${printable(manifest.subject.name)}"${manifest.subject.version ? ` version ${printable(manifest.subject.version)}` : ''} (${what}) with key ${key.publicKey.keyId}`);
+    if (manifest.ignore.length > 0) writeLine(io.stdout, `Ignored (not covered): ${manifest.ignore.map((p) => printable(p)).join(', ')}`);
     writeLine(io.stdout, `Signature: ${printable(signatureArg)}`);
   }
   return 0;
+}
+
+/**
+ * Plain sign replaces the signature file: refuse when that would silently drop other keys'
+ * signatures (co-signers of a threshold rule). A file that does not decode holds nothing to keep.
+ */
+function refuseToDropSignatures(signaturePath: string, signatureArg: string, keyId: string): void {
+  let others: string[];
+  try {
+    const existing = readBoundedFile(signaturePath, LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
+    if (existing === undefined) return;
+    others = decodeEnvelope(existing, signatureArg).signatures.map((s) => toHex(s.keyId)).filter((id) => id !== keyId);
+  } catch (error) {
+    if (error instanceof MsSignError && error.code !== 'IO_ERROR') return;
+    throw error;
+  }
+  if (others.length === 0) return;
+  throw new MsSignError(
+    'WOULD_DROP_SIGNATURES',
+    `${signatureArg} holds signatures by other keys (${[...new Set(others)].join(', ')}); signing would drop them. Co-sign with --append, write elsewhere with -o, or replace it with --force`,
+    { path: signatureArg },
+  );
 }
 
 function parseAnnotations(pairs: readonly string[]): Record<string, string> {

@@ -52,30 +52,10 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   const hashAlgorithm = options.hashAlgorithm ?? 'sha256';
   const shardSize = options.shardSize ?? DEFAULT_SHARD_SIZE;
   if (!isValidShardSize(shardSize)) throw new MsSignError('USAGE', `shard size must be a power of two from 64 KiB to 4 GiB, got ${shardSize}`);
-  const ignore = [...(options.ignore ?? [])];
-  for (const pattern of ignore) {
-    const why = checkGlob(pattern);
-    if (why) throw new MsSignError('USAGE', `--ignore ${JSON.stringify(pattern)}: ${why}`);
-  }
   const now = options.now ?? Math.floor(Date.now() / 1000);
   if (options.expires !== undefined && options.expires <= now) throw new MsSignError('USAGE', 'the expiry must be in the future');
-
-  const realSig = realSignaturePath(options.signaturePath);
   const model = resolveModel(modelPath);
-  if (model.kind === 'directory' && realSig !== undefined) {
-    const inside = relative(model.root, realSig);
-    // A signature file inside the model directory is not part of the model: record that.
-    if (inside !== '' && !inside.startsWith('..') && !inside.startsWith(sep)) {
-      const pattern = escapeGlob(inside.split(sep).join('/'));
-      // Recorded in the manifest, it must be a valid glob (e.g. at most LIMITS.globBytes long).
-      const why = checkGlob(pattern);
-      if (why) throw new MsSignError('USAGE', `cannot record the signature file's place inside the model (${why}); write it outside the model with -o`);
-      ignore.push(pattern);
-    }
-  }
-  if (model.kind === 'file' && ignore.length > 0) throw new MsSignError('USAGE', '--ignore applies to directory models only');
-  if (ignore.length > LIMITS.ignorePatterns) throw new MsSignError('LIMIT_EXCEEDED', `at most ${LIMITS.ignorePatterns} ignore patterns`);
-  const uniqueIgnore = [...new Set(ignore)];
+  const uniqueIgnore = recordedIgnorePatterns(options.ignore ?? [], model, options.signaturePath);
 
   const walk = walkModel(modelPath, { ignore: uniqueIgnore.map(compileGlob), withStats: true });
   if (walk.problems.length > 0) {
@@ -122,6 +102,38 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
 export interface CosignOptions extends HashingOptions {
   readonly key: SecretKey;
   readonly signaturePath: string;
+  /**
+   * The ignore patterns the co-signer vouches for, as given to sign: co-signing refuses unless the
+   * manifest records exactly these (IGNORE_MISMATCH). Undefined accepts the recorded ones as they are.
+   */
+  readonly ignore?: readonly string[];
+}
+
+/**
+ * The ignore patterns a manifest records for `patterns`: each checked, the signature file's own
+ * place added when it lies inside a directory model, duplicates dropped.
+ */
+function recordedIgnorePatterns(patterns: readonly string[], model: ReturnType<typeof resolveModel>, signaturePath: string): string[] {
+  const ignore = [...patterns];
+  for (const pattern of ignore) {
+    const why = checkGlob(pattern);
+    if (why) throw new MsSignError('USAGE', `ignore pattern ${JSON.stringify(pattern)}: ${why}`);
+  }
+  const realSig = realSignaturePath(signaturePath);
+  if (model.kind === 'directory' && realSig !== undefined) {
+    const inside = relative(model.root, realSig);
+    // A signature file inside the model directory is not part of the model: record that.
+    if (inside !== '' && !inside.startsWith('..') && !inside.startsWith(sep)) {
+      const pattern = escapeGlob(inside.split(sep).join('/'));
+      // Recorded in the manifest, it must be a valid glob (e.g. at most LIMITS.globBytes long).
+      const why = checkGlob(pattern);
+      if (why) throw new MsSignError('USAGE', `cannot record the signature file's place inside the model (${why}); write it outside the model`);
+      ignore.push(pattern);
+    }
+  }
+  if (model.kind === 'file' && ignore.length > 0) throw new MsSignError('USAGE', 'ignore patterns apply to directory models only');
+  if (ignore.length > LIMITS.ignorePatterns) throw new MsSignError('LIMIT_EXCEEDED', `at most ${LIMITS.ignorePatterns} ignore patterns`);
+  return [...new Set(ignore)];
 }
 
 /**
@@ -132,6 +144,20 @@ export interface CosignOptions extends HashingOptions {
 export async function cosignModel(modelPath: string, existing: Uint8Array, options: CosignOptions): Promise<SignedModel> {
   const envelope = decodeEnvelope(existing, options.signaturePath);
   const manifest = decodeManifest(envelope.payload, options.signaturePath);
+  if (options.ignore !== undefined) {
+    // A co-signer vouches for every file the manifest leaves out: one compromised publisher must
+    // not get a file past a threshold-2 rule through patterns the other never saw.
+    const vouched = new Set(recordedIgnorePatterns(options.ignore, resolveModel(modelPath), options.signaturePath));
+    const recorded = new Set(manifest.ignore);
+    if (vouched.size !== recorded.size || [...recorded].some((p) => !vouched.has(p))) {
+      const list = (patterns: Iterable<string>) => [...patterns].map((p) => JSON.stringify(p)).join(', ') || 'none';
+      throw new MsSignError(
+        'IGNORE_MISMATCH',
+        `will not co-sign: ${options.signaturePath} covers ${manifest.files.length} file${manifest.files.length === 1 ? "" : "s"} and leaves out files matching ${list(recorded)}, but the co-signer gave ${list(vouched)}`,
+        { path: options.signaturePath },
+      );
+    }
+  }
   const realSig = realSignaturePath(options.signaturePath);
   const walk = walkModel(modelPath, { ignore: manifest.ignore.map(compileGlob), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
   const { problems } = await compareModel(manifest, walk, options);

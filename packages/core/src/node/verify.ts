@@ -46,6 +46,8 @@ export interface VerificationReport {
   annotations: Record<string, string>;
   signers: SignerReport[];
   files: { count: number; bytes: number };
+  /** The ignore patterns the manifest records and verify applied: files they match are not covered. */
+  ignore: string[];
   policy: { source: string; rule: AppliedRule | null };
   /** For --state: whether this model was recorded as the newest accepted. */
   rollback?: { recorded: boolean };
@@ -83,6 +85,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
     annotations: {},
     signers: [],
     files: { count: 0, bytes: 0 },
+    ignore: [],
     policy: { source: options.trust.source, rule: null },
     errors: [],
   };
@@ -148,4 +151,5 @@ function describe(report: VerificationReport, manifest: Manifest): void {
   report.expires = manifest.expires === undefined ? null : formatDate(manifest.expires);
   report.annotations = { ...manifest.annotations };
   report.files = { count: manifest.files.length, bytes: manifest.files.reduce((n, f) => n + f.size, 0) };
+  report.ignore = [...manifest.ignore];
 }
