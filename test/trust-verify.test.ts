@@ -14,7 +14,7 @@ type Key = Awaited<ReturnType<typeof makeKey>>;
 
 const fromHex = (hex: string) => new Uint8Array(Buffer.from(hex, 'hex'));
 
-/** A policy in ./.ms-sign/trust.json and a copy of a real model to sign. */
+/** A policy made by `trust init` ($XDG_CONFIG_HOME/ms-sign/trust.json) and a copy of a real model to sign. */
 async function setup(t: { after: (fn: () => void) => void }, publishers: readonly [string, number, ...string[]][] = [['acme', 1]]) {
   const dir = tempDir(t);
   copyFixture('parallel.ms', dir);

@@ -5,7 +5,7 @@
  * one attack and what stops it, including where a defence needs the operator's help.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { createSignatureFile, decodeEnvelope, decodeManifest, generateSecretKey, readBoundedFile, signModel } from '@ms-sign/core';
@@ -143,5 +143,30 @@ describe('a compromised co-signer', () => {
     rmSync(join(w.dir, 'bundle', 'notes.tmp'));
     await must(['sign', 'bundle', '-k', w.a.secretPath, '-o', 'plain.sig'], w.dir);
     await must(['sign', 'bundle', '-k', w.b.secretPath, '--append', '-o', 'plain.sig'], w.dir);
+  });
+});
+
+describe('a planted trust policy', () => {
+  test('a ./.ms-sign/trust.json planted in the working directory, the model\'s, is never used: the user\'s policy applies', async (t) => {
+    const w = await world(t);
+    // The operator's own policy, where verify looks for it without -t.
+    const userPolicy = join(w.dir, '.config-home', 'ms-sign', 'trust.json');
+    mkdirSync(join(userPolicy, '..'), { recursive: true });
+    writeFileSync(userPolicy, readFileSync(join(w.dir, 'trust.json')));
+    // The attacker signs the bundle with its own key and ships a policy trusting that key, in
+    // the directory the operator runs verify from, which is also the model's.
+    const evil = await writeKeyFiles(w.dir, generateSecretKey(), 'evil');
+    await w.sign(evil);
+    const planted = join(w.dir, '.ms-sign', 'trust.json');
+    mkdirSync(join(planted, '..'));
+    await must(['trust', 'init', '-t', planted], w.dir);
+    await must(['trust', 'add', 'attacker', '-p', evil.publicPath, '-t', planted], w.dir);
+    assertCodes(await runCli(['verify', 'model.ms', '-t', planted, '--json'], { cwd: w.dir }), 0, [], 'the planted policy does trust the attacker');
+    const r = await runCli(['verify', 'model.ms', '--json'], { cwd: w.dir });
+    assertCodes(r, 1, ['UNTRUSTED_SIGNER']);
+    assert.deepEqual(r.json<{ policy: { source: string; origin: string } }>().policy, { source: userPolicy, origin: '$XDG_CONFIG_HOME/ms-sign/trust.json', rule: null });
+    // Without a policy of the operator's, the planted one is still not found: nothing to trust.
+    rmSync(userPolicy);
+    assertCodes(await runCli(['verify', 'model.ms', '--json'], { cwd: w.dir }), 2, ['NO_TRUST_ANCHOR']);
   });
 });

@@ -10,6 +10,11 @@ export interface CliIo {
   readonly stdin: Readable & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
+  /**
+   * The system-wide trust policy (default /etc/ms-sign/trust.json). Set only by tests running the
+   * CLI in-process; never from the environment, which must not choose what is trusted.
+   */
+  readonly systemTrustPolicy?: string;
 }
 
 /** Colour only on a terminal and never with NO_COLOR (https://no-color.org). */

@@ -82,7 +82,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     command
       .option('-s, --signature <sig>', 'signature file (default: MODEL.sig)')
       .option('-p, --public-key <file>', "trust this publisher's public key (repeatable; replaces the trust policy)", collect, [])
-      .option('-t, --trust <file>', 'trust policy file (else MS_SIGN_TRUST, ./.ms-sign/trust.json, $XDG_CONFIG_HOME/ms-sign/trust.json)')
+      .option('-t, --trust <file>', 'trust policy file (else MS_SIGN_TRUST, $XDG_CONFIG_HOME/ms-sign/trust.json, /etc/ms-sign/trust.json; never the current directory)')
       .option('--name <name>', 'refuse a model signed under another name')
       .option('--state <file>', 'rollback protection: refuse models older than those seen before, record newer ones')
       .option('--allow-rollback', 'accept an older model this once (with --state)')
@@ -120,7 +120,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
   const trust = program.command('trust').description('manage the trust policy (whom to trust for which models)');
   const trustFile = (command: Command) =>
     command
-      .option('-t, --trust <file>', 'trust policy file (else MS_SIGN_TRUST, ./.ms-sign/trust.json, $XDG_CONFIG_HOME/ms-sign/trust.json)')
+      .option('-t, --trust <file>', 'trust policy file (else MS_SIGN_TRUST, $XDG_CONFIG_HOME/ms-sign/trust.json, /etc/ms-sign/trust.json; never the current directory)')
       .option('--json', 'print one JSON object on stdout');
   trustFile(trust.command('init').description('create an empty trust policy (never overwrites one)')).action(
     run(async () => (await import('./commands/trust.js')).trustInit),

@@ -1,4 +1,4 @@
-import { locateTrustPolicy, MsSignError, policyFromKeys, readTrustPolicyFile, type TrustSource } from '@ms-sign/core';
+import { locateTrustPolicy, MsSignError, policyFromKeys, readTrustPolicyFile, type LocateTrustPolicyOptions, type TrustSource } from '@ms-sign/core';
 import type { CliIo } from './io.js';
 import { loadPublicKey } from './keys.js';
 
@@ -18,12 +18,17 @@ export function resolveTrust(options: TrustOptions, io: CliIo): TrustSource & { 
     const keys = options.publicKey.map((file) => ({ name: file, key: loadPublicKey(file, io) }));
     return { policy: policyFromKeys(keys), source: `-p ${options.publicKey.join(' -p ')}`, origin: '-p' };
   }
-  const location = locateTrustPolicy(options.trust, io.env, io.cwd);
+  const location = locateTrustPolicy(options.trust, io.env, io.cwd, systemPolicy(io));
   if (location === undefined) {
     throw new MsSignError(
       'NO_TRUST_ANCHOR',
-      'no trust anchor: give the publisher\'s key with -p PUBKEY, or a trust policy with -t FILE, MS_SIGN_TRUST, ./.ms-sign/trust.json or $XDG_CONFIG_HOME/ms-sign/trust.json',
+      'no trust anchor: give the publisher\'s key with -p PUBKEY, or a trust policy with -t FILE, MS_SIGN_TRUST, $XDG_CONFIG_HOME/ms-sign/trust.json or /etc/ms-sign/trust.json (a policy in the current directory is never used)',
     );
   }
   return { policy: readTrustPolicyFile(location.path).policy, source: location.path, origin: location.origin };
+}
+
+/** The lookup's system-wide policy: /etc/ms-sign/trust.json unless a test runs the CLI with another. */
+export function systemPolicy(io: CliIo): LocateTrustPolicyOptions {
+  return io.systemTrustPolicy === undefined ? {} : { systemPath: io.systemTrustPolicy };
 }
