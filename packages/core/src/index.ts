@@ -11,7 +11,7 @@ export { toHex } from './bytes.js';
 
 export { checkModelPath, findPathCollision } from './format/paths.js';
 export { checkGlob, compileGlob, escapeGlob, type Glob } from './format/glob.js';
-export { encodeCanonical, decodeCanonical, CborDecodeError, type CborValue, type CborMap } from './format/cbor.js';
+export { encodeCanonical, decodeCanonical, CborDecodeError, type CborValue, type CborMap, type CborBounds } from './format/cbor.js';
 export { SIGNING_DOMAIN, MANIFEST_PAYLOAD_TYPE, signingMessage } from './format/pae.js';
 export { encodeEnvelope, decodeEnvelope, type Envelope, type EnvelopeSignature } from './format/envelope.js';
 export {
@@ -38,6 +38,7 @@ export {
   generateSecretKey,
   secretKeyFromSeed,
   SCRYPT_PARAMS,
+  KDF_LIMITS,
   type PublicKey,
   type SecretKey,
   type PassphraseProvider,

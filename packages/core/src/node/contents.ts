@@ -152,6 +152,6 @@ export async function compareModel(manifest: Manifest, walk: ModelWalk, options:
   });
   // Results arrive in completion order; report in manifest order (pairs follow it), shard by shard.
   found.sort((a, b) => a.pair - b.pair || a.shard - b.shard);
-  problems.push(...found.map((f) => f.problem));
+  for (const f of found) problems.push(f.problem);
   return { problems: options.failFast ? problems.slice(0, 1) : problems };
 }

@@ -1,5 +1,5 @@
 import { compileGlob } from '../format/glob.js';
-import { MsSignError, problem, toProblem, type Problem } from '../errors.js';
+import { appendProblems, limitListedProblems, MsSignError, problem, toProblem, type Problem } from '../errors.js';
 import { decodeEnvelope } from '../format/envelope.js';
 import { decodeManifest, type Manifest, type ModelKind } from '../format/manifest.js';
 import { LIMITS } from '../limits.js';
@@ -90,8 +90,9 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
     errors: [],
   };
   const finish = (problems: readonly Problem[]) => {
-    report.errors.push(...problems);
+    appendProblems(report.errors, problems);
     if (options.failFast) report.errors.splice(1);
+    limitListedProblems(report.errors);
     report.ok = report.errors.length === 0;
     return report;
   };
@@ -115,7 +116,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
     const outcome = applyPolicy(manifest, checks, options.trust.policy, now);
     report.signers = [...outcome.signers];
     report.policy.rule = outcome.rule;
-    report.errors.push(...outcome.problems);
+    appendProblems(report.errors, outcome.problems);
   } catch (error) {
     if (error instanceof MsSignError && error.code !== 'IO_ERROR' && error.code !== 'INTERNAL') return finish([error.toProblem()]);
     throw error;
@@ -133,7 +134,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
     const realSig = realSignaturePath(signaturePath);
     const walk = walkModel(modelPath, { ignore: manifest.ignore.map(compileGlob), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
     const compared = await compareModel(manifest, walk, options);
-    report.errors.push(...compared.problems);
+    appendProblems(report.errors, compared.problems);
   } catch (error) {
     if (!(error instanceof MsSignError) || error.code === 'INTERNAL') throw error;
     report.errors.push(toProblem(error));
