@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { paint, printable, useColor, writeLine, type CliIo } from './io.js';
 import { formatBytes, printProblems } from './output.js';
 import type { Progress } from './progress.js';
+import type { CommandInput } from './outputs.js';
 import { resolveTrust } from './trust.js';
 
 /** Options shared by `verify` and `exec`. */
@@ -26,6 +27,8 @@ export interface PreparedVerify {
   readonly origin: string;
   /** Persists the rollback state if this verification advanced it. */
   readonly commit: (report: VerificationReport) => void;
+  /** The files this verification reads: an output must not be one of them. */
+  readonly inputs: readonly CommandInput[];
 }
 
 export function prepareVerify(model: string, cli: VerifyCliOptions, io: CliIo, progress: Progress): PreparedVerify {
@@ -42,9 +45,18 @@ export function prepareVerify(model: string, cli: VerifyCliOptions, io: CliIo, p
     ...(cli.threads === undefined ? {} : { threads: cli.threads }),
     ...(state === undefined ? {} : { rollback: { state, allow: cli.allowRollback === true } }),
   };
+  const modelPath = resolve(io.cwd, model);
+  const inputs: CommandInput[] = [
+    { path: modelPath, what: 'the model' },
+    { path: options.signaturePath ?? defaultSignaturePath(modelPath), what: 'the signature file' },
+    ...cli.publicKey.map((file) => ({ path: resolve(io.cwd, file), what: 'a public key' })),
+    ...(trust.origin === '-p' ? [] : [{ path: trust.source, what: 'the trust policy' }]),
+    ...(statePath === undefined ? [] : [{ path: statePath, what: 'the state file' }]),
+  ];
   return {
-    modelPath: resolve(io.cwd, model),
+    modelPath,
     options,
+    inputs,
     origin: trust.origin,
     commit: (report) => {
       if (statePath !== undefined && state !== undefined && report.ok && report.rollback?.recorded) writeRollbackState(statePath, state);

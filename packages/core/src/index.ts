@@ -62,6 +62,7 @@ export {
   type Rule,
   type PolicyFailure,
 } from './policy/policy.js';
+export { findDuplicateJsonKey } from './policy/json-keys.js';
 export { parseDuration, parseDate, parseWhen, formatDate, formatDuration } from './policy/time.js';
 export { parseSemver, compareSemver } from './policy/semver.js';
 

@@ -5,6 +5,7 @@ import {
   MsSignError,
   parseWhen,
   readBoundedFile,
+  resolveModel,
   signModel,
   toHex,
   writeFileAtomic,
@@ -15,6 +16,7 @@ import {
 import { resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
 import { loadSecretKey } from '../keys.js';
+import { refuseOutputOverInputs, refuseSignatureOverModelFile } from '../outputs.js';
 import { formatBytes, printJson } from '../output.js';
 import { startProgress } from '../progress.js';
 
@@ -54,6 +56,14 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
     }
     if (options.acceptIgnores && options.ignore.length > 0) throw new MsSignError('USAGE', 'give either --ignore (the patterns you vouch for) or --accept-ignores, not both');
   } else if (options.acceptIgnores) throw new MsSignError('USAGE', '--accept-ignores goes with --append');
+  if (!options.append) {
+    refuseOutputOverInputs(signaturePath, signatureArg, [
+      { path: modelPath, what: 'the model' },
+      ...(options.key === undefined ? [] : [{ path: resolve(io.cwd, options.key), what: 'the secret key' }]),
+    ]);
+    const model = resolveModel(modelPath);
+    if (model.kind === 'directory') refuseSignatureOverModelFile(signaturePath, signatureArg, model.root);
+  }
   const key = await loadSecretKey(options.key, io);
   const progress = startProgress(io, options.json !== true);
   let signed: SignedModel;

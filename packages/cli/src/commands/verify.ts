@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { exitCodeFor } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { printJson } from '../output.js';
+import { refuseOutputOverInputs } from '../outputs.js';
 import { startProgress } from '../progress.js';
 import { prepareVerify, presentReport, printReport, type PresentedReport, type VerifyCliOptions } from '../verify-setup.js';
 
@@ -34,8 +35,10 @@ export async function verifyCommand(model: string, options: VerifyOptions, io: C
     let verified: VerificationReport;
     try {
       if (toStdout) ({ bytes, report: verified } = await loadVerifiedModel(prepared.modelPath, prepared.options));
-      else if (options.output !== undefined) verified = await verifyIntoFile(prepared.modelPath, resolve(io.cwd, options.output), prepared.options);
-      else verified = await verifyModel(prepared.modelPath, prepared.options);
+      else if (options.output !== undefined) {
+        refuseOutputOverInputs(resolve(io.cwd, options.output), options.output, prepared.inputs);
+        verified = await verifyIntoFile(prepared.modelPath, resolve(io.cwd, options.output), prepared.options);
+      } else verified = await verifyModel(prepared.modelPath, prepared.options);
     } catch (error) {
       if (!(error instanceof ModelVerificationError)) throw error;
       verified = error.report;

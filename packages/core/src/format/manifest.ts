@@ -184,10 +184,13 @@ export function decodeManifest(payload: Uint8Array, sourcePath?: string): Manife
   }
 
   const created = expectUint(read, body.get('created'), 'created');
+  // Later times cannot be written as a date: refused here rather than failing when reported.
+  if (created > LIMITS.latestTime) fail(`created: later than ${LIMITS.latestTime} (9999-12-31T23:59:59Z)`);
   let expires: number | undefined;
   if (body.has('expires')) {
     expires = expectUint(read, body.get('expires'), 'expires');
     if (expires <= created) fail('expires: must be later than created');
+    if (expires > LIMITS.latestTime) fail(`expires: later than ${LIMITS.latestTime} (9999-12-31T23:59:59Z)`);
   }
 
   const ignoreList = expectArray(read, body.get('ignore'), 'ignore', LIMITS.ignorePatterns);

@@ -54,6 +54,12 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   if (!isValidShardSize(shardSize)) throw new MsSignError('USAGE', `shard size must be a power of two from 64 KiB to 4 GiB, got ${shardSize}`);
   const now = options.now ?? Math.floor(Date.now() / 1000);
   if (options.expires !== undefined && options.expires <= now) throw new MsSignError('USAGE', 'the expiry must be in the future');
+  // What ms-sign signs, it must verify: no time a date cannot write (LIMITS.latestTime).
+  for (const [what, time] of [['creation time', now], ['expiry', options.expires]] as const) {
+    if (time !== undefined && (!Number.isSafeInteger(time) || time < 0 || time > LIMITS.latestTime)) {
+      throw new MsSignError('USAGE', `the ${what} must be a whole number of seconds from 1970 to 9999-12-31T23:59:59Z, got ${time}`);
+    }
+  }
   const model = resolveModel(modelPath);
   const uniqueIgnore = recordedIgnorePatterns(options.ignore ?? [], model, options.signaturePath);
 

@@ -1,8 +1,9 @@
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { MsSignError } from '../errors.js';
 import { LIMITS } from '../limits.js';
+import { findDuplicateJsonKey } from '../policy/json-keys.js';
 import { parseTrustPolicy, type TrustPolicy, type TrustPolicyDocument } from '../policy/policy.js';
 import { emptyRollbackState, mergeRollbackState, type RollbackRecord, type RollbackState } from '../verify/rollback.js';
 import { readBoundedFile, writeFileAtomic } from './files.js';
@@ -162,11 +163,14 @@ export function readRollbackState(path: string): RollbackState {
     throw new MsSignError('BAD_STATE_FILE', `state file ${path}: ${why}; fix or remove it (removing it forgets which versions were seen)`, { path });
   };
   let json: unknown;
+  const text = Buffer.from(bytes).toString('utf8');
   try {
-    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     return fail('not valid JSON');
   }
+  const duplicate = findDuplicateJsonKey(text);
+  if (duplicate !== undefined) return fail(`${duplicate} is given twice`);
   if (typeof json !== 'object' || json === null || (json as { version?: unknown }).version !== 1) return fail('expected {"version": 1, "models": {...}}');
   const models = (json as { models?: unknown }).models;
   if (typeof models !== 'object' || models === null || Array.isArray(models)) return fail('"models" must be an object');
@@ -183,11 +187,78 @@ export function readRollbackState(path: string): RollbackState {
 
 /**
  * Writes the rollback state atomically, merged with what the file holds now: another verify may
- * have recorded a newer model since `state` was read, and the state must never move back. (This
- * narrows the window between two concurrent verifies to the write itself; it is not a lock.)
+ * have recorded a newer model since `state` was read, and the state must never move back. The
+ * read, merge and rename happen under a lock file (`STATE.lock`, created with O_EXCL), so two
+ * verifies running at once cannot each merge into the same old state and the later rename undo
+ * the earlier one.
  */
 export function writeRollbackState(path: string, state: RollbackState): void {
-  const current = readRollbackState(path);
-  mergeRollbackState(current, state);
-  writeFileAtomic(followLink(path), `${JSON.stringify(current, null, 2)}\n`, { overwrite: true, mode: 0o644 });
+  const target = followLink(path);
+  withLockFile(`${target}.lock`, () => {
+    const current = readRollbackState(path);
+    mergeRollbackState(current, state);
+    writeFileAtomic(target, `${JSON.stringify(current, null, 2)}\n`, { overwrite: true, mode: 0o644 });
+  });
+}
+
+/** How long a verify waits for another to finish its state update, and when a lock is stale. */
+const LOCK_WAIT_MS = 15_000;
+const LOCK_STALE_MS = 10_000;
+
+/**
+ * Runs `work` while holding `lockPath`, created with O_EXCL and holding our pid. A lock whose
+ * process is gone (same host) or that is older than LOCK_STALE_MS (a holder needs milliseconds)
+ * was left by a crash and is removed. Waits at most LOCK_WAIT_MS.
+ */
+function withLockFile(lockPath: string, work: () => void): void {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new MsSignError('IO_ERROR', `cannot lock ${lockPath}: ${(error as Error).message}`, { path: lockPath, cause: error });
+      }
+    }
+    if (fd !== undefined) {
+      try {
+        writeSync(fd, `${process.pid}\n`);
+      } finally {
+        closeSync(fd);
+      }
+      try {
+        work();
+      } finally {
+        rmSync(lockPath, { force: true });
+      }
+      return;
+    }
+    if (isStaleLock(lockPath)) {
+      rmSync(lockPath, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new MsSignError('IO_ERROR', `${lockPath} is held by another verify; if none is running, remove it`, { path: lockPath });
+    }
+    Atomics.wait(pause, 0, 0, 5 + Math.floor(Math.random() * 20));
+  }
+}
+
+function isStaleLock(lockPath: string): boolean {
+  try {
+    const stats = lstatSync(lockPath);
+    if (Date.now() - stats.mtimeMs > LOCK_STALE_MS) return true;
+    const pid = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
+    if (!Number.isSafeInteger(pid) || pid <= 0) return false; // being written: not stale yet
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  } catch {
+    return false; // gone already: try again
+  }
 }

@@ -4,6 +4,7 @@ import { MsSignError } from '../errors.js';
 import { checkGlob, compileGlob, type Glob } from '../format/glob.js';
 import { publicKeyFromBytes, type PublicKey } from '../crypto/keys.js';
 import { fromHex } from '../bytes.js';
+import { findDuplicateJsonKey } from './json-keys.js';
 import { parseDate, parseDuration } from './time.js';
 import schema from './trust-policy.schema.json' with { type: 'json' };
 
@@ -127,6 +128,10 @@ export function parseTrustPolicy(text: string, source: string): { document: Trus
     // given by mistake as the policy would leak into the output. Say where, not what.
     const at = /at position (\d+)/.exec((error as Error).message);
     return fail('', `not valid JSON${at ? ` (at character ${at[1]})` : ''}`);
+  }
+  const duplicate = findDuplicateJsonKey(text);
+  if (duplicate !== undefined) {
+    throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${source}: ${duplicate}: this key is given twice in its object; keep one`, { path: source, field: duplicate });
   }
   return checkTrustPolicy(json, source);
 }

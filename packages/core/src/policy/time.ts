@@ -33,8 +33,10 @@ export function parseWhen(text: string, now: number): number | undefined {
   return duration !== undefined ? now + duration : parseDate(text);
 }
 
+/** RFC 3339 UTC; a time no Date can hold (never in a decoded manifest) as "@SECONDS", not a throw. */
 export function formatDate(unixSeconds: number): string {
-  return new Date(unixSeconds * 1000).toISOString().replace('.000Z', 'Z');
+  const date = new Date(unixSeconds * 1000);
+  return Number.isNaN(date.getTime()) ? `@${unixSeconds}` : date.toISOString().replace('.000Z', 'Z');
 }
 
 export function formatDuration(seconds: number): string {
