@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { encodeCanonical, generateSecretKey, LIMITS, MsSignError, signModel, type CborValue } from '@ms-sign/core';
+import { generateSecretKey, LIMITS, MsSignError, secretKeySigner, type CborValue } from '@ms-sign/core';
+import { signModel } from '@ms-sign/core/node';
 import { manifestBytes, sha256, signPayload, writeKeyFiles } from '../helpers/crafted.js';
 import { assertCodes } from '../helpers/hostile.js';
 import { cliBin, copyFixture, errorCodes, makeKey, runCli, tempDir } from '../helpers/index.js';
@@ -29,7 +30,7 @@ describe('dates far in the future', () => {
     assertCodes(verified, 0, []);
     assert.equal(verified.json<{ expires: string }>().expires, '9999-12-31T00:00:00Z');
     const secret = generateSecretKey();
-    await assert.rejects(signModel(join(dir, 'parallel.ms'), { keys: [secret], signaturePath: join(dir, 'x.sig'), now: 2 ** 53 - 1 }), (e: unknown) => e instanceof MsSignError && e.code === 'USAGE');
+    await assert.rejects(signModel(join(dir, 'parallel.ms'), { signers: [secretKeySigner(secret)], signaturePath: join(dir, 'x.sig'), now: 2 ** 53 - 1 }), (e: unknown) => e instanceof MsSignError && e.code === 'USAGE');
   });
 
   test('a trusted manifest created near 2^53 is MALFORMED_SIGNATURE_FILE (exit 1) for verify and inspect, never INTERNAL', async (t) => {

@@ -1,4 +1,5 @@
-import { decodeEnvelope, LIMITS, MsSignError, readBoundedFile } from '@ms-sign/core';
+import { LIMITS, MsSignError, signatureFormatOf } from '@ms-sign/core';
+import { readBoundedFile } from '@ms-sign/core/internal';
 import { realpathSync, statSync, type BigIntStats } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 
@@ -41,7 +42,7 @@ export function refuseSignatureOverModelFile(output: string, shown: string, mode
   if (inside === '' || inside.startsWith('..') || inside.startsWith(sep)) return;
   try {
     const bytes = readBoundedFile(output, LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
-    if (bytes !== undefined) decodeEnvelope(bytes, shown);
+    if (bytes !== undefined) signatureFormatOf(bytes).describe(bytes, shown);
   } catch (error) {
     if (!(error instanceof MsSignError)) throw error;
     throw new MsSignError('OUTPUT_IS_INPUT', `${shown} is a file of the model, not a signature file; refusing to overwrite it: write the signature elsewhere`, { path: shown });

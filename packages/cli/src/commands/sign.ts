@@ -1,23 +1,20 @@
 import {
-  cosignModel,
-  decodeEnvelope,
-  defaultSignaturePath,
   MsSignError,
   parseWhen,
-  readBoundedFile,
-  resolveModel,
-  signModel,
-  toHex,
-  writeFileAtomic,
   LIMITS,
   type HashAlgorithm,
-  type SignedModel,
+  contentsSummary,
+  type ExpectedContents,
+  type SignedStatement,
+  signatureFormatOf,
 } from '@ms-sign/core';
+import { cosignModel, defaultSignaturePath, signModel, writeFileAtomic } from '@ms-sign/core/node';
+import { ignoredBy, readBoundedFile, resolveModel } from '@ms-sign/core/internal';
 import { resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
-import { loadSecretKey } from '../keys.js';
+import { loadSigner } from '../keys.js';
+import { formatBytes, printJson, signerName } from '../output.js';
 import { refuseOutputOverInputs, refuseSignatureOverModelFile } from '../outputs.js';
-import { formatBytes, printJson } from '../output.js';
 import { startProgress } from '../progress.js';
 
 export interface SignOptions {
@@ -55,27 +52,27 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       throw new MsSignError('USAGE', '--append co-signs the existing manifest as it is; it takes no --name, --model-version, -a, --expires or --force');
     }
     if (options.acceptIgnores && options.ignore.length > 0) throw new MsSignError('USAGE', 'give either --ignore (the patterns you vouch for) or --accept-ignores, not both');
-  } else if (options.acceptIgnores) throw new MsSignError('USAGE', '--accept-ignores goes with --append');
-  if (!options.append) {
+  } else {
+    if (options.acceptIgnores) throw new MsSignError('USAGE', '--accept-ignores goes with --append');
     refuseOutputOverInputs(signaturePath, signatureArg, [
       { path: modelPath, what: 'the model' },
       ...(options.key === undefined ? [] : [{ path: resolve(io.cwd, options.key), what: 'the secret key' }]),
     ]);
-    const model = resolveModel(modelPath);
-    if (model.kind === 'directory') refuseSignatureOverModelFile(signaturePath, signatureArg, model.root);
+    const resolved = resolveModel(modelPath);
+    if (resolved.kind === 'directory') refuseSignatureOverModelFile(signaturePath, signatureArg, resolved.root);
   }
-  const key = await loadSecretKey(options.key, io);
+  const signer = await loadSigner(options.key, io);
   const progress = startProgress(io, options.json !== true);
-  let signed: SignedModel;
+  let signed: { readonly statement: SignedStatement; readonly expected: ExpectedContents; readonly signatureFile: Uint8Array };
   try {
     const hashing = { threads: options.threads, onProgress: progress.onProgress };
     if (options.append) {
       const existing = readBoundedFile(signaturePath, LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
       if (existing === undefined) throw new MsSignError('MISSING_SIGNATURE_FILE', `--append: signature file ${signatureArg} not found`, { path: signatureArg });
       try {
-        // The co-signer vouches for what the manifest leaves out: the same --ignore list, or
-        // --accept-ignores after reading the patterns printed below.
-        signed = await cosignModel(modelPath, existing, { key, signaturePath, ...(options.acceptIgnores ? {} : { ignore: options.ignore }), ...hashing });
+        // The co-signer vouches for what the signature leaves out: the same --ignore list, or
+        // --accept-ignores after reading the patterns the refusal lists.
+        signed = await cosignModel(modelPath, existing, { signer, signaturePath, ...(options.acceptIgnores ? {} : { ignore: options.ignore }), ...hashing });
       } catch (error) {
         if (error instanceof MsSignError && error.code === 'IGNORE_MISMATCH') {
           throw new MsSignError(error.code, `${error.message}; co-sign with the same --ignore list, or with --accept-ignores once you have checked them`, { path: signatureArg, cause: error });
@@ -83,9 +80,9 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
         throw error;
       }
     } else {
-      if (!options.force) refuseToDropSignatures(signaturePath, signatureArg, key.publicKey.keyId);
-      signed = await signModel(modelPath, {
-        keys: [key],
+      if (!options.force) refuseToDropSignatures(signaturePath, signatureArg, signer.keyId);
+      const { manifest, signatureFile } = await signModel(modelPath, {
+        signers: [signer],
         signaturePath,
         annotations,
         ignore: options.ignore,
@@ -97,37 +94,40 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
         ...(options.shardSize === undefined ? {} : { shardSize: options.shardSize }),
         ...hashing,
       });
+      signed = { statement: manifest, expected: { kind: 'manifest', manifest }, signatureFile };
     }
   } finally {
     progress.stop();
   }
   writeFileAtomic(signaturePath, signed.signatureFile, { overwrite: true });
 
-  const { manifest } = signed;
-  const bytes = manifest.files.reduce((n, f) => n + f.size, 0);
+  const { statement } = signed;
+  const { count, bytes: recorded } = contentsSummary(signed.expected);
+  const bytes = recorded ?? 0;
+  const ignored = ignoredBy(signed.expected);
   if (options.json) {
     printJson(io, {
       ok: true,
       model,
       signature: signatureArg,
-      keyId: key.publicKey.keyId,
+      keyId: signer.keyId,
       appended: options.append === true,
-      ignore: manifest.ignore,
-      subject: { name: manifest.subject.name, version: manifest.subject.version ?? null },
-      files: { count: manifest.files.length, bytes },
+      ignore: ignored,
+      subject: { name: statement.subject.name, version: statement.subject.version ?? null },
+      files: { count, bytes },
       errors: [],
     });
   } else {
-    const what = `${manifest.files.length} file${manifest.files.length === 1 ? '' : 's'}, ${formatBytes(bytes)}`;
-    writeLine(io.stdout, `${options.append ? 'Co-signed' : 'Signed'} ${printable(model)} as "${printable(manifest.subject.name)}"${manifest.subject.version ? ` version ${printable(manifest.subject.version)}` : ''} (${what}) with key ${key.publicKey.keyId}`);
-    if (manifest.ignore.length > 0) writeLine(io.stdout, `Ignored (not covered): ${manifest.ignore.map((p) => printable(p)).join(', ')}`);
+    const what = `${count} file${count === 1 ? '' : 's'}${recorded === null ? '' : `, ${formatBytes(recorded)}`}`;
+    writeLine(io.stdout, `${options.append ? 'Co-signed' : 'Signed'} ${printable(model)} as "${printable(statement.subject.name)}"${statement.subject.version ? ` version ${printable(statement.subject.version)}` : ''} (${what}) with key ${signer.keyId}`);
+    if (ignored.length > 0) writeLine(io.stdout, `Ignored (not covered): ${ignored.map((p) => printable(p)).join(', ')}`);
     writeLine(io.stdout, `Signature: ${printable(signatureArg)}`);
   }
   return 0;
 }
 
 /**
- * Plain sign replaces the signature file: refuse when that would silently drop other keys'
+ * Plain sign replaces the signature file: refuse when that would silently drop other signers'
  * signatures (co-signers of a threshold rule). A file that does not decode holds nothing to keep.
  */
 function refuseToDropSignatures(signaturePath: string, signatureArg: string, keyId: string): void {
@@ -135,7 +135,8 @@ function refuseToDropSignatures(signaturePath: string, signatureArg: string, key
   try {
     const existing = readBoundedFile(signaturePath, LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
     if (existing === undefined) return;
-    others = decodeEnvelope(existing, signatureArg).signatures.map((s) => toHex(s.keyId)).filter((id) => id !== keyId);
+    const { signers } = signatureFormatOf(existing).describe(existing, signatureArg);
+    others = signers.filter((s) => s.keyId !== keyId).map(signerName);
   } catch (error) {
     if (error instanceof MsSignError && error.code !== 'IO_ERROR') return;
     throw error;
@@ -143,7 +144,7 @@ function refuseToDropSignatures(signaturePath: string, signatureArg: string, key
   if (others.length === 0) return;
   throw new MsSignError(
     'WOULD_DROP_SIGNATURES',
-    `${signatureArg} holds signatures by other keys (${[...new Set(others)].join(', ')}); signing would drop them. Co-sign with --append, write elsewhere with -o, or replace it with --force`,
+    `${signatureArg} holds signatures by other signers (${[...new Set(others)].join(', ')}); signing would drop them. Co-sign with --append, write elsewhere with -o, or replace it with --force`,
     { path: signatureArg },
   );
 }

@@ -14,6 +14,7 @@ export interface Envelope {
   readonly signatures: readonly EnvelopeSignature[];
 }
 
+/** One signature in a signature file. */
 export interface EnvelopeSignature {
   /** 16 bytes: a lookup hint derived from the public key, never a reason to trust. */
   readonly keyId: Uint8Array;
@@ -27,6 +28,7 @@ const ENVELOPE_MAX_ITEMS = 2 * 3 + LIMITS.signatures * (1 + 2 * 2);
 export const KEY_ID_BYTES = 16;
 export const SIGNATURE_BYTES = 64;
 
+/** Encodes a signature file (deterministic CBOR); nothing is checked, the caller built it. */
 export function encodeEnvelope(envelope: Envelope): Uint8Array {
   return encodeCanonical(
     new Map<string, CborValue>([

@@ -9,8 +9,9 @@ import { emptyRollbackState, mergeRollbackState, type RollbackRecord, type Rollb
 import { readBoundedFile, writeFileAtomic } from './files.js';
 
 /** Where a trust policy was found, in lookup order (SPEC section 4). */
-export type TrustPolicyOrigin = '-t' | 'MS_SIGN_TRUST' | '$XDG_CONFIG_HOME/ms-sign/trust.json' | '/etc/ms-sign/trust.json';
+export type TrustPolicyOrigin = 'explicit' | 'MS_SIGN_TRUST' | '$XDG_CONFIG_HOME/ms-sign/trust.json' | '/etc/ms-sign/trust.json';
 
+/** A trust policy file and how it was found. */
 export interface TrustPolicyLocation {
   readonly path: string;
   readonly origin: TrustPolicyOrigin;
@@ -29,8 +30,8 @@ export interface LocateTrustPolicyOptions {
 }
 
 /**
- * Finds the trust policy: `-t FILE`, else `MS_SIGN_TRUST`, else
- * `$XDG_CONFIG_HOME/ms-sign/trust.json`, else `/etc/ms-sign/trust.json`. Never the current
+ * Finds the trust policy: the file given (`explicit`, origin "explicit"), else `MS_SIGN_TRUST`,
+ * else `$XDG_CONFIG_HOME/ms-sign/trust.json`, else `/etc/ms-sign/trust.json`. Never the current
  * directory or the model: whoever can write there (a model bundle, a shared working directory)
  * would choose what verifies. The first two must exist when given (a policy named on purpose and
  * missing is an error, never a silent fall-through to a weaker one); the last two are used only
@@ -43,7 +44,7 @@ export function locateTrustPolicy(
   cwd: string,
   options: LocateTrustPolicyOptions = {},
 ): TrustPolicyLocation | undefined {
-  if (explicit !== undefined) return { path: resolve(cwd, explicit), origin: '-t' };
+  if (explicit !== undefined) return { path: resolve(cwd, explicit), origin: 'explicit' };
   if (env.MS_SIGN_TRUST) return { path: resolve(cwd, env.MS_SIGN_TRUST), origin: 'MS_SIGN_TRUST' };
   const user = userTrustPolicyPath(env);
   if (entryExists(user)) return { path: user, origin: '$XDG_CONFIG_HOME/ms-sign/trust.json' };

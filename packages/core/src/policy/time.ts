@@ -39,6 +39,7 @@ export function formatDate(unixSeconds: number): string {
   return Number.isNaN(date.getTime()) ? `@${unixSeconds}` : date.toISOString().replace('.000Z', 'Z');
 }
 
+/** Seconds in the largest whole unit ("90d", "12h"), as trust policies write durations. */
 export function formatDuration(seconds: number): string {
   for (const [unit, size] of [['w', 604800], ['d', 86400], ['h', 3600], ['m', 60]] as const) {
     if (seconds % size === 0) return `${seconds / size}${unit}`;
