@@ -12,13 +12,12 @@ import { cosignModel, defaultSignaturePath, signModel, writeFileAtomic } from '@
 import { ignoredBy, readBoundedFile, resolveModel } from '@ms-sign/core/internal';
 import { resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
-import { loadSigner } from '../keys.js';
 import { formatBytes, printJson, signerName } from '../output.js';
 import { refuseOutputOverInputs, refuseSignatureOverModelFile } from '../outputs.js';
 import { startProgress } from '../progress.js';
+import { openSigner, type SignerFlags } from '../signers.js';
 
-export interface SignOptions {
-  readonly key?: string;
+export interface SignOptions extends SignerFlags {
   readonly output?: string;
   readonly name?: string;
   readonly modelVersion?: string;
@@ -61,7 +60,8 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
     const resolved = resolveModel(modelPath);
     if (resolved.kind === 'directory') refuseSignatureOverModelFile(signaturePath, signatureArg, resolved.root);
   }
-  const signer = await loadSigner(options.key, io);
+  // -k, --pkcs11 or --signer-cmd; a token session stays open until signing is done.
+  const { signer, close: closeSigner } = await openSigner(options, io);
   const progress = startProgress(io, options.json !== true);
   let signed: { readonly statement: SignedStatement; readonly expected: ExpectedContents; readonly signatureFile: Uint8Array };
   try {
@@ -98,6 +98,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
     }
   } finally {
     progress.stop();
+    closeSigner();
   }
   writeFileAtomic(signaturePath, signed.signatureFile, { overwrite: true });
 
