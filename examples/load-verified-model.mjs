@@ -5,7 +5,7 @@
 //   node examples/load-verified-model.mjs MODEL [TRUST_POLICY]
 //
 // TRUST_POLICY defaults to the file `ms-sign verify` would find (-t aside): MS_SIGN_TRUST,
-// ./.ms-sign/trust.json, $XDG_CONFIG_HOME/ms-sign/trust.json. Exit code 0 verified, 1 not
+// $XDG_CONFIG_HOME/ms-sign/trust.json, /etc/ms-sign/trust.json. Exit code 0 verified, 1 not
 // verified, 2 setup error, as the CLI.
 import { MsSignError } from '@ms-sign/core';
 import { loadVerifiedModel, locateTrustPolicy, ModelVerificationError, readTrustPolicyFile } from '@ms-sign/core/node';

@@ -193,7 +193,7 @@ describe('a tampered signature file is refused', () => {
   test('signed by another key: UNTRUSTED_SIGNER', async (t) => {
     const m = await signedFile(t);
     const other = await makeKey(m.dir, 'other');
-    await cliOk(m.dir, ['sign', m.model, '-k', other.secret]);
+    await cliOk(m.dir, ['sign', m.model, '-k', other.secret, '--force']);
     const r = await verifyJson(m);
     assertFailure(r, 1, ['UNTRUSTED_SIGNER']);
     assert.deepEqual(r.json<{ signers: { keyId: string; valid: boolean }[] }>().signers.map((s) => [s.keyId, s.valid]), [[other.keyId, false]]);
@@ -202,7 +202,7 @@ describe('a tampered signature file is refused', () => {
   test("signed by another key whose key id was rewritten to the trusted key's id: BAD_SIGNATURE", async (t) => {
     const m = await signedFile(t);
     const other = await makeKey(m.dir, 'other');
-    await cliOk(m.dir, ['sign', m.model, '-k', other.secret]);
+    await cliOk(m.dir, ['sign', m.model, '-k', other.secret, '--force']);
     const sigPath = join(m.dir, m.sig);
     const bytes = readFileSync(sigPath);
     const at = bytes.indexOf(Buffer.from(other.keyId, 'hex'));

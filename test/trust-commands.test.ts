@@ -23,7 +23,8 @@ async function list(dir: string): Promise<Listed> {
   return (await cliOk(dir, ['trust', 'list', '--json'])).json<Listed>();
 }
 
-const POLICY = ['.ms-sign', 'trust.json'];
+/** Where `trust init` creates the policy in the tests' environment: $XDG_CONFIG_HOME/ms-sign/trust.json. */
+const POLICY = ['.config-home', 'ms-sign', 'trust.json'];
 
 /** Runs a trust command that must be refused (exit 2) and checks the policy file did not change. */
 async function refused(dir: string, args: readonly string[], code: string): Promise<void> {
@@ -35,11 +36,11 @@ async function refused(dir: string, args: readonly string[], code: string): Prom
 }
 
 describe('trust init', () => {
-  test('creates ./.ms-sign/trust.json, an empty policy, and refuses to overwrite it', async (t) => {
+  test('creates $XDG_CONFIG_HOME/ms-sign/trust.json, an empty policy, and refuses to overwrite it', async (t) => {
     const dir = tempDir(t);
     const created = await cliOk(dir, ['trust', 'init', '--json']);
     assert.equal(created.json<{ path: string }>().path, join(dir, ...POLICY));
-    assert.deepEqual(await list(dir), { ok: true, path: join(dir, ...POLICY), origin: './.ms-sign/trust.json', publishers: [], revoked: [], rules: [], errors: [] });
+    assert.deepEqual(await list(dir), { ok: true, path: join(dir, ...POLICY), origin: '$XDG_CONFIG_HOME/ms-sign/trust.json', publishers: [], revoked: [], rules: [], errors: [] });
     await refused(dir, ['trust', 'init'], 'FILE_EXISTS');
   });
 
@@ -48,7 +49,7 @@ describe('trust init', () => {
     await cliOk(dir, ['trust', 'init', '-t', 'explicit.json']);
     await cliOk(dir, ['trust', 'init'], { MS_SIGN_TRUST: join(dir, 'env.json') });
     assert.ok(existsSync(join(dir, 'explicit.json')) && existsSync(join(dir, 'env.json')));
-    assert.ok(!existsSync(join(dir, '.ms-sign')));
+    assert.ok(!existsSync(join(dir, POLICY[0]!)));
   });
 
   test('edits without any policy are refused (exit 2)', async (t) => {
@@ -202,7 +203,7 @@ describe('trust list and how edits are written', () => {
     const key = await makeKey(dir);
     mkdirSync(join(dir, 'dotfiles'));
     await cliOk(dir, ['trust', 'init', '-t', join(dir, 'dotfiles', 'trust.json')]);
-    mkdirSync(join(dir, '.ms-sign'));
+    mkdirSync(join(dir, ...POLICY.slice(0, -1)), { recursive: true });
     symlinkSync(join(dir, 'dotfiles', 'trust.json'), join(dir, ...POLICY));
     await cliOk(dir, ['trust', 'add', 'acme', '-p', key.public]);
     await cliOk(dir, ['trust', 'rule', '**', '--threshold', '1']);

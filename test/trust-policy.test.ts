@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { encodePublicKeyPem, encodeSecretKeyPem, MsSignError, publicKeyToDocument, secretKeyFromSeed, type TrustPolicyDocument } from '@ms-sign/core';
@@ -177,7 +177,7 @@ describe('a malformed trust policy is refused with exit 2, naming the file and t
   });
 });
 
-describe('lookup order: -t, MS_SIGN_TRUST, ./.ms-sign/trust.json, $XDG_CONFIG_HOME/ms-sign/trust.json', () => {
+describe('lookup order: -t, MS_SIGN_TRUST, $XDG_CONFIG_HOME/ms-sign/trust.json, /etc/ms-sign/trust.json', () => {
   /** Four policies, each trusting a different co-signer of parallel.ms, so the signer shows which applied. */
   async function fourPolicies(t: { after: (fn: () => void) => void }) {
     const dir = tempDir(t);
@@ -185,9 +185,10 @@ describe('lookup order: -t, MS_SIGN_TRUST, ./.ms-sign/trust.json, $XDG_CONFIG_HO
     const places = {
       t: join(dir, 'explicit.json'),
       env: join(dir, 'from-env.json'),
-      local: join(dir, '.ms-sign', 'trust.json'),
       xdg: join(dir, 'xdg', 'ms-sign', 'trust.json'),
       home: join(dir, '.config', 'ms-sign', 'trust.json'),
+      // Where the tests' CLI runs find the system-wide policy (in place of /etc/ms-sign/trust.json).
+      system: join(dir, '.system', 'trust.json'),
     };
     const secrets: string[] = [];
     for (const [name, path] of Object.entries(places)) {
@@ -207,25 +208,23 @@ describe('lookup order: -t, MS_SIGN_TRUST, ./.ms-sign/trust.json, $XDG_CONFIG_HO
     const { dir, places, env } = await fourPolicies(t);
     assert.deepEqual(applied(await verifyJson(dir, ['parallel.ms', '-t', places.t], env)), ['-t', places.t, ['p-t']]);
     assert.deepEqual(applied(await verifyJson(dir, ['parallel.ms'], env)), ['MS_SIGN_TRUST', places.env, ['p-env']]);
-    assert.deepEqual(applied(await verifyJson(dir, ['parallel.ms'], { ...env, MS_SIGN_TRUST: undefined })), ['./.ms-sign/trust.json', places.local, ['p-local']]);
-    const noLocal = join(dir, 'elsewhere');
-    mkdirSync(noLocal);
-    copyFixture('parallel.ms', noLocal);
-    writeFileSync(join(noLocal, 'parallel.ms.sig'), readFileSync(join(dir, 'parallel.ms.sig')));
-    assert.deepEqual(applied(await verifyJson(noLocal, ['parallel.ms'], { ...env, MS_SIGN_TRUST: undefined })), ['$XDG_CONFIG_HOME/ms-sign/trust.json', places.xdg, ['p-xdg']]);
+    assert.deepEqual(applied(await verifyJson(dir, ['parallel.ms'], { ...env, MS_SIGN_TRUST: undefined })), ['$XDG_CONFIG_HOME/ms-sign/trust.json', places.xdg, ['p-xdg']]);
     // XDG_CONFIG_HOME unset (or relative, which the XDG spec says to ignore): ~/.config.
     for (const xdg of [undefined, 'relative/xdg']) {
-      const r = await verifyJson(noLocal, ['parallel.ms'], { MS_SIGN_TRUST: undefined, XDG_CONFIG_HOME: xdg, HOME: dir });
+      const r = await verifyJson(dir, ['parallel.ms'], { MS_SIGN_TRUST: undefined, XDG_CONFIG_HOME: xdg, HOME: dir });
       assert.deepEqual(applied(r), ['$XDG_CONFIG_HOME/ms-sign/trust.json', places.home, ['p-home']]);
     }
+    // No policy of the user's: the system-wide one.
+    const system = await verifyJson(dir, ['parallel.ms'], { MS_SIGN_TRUST: undefined, XDG_CONFIG_HOME: join(dir, 'no-config') });
+    assert.deepEqual(applied(system), ['/etc/ms-sign/trust.json', places.system, ['p-system']]);
   });
 
   test('verify reports the policy and rule applied in text, on success and on failure', async (t) => {
     const { dir, places, env } = await fourPolicies(t);
-    await cliOk(dir, ['trust', 'rule', '**', '--max-age', '30d', '-t', places.local]);
+    await cliOk(dir, ['trust', 'rule', '**', '--max-age', '30d', '-t', places.xdg]);
     const ok = await runCli(['verify', 'parallel.ms'], { cwd: dir, env: { ...env, MS_SIGN_TRUST: undefined } });
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, new RegExp(`policy: +${places.local.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(found by \\./\\.ms-sign/trust\\.json\\), rule "\\*\\*": threshold 1, max age 30d`));
+    assert.ok(ok.stdout.includes(`policy:    ${places.xdg} (found by $XDG_CONFIG_HOME/ms-sign/trust.json), rule "**": threshold 1, max age 30d`), ok.stdout);
     await cliOk(dir, ['trust', 'rule', '**', '--threshold', '2', '-t', places.t]);
     const failed = await runCli(['verify', 'parallel.ms', '-t', places.t], { cwd: dir, env });
     assert.equal(failed.code, 1);
@@ -244,12 +243,12 @@ describe('lookup order: -t, MS_SIGN_TRUST, ./.ms-sign/trust.json, $XDG_CONFIG_HO
   test('a policy file that is present but unreadable stops the lookup: no fall-through', async (t) => {
     const { dir, places, env } = await fourPolicies(t);
     const local = { ...env, MS_SIGN_TRUST: undefined };
-    rmSync(places.local);
-    symlinkSync(join(dir, 'nowhere.json'), places.local);
+    rmSync(places.xdg);
+    symlinkSync(join(dir, 'nowhere.json'), places.xdg);
     const r = await verifyJson(dir, ['parallel.ms'], local);
     assert.equal(r.code, 2);
     assert.deepEqual(r.codes, ['BAD_TRUST_POLICY']);
-    assert.equal(r.report.errors[0]!.path, places.local);
+    assert.equal(r.report.errors[0]!.path, places.xdg);
   });
 
   test('no policy anywhere and no -p: verify refuses to run (exit 2)', async (t) => {
@@ -280,5 +279,72 @@ describe('lookup order: -t, MS_SIGN_TRUST, ./.ms-sign/trust.json, $XDG_CONFIG_HO
     await cliOk(dir, ['trust', 'add', 'acme', '-p', old.public, '--not-after', '2026-01-01']);
     await signAt(dir, 'parallel.ms', old.secret, { now: Date.parse('2025-12-31T12:00:00Z') / 1000 });
     assert.equal((await verifyJson(dir, ['parallel.ms'])).code, 0);
+  });
+});
+
+describe('policy and state files someone else could write are refused, as ssh refuses them', () => {
+  /** A signed model, a policy trusting its key at `policy` (relative to dir), and a state file. */
+  async function setup(t: { after: (fn: () => void) => void }) {
+    const dir = tempDir(t);
+    copyFixture('parallel.ms', dir);
+    const key = await makeKey(dir);
+    await cliOk(dir, ['sign', 'parallel.ms', '-k', key.secret]);
+    mkdirSync(join(dir, 'conf'));
+    await cliOk(dir, ['trust', 'init', '-t', 'conf/trust.json']);
+    await cliOk(dir, ['trust', 'add', 'acme', '-p', key.public, '-t', 'conf/trust.json']);
+    await cliOk(dir, ['verify', 'parallel.ms', '-t', 'conf/trust.json', '--state', 'conf/state.json']);
+    return { dir, key };
+  }
+
+  const refusedWithFix = (r: Awaited<ReturnType<typeof verifyJson>>, fix: string) => {
+    assert.equal(r.code, 2, r.result.stdout);
+    assert.deepEqual(r.codes, ['INSECURE_POLICY_FILE']);
+    assert.ok(r.report.errors[0]!.message.includes(`run: ${fix}`), r.report.errors[0]!.message);
+  };
+
+  test('a policy or state file writable by group or others: INSECURE_POLICY_FILE (exit 2) with the chmod to run', async (t) => {
+    const { dir } = await setup(t);
+    for (const [file, args] of [['conf/trust.json', []], ['conf/state.json', ['--state', 'conf/state.json']]] as const) {
+      for (const mode of [0o664, 0o646]) {
+        chmodSync(join(dir, file), mode);
+        refusedWithFix(await verifyJson(dir, ['parallel.ms', '-t', 'conf/trust.json', ...args]), `chmod go-w ${join(dir, file)}`);
+      }
+      chmodSync(join(dir, file), 0o644);
+    }
+    // MS_SIGN_TRUST and the user's own policy are held to the same rule, and so are the trust edits.
+    chmodSync(join(dir, 'conf', 'trust.json'), 0o666);
+    refusedWithFix(await verifyJson(dir, ['parallel.ms'], { MS_SIGN_TRUST: join(dir, 'conf', 'trust.json') }), 'chmod go-w');
+    const edit = await runCli(['trust', 'rule', '**', '--threshold', '1', '-t', 'conf/trust.json', '--json'], { cwd: dir });
+    assert.deepEqual(errorCodes(edit), ['INSECURE_POLICY_FILE']);
+    chmodSync(join(dir, 'conf', 'trust.json'), 0o644);
+    assert.equal((await verifyJson(dir, ['parallel.ms', '-t', 'conf/trust.json', '--state', 'conf/state.json'])).code, 0);
+  });
+
+  test('a directory above them writable by group or others is refused too; a sticky one (/tmp) is not', async (t) => {
+    const { dir } = await setup(t);
+    chmodSync(join(dir, 'conf'), 0o775);
+    refusedWithFix(await verifyJson(dir, ['parallel.ms', '-t', 'conf/trust.json']), `chmod go-w ${join(dir, 'conf')}`);
+    // A state file not written yet: where it would be written must be safe as well.
+    chmodSync(join(dir, 'conf'), 0o755);
+    mkdirSync(join(dir, 'shared'), { mode: 0o777 });
+    chmodSync(join(dir, 'shared'), 0o777);
+    refusedWithFix(await verifyJson(dir, ['parallel.ms', '-t', 'conf/trust.json', '--state', 'shared/new-state.json']), `chmod go-w ${join(dir, 'shared')}`);
+    chmodSync(join(dir, 'shared'), 0o1777);
+    assert.equal((await verifyJson(dir, ['parallel.ms', '-t', 'conf/trust.json', '--state', 'shared/new-state.json'])).code, 0);
+  });
+
+  test('a policy or state file owned by another user than the caller or root: INSECURE_POLICY_FILE with the chown to run', async (t) => {
+    if (process.getuid?.() !== 0) {
+      t.skip('only root can give a file to another user');
+      return;
+    }
+    const { dir } = await setup(t);
+    for (const [file, args] of [['conf/trust.json', []], ['conf/state.json', ['--state', 'conf/state.json']]] as const) {
+      chownSync(join(dir, file), 4242, 4242);
+      refusedWithFix(await verifyJson(dir, ['parallel.ms', '-t', 'conf/trust.json', ...args]), `chown 0 ${join(dir, file)}`);
+      chownSync(join(dir, file), 0, 0);
+    }
+    chownSync(join(dir, 'conf'), 4242, 4242);
+    refusedWithFix(await verifyJson(dir, ['parallel.ms', '-t', 'conf/trust.json']), `chown 0 ${join(dir, 'conf')}`);
   });
 });

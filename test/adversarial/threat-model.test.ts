@@ -25,7 +25,7 @@ function testNamePatterns(source: string): RegExp[] {
 }
 
 describe('docs/threat-model.md', () => {
-  const references = [...doc.matchAll(/`(test\/[\w/.-]+\.test\.ts)` — “([^”]+)”/g)].map((m) => ({ file: m[1]!, name: m[2]! }));
+  const references = [...doc.matchAll(/`((?:packages\/\w+\/)?test\/[\w/.-]+\.test\.ts)` — “([^”]+)”/g)].map((m) => ({ file: m[1]!, name: m[2]! }));
 
   test('names tests for its claims', () => {
     assert.ok(references.length >= 40, `only ${references.length} test references found`);

@@ -85,6 +85,8 @@ export interface RunOptions {
   readonly cwd: string;
   /** Added to a minimal environment (no inherited MS_SIGN_* or XDG variables). */
   readonly env?: Record<string, string | undefined>;
+  /** The system-wide trust policy the lookup ends with (default: `.system/trust.json` in cwd, absent). */
+  readonly systemTrustPolicy?: string;
 }
 
 function baseEnv(cwd: string, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
@@ -102,7 +104,15 @@ export async function runCli(argv: readonly string[], options: RunOptions): Prom
   const err = collector();
   const stdin = new PassThrough();
   stdin.end();
-  const io: CliIo = { stdout: out.stream, stderr: err.stream, stdin, env: baseEnv(options.cwd, options.env), cwd: options.cwd };
+  const io: CliIo = {
+    stdout: out.stream,
+    stderr: err.stream,
+    stdin,
+    env: baseEnv(options.cwd, options.env),
+    cwd: options.cwd,
+    // Never the test machine's /etc/ms-sign/trust.json.
+    systemTrustPolicy: options.systemTrustPolicy ?? join(options.cwd, '.system', 'trust.json'),
+  };
   const code = await main(argv, io);
   return result(code, out.bytes(), err.bytes());
 }

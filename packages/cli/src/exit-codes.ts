@@ -58,6 +58,10 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, 1 | 2 | 126 | 127>> = {
   SIGNER_COMMAND_FAILED: 2,
   SIGNER_FAILED: 2,
   IO_ERROR: 2,
+  INSECURE_POLICY_FILE: 2,
+  IGNORE_MISMATCH: 2,
+  WOULD_DROP_SIGNATURES: 2,
+  OUTPUT_IS_INPUT: 2,
   INTERNAL: 2,
   COMMAND_NOT_FOUND: 127,
   COMMAND_NOT_EXECUTABLE: 126,
@@ -68,5 +72,6 @@ export function exitCodeFor(problems: readonly { readonly code: ErrorCode }[]): 
   if (problems.length === 0) return 0;
   const codes = problems.map((p) => EXIT_CODES[p.code]);
   if (codes.includes(2)) return 2;
-  return Math.max(...codes);
+  // A loop, not Math.max(...codes): a spread of 130,000 codes overflows the stack.
+  return codes.reduce((a, b) => Math.max(a, b), 0);
 }

@@ -10,6 +10,11 @@ export interface CliIo {
   readonly stdin: Readable & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
+  /**
+   * The system-wide trust policy (default /etc/ms-sign/trust.json). Set only by tests running the
+   * CLI in-process; never from the environment, which must not choose what is trusted.
+   */
+  readonly systemTrustPolicy?: string;
 }
 
 /** Colour only on a terminal and never with NO_COLOR (https://no-color.org). */
@@ -23,10 +28,12 @@ export function paint(enabled: boolean, code: number, text: string): string {
 
 /**
  * Makes text from untrusted sources (file names, signature files) safe for a terminal: control
- * characters could move the cursor or rewrite what the operator sees.
+ * characters could move the cursor or rewrite what the operator sees, and bidi controls (U+202E
+ * and friends, Trojan Source) or other invisible format characters could make "evil" read as
+ * "live". Each becomes \uXXXX; --json output stays exact.
  */
 export function printable(text: string): string {
-  return text.replace(/\p{Cc}/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+  return text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
 }
 
 export function writeLine(stream: Writable, line = ''): void {

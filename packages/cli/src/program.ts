@@ -14,16 +14,31 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
   let exitCode = 0;
   // Only ms-sign's own arguments: after "--" they belong to exec's CMD.
   const dashes = argv.indexOf('--');
-  const wantsJson = (dashes < 0 ? argv : argv.slice(0, dashes)).includes('--json');
+  const own = dashes < 0 ? argv : argv.slice(0, dashes);
+  const wantsJson = own.includes('--json');
+  // `verify -V tampered.ms` must never exit 0: a script written from minisign habit would then load
+  // the model. --version is answered only when it is the whole command line.
+  if (own.some(isVersionFlag) && !(argv.length === 1 && isVersionFlag(argv[0]!))) {
+    return report(io, wantsJson, [{ code: 'USAGE', message: '-V/--version is a top-level option: run "ms-sign --version" on its own' }]);
+  }
+  // Commander's help and version text is held until it is clear that nothing else was asked for.
+  let commanderOut = '';
+  let commanderErr = '';
   const program = new Command()
     .name('ms-sign')
     .description('Sign model files and refuse to load them unless a trusted publisher released exactly these bytes.')
     .version(version, '-V, --version')
     .exitOverride()
+    // Options of ms-sign itself (-V, -h) count only before the command name, not anywhere after it.
+    .enablePositionalOptions()
     .configureOutput({
-      writeOut: (s) => io.stdout.write(s),
+      writeOut: (s) => {
+        commanderOut += s;
+      },
       // Usage errors are reported below (also as JSON with --json), not by commander itself.
-      writeErr: () => undefined,
+      writeErr: (s) => {
+        commanderErr += s;
+      },
     })
     .showSuggestionAfterError(true)
     .allowExcessArguments(false);
@@ -63,6 +78,8 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .option('--expires <when>', 'expiry: a duration from now (90d, 12h, 2w) or a date (2027-01-31)')
     .option('--append', 'add a signature to the existing signature file (co-signing) after checking the model matches')
     .addOption(new Option('--format <format>', 'native (ms-sign signature file) or oms (OMS bundle that model_signing verifies; needs an ECDSA key)').choices(['native', 'oms']).default('native'))
+    .option('--accept-ignores', 'with --append: vouch for the ignore patterns the signature file records without repeating them as --ignore')
+    .option('--force', 'replace a signature file that holds other keys\' signatures (they are dropped)')
     .addOption(new Option('--scan <mode>', 'scan before signing: off, no-unsafe (refuse unsafe or malformed files) or clean (also unknown formats)').choices(['off', 'no-unsafe', 'clean']))
     .option('--allow-unsafe', 'sign even if the scan refuses the model (its findings are printed)')
     .addOption(new Option('--shard-size <bytes>', 'shard size in bytes, a power of two (advanced)').argParser(parseInteger).hideHelp())
@@ -74,7 +91,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     command
       .option('-s, --signature <sig>', 'signature file (default: MODEL.sig)')
       .option('-p, --public-key <file>', "trust this publisher's public key (repeatable; replaces the trust policy)", collect, [])
-      .option('-t, --trust <file>', 'trust policy file (else MS_SIGN_TRUST, ./.ms-sign/trust.json, $XDG_CONFIG_HOME/ms-sign/trust.json)')
+      .option('-t, --trust <file>', 'trust policy file (else MS_SIGN_TRUST, $XDG_CONFIG_HOME/ms-sign/trust.json, /etc/ms-sign/trust.json; never the current directory)')
       .option('--name <name>', 'refuse a model signed under another name')
       .option('--state <file>', 'rollback protection: refuse models older than those seen before, record newer ones')
       .option('--allow-rollback', 'accept an older model this once (with --state)')
@@ -129,7 +146,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
   const trust = program.command('trust').description('manage the trust policy (whom to trust for which models)');
   const trustFile = (command: Command) =>
     command
-      .option('-t, --trust <file>', 'trust policy file (else MS_SIGN_TRUST, ./.ms-sign/trust.json, $XDG_CONFIG_HOME/ms-sign/trust.json)')
+      .option('-t, --trust <file>', 'trust policy file (else MS_SIGN_TRUST, $XDG_CONFIG_HOME/ms-sign/trust.json, /etc/ms-sign/trust.json; never the current directory)')
       .option('--json', 'print one JSON object on stdout');
   trustFile(trust.command('init').description('create an empty trust policy (never overwrites one)')).action(
     run(async () => (await import('./commands/trust.js')).trustInit),
@@ -177,13 +194,54 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      if (error.code === 'commander.version') {
+        io.stdout.write(commanderOut);
+        return 0;
+      }
+      // "commander.help" with exit code 0 is the `help` command; with 1, a missing subcommand.
+      if (error.code === 'commander.helpDisplayed' || (error.code === 'commander.help' && error.exitCode === 0)) {
+        // Help with a model or any option is a usage error: `verify --help tampered.ms` exiting 0
+        // would read as "verified" to a script.
+        if (!isBareHelpRequest(program, argv)) {
+          return report(io, wantsJson, [{ code: 'USAGE', message: '--help takes no other argument: run "ms-sign COMMAND --help" on its own' }]);
+        }
+        io.stdout.write(commanderOut);
+        return 0;
+      }
+      if (error.code === 'commander.help') {
+        // A command that needs a subcommand was given none: its help on stderr, and a usage error.
+        if (!wantsJson) io.stderr.write(commanderErr);
+        return report(io, wantsJson, [{ code: 'USAGE', message: 'no command given (see ms-sign --help)' }]);
+      }
       const message = error.message.replace(/^error: /, '');
       return report(io, wantsJson, [{ code: 'USAGE', message: `${message} (see ms-sign --help)` }]);
     }
     if (error instanceof MsSignError) return report(io, wantsJson, [error.toProblem()]);
     return report(io, wantsJson, [toProblem(error)]);
   }
+}
+
+function isVersionFlag(arg: string): boolean {
+  return arg === '-V' || arg === '--version';
+}
+
+/**
+ * Whether argv asks for help and nothing else: one help flag or one `help` word, and otherwise
+ * only the names of (sub)commands, as in `verify --help`, `trust add -h` or `help trust add`.
+ */
+function isBareHelpRequest(program: Command, argv: readonly string[]): boolean {
+  let command = program;
+  let helpWords = 0;
+  for (const arg of argv) {
+    if (arg === '-h' || arg === '--help' || arg === 'help') {
+      helpWords++;
+      continue;
+    }
+    const sub = command.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (sub === undefined) return false;
+    command = sub;
+  }
+  return helpWords === 1;
 }
 
 function report(io: CliIo, json: boolean, problems: Problem[]): number {

@@ -1,5 +1,5 @@
 import { MsSignError, policyFromAnchors, type CommandLineAnchor, type PublicKey } from '@ms-sign/core';
-import { locateTrustPolicy, readTrustPolicyFile, type TrustPolicyOrigin, type TrustSource } from '@ms-sign/core/node';
+import { locateTrustPolicy, readTrustPolicyFile, type LocateTrustPolicyOptions, type TrustPolicyOrigin, type TrustSource } from '@ms-sign/core/node';
 import type { CliIo } from './io.js';
 import { loadAnyPublicKey, loadCertificateRoot } from './keys.js';
 
@@ -43,11 +43,11 @@ export function resolveTrust(options: TrustOptions, io: CliIo): TrustSource & { 
     ].join(' ');
     return { policy: policyFromAnchors(keys, anchors), source, origin: '-p' };
   }
-  const location = locateTrustPolicy(options.trust, io.env, io.cwd);
+  const location = locateTrustPolicy(options.trust, io.env, io.cwd, systemPolicy(io));
   if (location === undefined) {
     throw new MsSignError(
       'NO_TRUST_ANCHOR',
-      'no trust anchor: give the publisher\'s key with -p PUBKEY (or for OMS bundles --cert-root, --sigstore-identity), or a trust policy with -t FILE, MS_SIGN_TRUST, ./.ms-sign/trust.json or $XDG_CONFIG_HOME/ms-sign/trust.json',
+      'no trust anchor: give the publisher\'s key with -p PUBKEY (or for OMS bundles --cert-root, --sigstore-identity), or a trust policy with -t FILE, MS_SIGN_TRUST, $XDG_CONFIG_HOME/ms-sign/trust.json or /etc/ms-sign/trust.json (a policy in the current directory is never used)',
     );
   }
   return { policy: readTrustPolicyFile(location.path).policy, source: location.path, origin: originLabel(location.origin) };
@@ -56,4 +56,9 @@ export function resolveTrust(options: TrustOptions, io: CliIo): TrustSource & { 
 /** How a trust policy was found, as the CLI names it: the file given on purpose is "-t". */
 export function originLabel(origin: TrustPolicyOrigin): string {
   return origin === 'explicit' ? '-t' : origin;
+}
+
+/** The lookup's system-wide policy: /etc/ms-sign/trust.json unless a test runs the CLI with another. */
+export function systemPolicy(io: CliIo): LocateTrustPolicyOptions {
+  return io.systemTrustPolicy === undefined ? {} : { systemPath: io.systemTrustPolicy };
 }

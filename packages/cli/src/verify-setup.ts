@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import { paint, printable, useColor, writeLine, type CliIo } from './io.js';
 import { formatBytes, printProblems, signerName } from './output.js';
 import type { Progress } from './progress.js';
+import type { CommandInput } from './outputs.js';
 import { resolveTrust } from './trust.js';
 
 /** Options shared by `verify` and `exec`. */
@@ -37,6 +38,8 @@ export interface PreparedVerify {
   readonly origin: string;
   /** Persists the rollback state if this verification advanced it. */
   readonly commit: (report: VerificationReport) => void;
+  /** The files this verification reads: an output must not be one of them. */
+  readonly inputs: readonly CommandInput[];
 }
 
 export function prepareVerify(model: string, cli: VerifyCliOptions, io: CliIo, progress: Progress): PreparedVerify {
@@ -56,9 +59,18 @@ export function prepareVerify(model: string, cli: VerifyCliOptions, io: CliIo, p
     ...(cli.trustedRoot === undefined ? {} : { sigstoreTrustedRoot: loadTrustedRoot(cli.trustedRoot, io) }),
     ...(cli.scan === undefined ? {} : { scan: cli.scan }),
   };
+  const modelPath = resolve(io.cwd, model);
+  const inputs: CommandInput[] = [
+    { path: modelPath, what: 'the model' },
+    { path: options.signaturePath ?? defaultSignaturePath(modelPath), what: 'the signature file' },
+    ...cli.publicKey.map((file) => ({ path: resolve(io.cwd, file), what: 'a public key' })),
+    ...(trust.origin === '-p' ? [] : [{ path: trust.source, what: 'the trust policy' }]),
+    ...(statePath === undefined ? [] : [{ path: statePath, what: 'the state file' }]),
+  ];
   return {
-    modelPath: resolve(io.cwd, model),
+    modelPath,
     options,
+    inputs,
     origin: trust.origin,
     commit: (report) => {
       if (statePath !== undefined && state !== undefined && report.ok && report.rollback?.recorded) writeRollbackState(statePath, state);
@@ -149,6 +161,8 @@ export function printReport(io: CliIo, report: PresentedReport, out: Writable, q
   writeLine(out, `  model:     ${printable(report.subject.name ?? '')}${report.subject.version ? ` version ${printable(report.subject.version)}` : ''}${signed}${report.expires ? `, expires ${report.expires}` : ''}${layout}`);
   writeLine(out, `  signed by: ${signers.join(', ')}`);
   writeLine(out, `  files:     ${report.files.count}${report.oms?.serialization === 'files' ? '' : ` (${formatBytes(report.files.bytes)})`}`);
+  // What the signers chose to leave out is part of what was verified: say it.
+  if (report.ignore.length > 0) writeLine(out, `  ignored:   ${report.ignore.map((p) => printable(p)).join(', ')} (not covered)`);
   writeLine(out, `  policy:    ${describePolicy(report)}`);
   if (report.scan !== undefined) writeLine(out, `  scan:      ${describeScan(report)}`);
 }

@@ -65,6 +65,10 @@ export const SETUP_ERROR_CODES = [
   'SIGNER_COMMAND_FAILED',
   'SIGNER_FAILED',
   'IO_ERROR',
+  'INSECURE_POLICY_FILE',
+  'IGNORE_MISMATCH',
+  'WOULD_DROP_SIGNATURES',
+  'OUTPUT_IS_INPUT',
   'INTERNAL',
 ] as const;
 
@@ -134,4 +138,31 @@ export function toProblem(error: unknown): Problem {
   if (error instanceof MsSignError) return error.toProblem();
   const message = error instanceof Error ? error.message : String(error);
   return problem('INTERNAL', `internal error: ${message}`);
+}
+
+/**
+ * Appends `items` one by one: `target.push(...items)` passes every item as an argument and
+ * overflows the stack for a few hundred thousand (130,000 unsigned files beside a model).
+ */
+export function appendProblems(target: Problem[], items: readonly Problem[]): void {
+  for (const item of items) target.push(item);
+}
+
+/** How many problems a report lists one by one; the rest are counted. */
+export const MAX_LISTED_PROBLEMS = 1000;
+
+/**
+ * Keeps the first MAX_LISTED_PROBLEMS problems and counts the rest: one more entry per code left
+ * out, "N more ...", so that the codes (and the exit code) stay complete while the report stays
+ * readable and small whatever an attacker puts beside a model.
+ */
+export function limitListedProblems(problems: Problem[]): void {
+  if (problems.length <= MAX_LISTED_PROBLEMS) return;
+  const omitted = new Map<ErrorCode, number>();
+  for (let i = MAX_LISTED_PROBLEMS; i < problems.length; i++) {
+    const code = problems[i]!.code;
+    omitted.set(code, (omitted.get(code) ?? 0) + 1);
+  }
+  problems.length = MAX_LISTED_PROBLEMS;
+  for (const [code, count] of omitted) problems.push(problem(code, `and ${count} more ${code} problem${count === 1 ? '' : 's'}, not listed one by one`));
 }

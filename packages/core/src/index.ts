@@ -12,7 +12,7 @@ export { toHex } from './bytes.js';
 
 export { checkModelPath, findPathCollision } from './format/paths.js';
 export { checkGlob, compileGlob, escapeGlob, type Glob } from './format/glob.js';
-export { encodeCanonical, decodeCanonical, type CborValue, type CborMap } from './format/cbor.js';
+export { encodeCanonical, decodeCanonical, type CborValue, type CborMap, type CborBounds } from './format/cbor.js';
 export { SIGNING_DOMAIN, MANIFEST_PAYLOAD_TYPE, signingMessage } from './format/pae.js';
 export { encodeEnvelope, decodeEnvelope, type Envelope, type EnvelopeSignature } from './format/envelope.js';
 export {
@@ -41,6 +41,7 @@ export {
   generateSecretKey,
   secretKeyFromSeed,
   SCRYPT_PARAMS,
+  KDF_LIMITS,
   type PublicKey,
   type SecretKey,
   type PassphraseProvider,
@@ -88,6 +89,7 @@ export {
   type AnchorToAdd,
   type RuleSettings,
 } from './policy/edit.js';
+export { findDuplicateJsonKey } from './policy/json-keys.js';
 export { parseDuration, parseDate, parseWhen, formatDate, formatDuration } from './policy/time.js';
 export { parseSemver, compareSemver } from './policy/semver.js';
 

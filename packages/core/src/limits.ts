@@ -28,6 +28,11 @@ export const LIMITS = {
   globBytes: 1024,
   /** Signatures in one signature file. */
   signatures: 64,
+  /**
+   * The latest creation or expiry time, Unix seconds: 9999-12-31T23:59:59Z, the last instant an
+   * RFC 3339 date can write (four-digit years), well inside what a JavaScript Date represents.
+   */
+  latestTime: 253_402_300_799,
   /** CBOR nesting (the format needs 4 levels). */
   cborDepth: 16,
   /** Trust policy, rollback state and key files. */

@@ -6,13 +6,15 @@ import {
   contentsSummary,
   type ExpectedContents,
   type SignedStatement,
+  signatureFormatOf,
 } from '@ms-sign/core';
 import { cosignModel, defaultSignaturePath, signModel, SignScanRefusal, writeFileAtomic, type SignScanReport } from '@ms-sign/core/node';
 import { exitCodeFor } from '../exit-codes.js';
-import { readBoundedFile } from '@ms-sign/core/internal';
+import { ignoredBy, readBoundedFile, resolveModel } from '@ms-sign/core/internal';
 import { resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
-import { formatBytes, printJson, printProblems } from '../output.js';
+import { formatBytes, printJson, printProblems, signerName } from '../output.js';
+import { refuseOutputOverInputs, refuseSignatureOverModelFile } from '../outputs.js';
 import { startProgress } from '../progress.js';
 import { openSigner, type SignerFlags } from '../signers.js';
 
@@ -25,6 +27,8 @@ export interface SignOptions extends SignerFlags {
   readonly hash: HashAlgorithm;
   readonly expires?: string;
   readonly append?: boolean;
+  readonly acceptIgnores?: boolean;
+  readonly force?: boolean;
   readonly shardSize?: number;
   readonly threads?: number;
   readonly json?: boolean;
@@ -48,9 +52,18 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
   }
   if (options.append) {
     const conflicting = ['name', 'modelVersion', 'expires', 'shardSize'].filter((k) => options[k as keyof SignOptions] !== undefined);
-    if (conflicting.length > 0 || options.annotation.length > 0 || options.ignore.length > 0) {
-      throw new MsSignError('USAGE', '--append co-signs the existing manifest as it is; it takes no --name, --model-version, -a, --ignore or --expires');
+    if (conflicting.length > 0 || options.annotation.length > 0 || options.force) {
+      throw new MsSignError('USAGE', '--append co-signs the existing manifest as it is; it takes no --name, --model-version, -a, --expires or --force');
     }
+    if (options.acceptIgnores && options.ignore.length > 0) throw new MsSignError('USAGE', 'give either --ignore (the patterns you vouch for) or --accept-ignores, not both');
+  } else {
+    if (options.acceptIgnores) throw new MsSignError('USAGE', '--accept-ignores goes with --append');
+    refuseOutputOverInputs(signaturePath, signatureArg, [
+      { path: modelPath, what: 'the model' },
+      ...(options.key === undefined ? [] : [{ path: resolve(io.cwd, options.key), what: 'the secret key' }]),
+    ]);
+    const resolved = resolveModel(modelPath);
+    if (resolved.kind === 'directory') refuseSignatureOverModelFile(signaturePath, signatureArg, resolved.root);
   }
   if (options.format === 'oms') {
     const unsupported = ['modelVersion', 'expires', 'shardSize', 'append'].filter((k) => options[k as keyof SignOptions] !== undefined && options[k as keyof SignOptions] !== false);
@@ -81,8 +94,18 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
     if (options.append) {
       const existing = readBoundedFile(signaturePath, LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
       if (existing === undefined) throw new MsSignError('MISSING_SIGNATURE_FILE', `--append: signature file ${signatureArg} not found`, { path: signatureArg });
-      signed = await cosignModel(modelPath, existing, { signer, signaturePath, ...hashing });
+      try {
+        // The co-signer vouches for what the signature leaves out: the same --ignore list, or
+        // --accept-ignores after reading the patterns the refusal lists.
+        signed = await cosignModel(modelPath, existing, { signer, signaturePath, ...(options.acceptIgnores ? {} : { ignore: options.ignore }), ...hashing });
+      } catch (error) {
+        if (error instanceof MsSignError && error.code === 'IGNORE_MISMATCH') {
+          throw new MsSignError(error.code, `${error.message}; co-sign with the same --ignore list, or with --accept-ignores once you have checked them`, { path: signatureArg, cause: error });
+        }
+        throw error;
+      }
     } else {
+      if (!options.force) refuseToDropSignatures(signaturePath, signatureArg, signer.keyId);
       const { manifest, signatureFile, scan } = await signModel(modelPath, {
         signers: [signer],
         ...(options.scan === undefined ? {} : { scan: options.scan }),
@@ -123,6 +146,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
   const { statement } = signed;
   const { count, bytes: recorded } = contentsSummary(signed.expected);
   const bytes = recorded ?? 0;
+  const ignored = ignoredBy(signed.expected);
   if (options.json) {
     printJson(io, {
       ok: true,
@@ -130,6 +154,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       signature: signatureArg,
       keyId: signer.keyId,
       appended: options.append === true,
+      ignore: ignored,
       subject: { name: statement.subject.name, version: statement.subject.version ?? null },
       files: { count, bytes },
       ...(signed.scan === undefined ? {} : { scan: presentScan(signed.scan) }),
@@ -138,9 +163,33 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
   } else {
     const what = `${count} file${count === 1 ? '' : 's'}${recorded === null ? '' : `, ${formatBytes(recorded)}`}`;
     writeLine(io.stdout, `${options.append ? 'Co-signed' : 'Signed'} ${printable(model)} as "${printable(statement.subject.name)}"${statement.subject.version ? ` version ${printable(statement.subject.version)}` : ''} (${what}) with key ${signer.keyId}`);
+    if (ignored.length > 0) writeLine(io.stdout, `Ignored (not covered): ${ignored.map((p) => printable(p)).join(', ')}`);
     writeLine(io.stdout, `Signature: ${printable(signatureArg)}`);
   }
   return 0;
+}
+
+/**
+ * Plain sign replaces the signature file: refuse when that would silently drop other signers'
+ * signatures (co-signers of a threshold rule). A file that does not decode holds nothing to keep.
+ */
+function refuseToDropSignatures(signaturePath: string, signatureArg: string, keyId: string): void {
+  let others: string[];
+  try {
+    const existing = readBoundedFile(signaturePath, LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
+    if (existing === undefined) return;
+    const { signers } = signatureFormatOf(existing).describe(existing, signatureArg);
+    others = signers.filter((s) => s.keyId !== keyId).map(signerName);
+  } catch (error) {
+    if (error instanceof MsSignError && error.code !== 'IO_ERROR') return;
+    throw error;
+  }
+  if (others.length === 0) return;
+  throw new MsSignError(
+    'WOULD_DROP_SIGNATURES',
+    `${signatureArg} holds signatures by other signers (${[...new Set(others)].join(', ')}); signing would drop them. Co-sign with --append, write elsewhere with -o, or replace it with --force`,
+    { path: signatureArg },
+  );
 }
 
 function presentScan(scan: SignScanReport) {

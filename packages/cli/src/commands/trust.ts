@@ -13,13 +13,13 @@ import {
   type PolicyEdit,
   type TrustPolicyDocument,
 } from '@ms-sign/core';
-import { locateTrustPolicy, readTrustPolicyFile, writeTrustPolicyFile, type TrustPolicyLocation } from '@ms-sign/core/node';
+import { locateTrustPolicy, readTrustPolicyFile, userTrustPolicyPath, writeTrustPolicyFile, type TrustPolicyLocation } from '@ms-sign/core/node';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
 import { loadAnyPublicKey, loadCertificateRoot } from '../keys.js';
-import { originLabel } from '../trust.js';
 import { printJson } from '../output.js';
+import { originLabel, systemPolicy } from '../trust.js';
 
 interface TrustFileOptions {
   readonly trust?: string;
@@ -28,20 +28,21 @@ interface TrustFileOptions {
 
 /**
  * The policy file a trust command works on. Editing commands take the file verify would apply
- * (-t, MS_SIGN_TRUST, ./.ms-sign/trust.json, $XDG_CONFIG_HOME/ms-sign/trust.json), so what is
- * edited is what is enforced. `init` creates -t, else MS_SIGN_TRUST, else ./.ms-sign/trust.json.
+ * (-t, MS_SIGN_TRUST, $XDG_CONFIG_HOME/ms-sign/trust.json, /etc/ms-sign/trust.json), so what is
+ * edited is what is enforced. `init` creates -t, else MS_SIGN_TRUST, else the user's
+ * $XDG_CONFIG_HOME/ms-sign/trust.json (the system-wide file only when named with -t).
  */
 function policyLocation(options: TrustFileOptions, io: CliIo, forInit: boolean): TrustPolicyLocation {
   if (forInit) {
     if (options.trust !== undefined) return { path: resolve(io.cwd, options.trust), origin: 'explicit' };
     if (io.env.MS_SIGN_TRUST) return { path: resolve(io.cwd, io.env.MS_SIGN_TRUST), origin: 'MS_SIGN_TRUST' };
-    return { path: resolve(io.cwd, '.ms-sign', 'trust.json'), origin: './.ms-sign/trust.json' };
+    return { path: userTrustPolicyPath(io.env), origin: '$XDG_CONFIG_HOME/ms-sign/trust.json' };
   }
-  const found = locateTrustPolicy(options.trust, io.env, io.cwd);
+  const found = locateTrustPolicy(options.trust, io.env, io.cwd, systemPolicy(io));
   if (found) return found;
   throw new MsSignError(
     'BAD_TRUST_POLICY',
-    'no trust policy found (-t, MS_SIGN_TRUST, ./.ms-sign/trust.json, $XDG_CONFIG_HOME/ms-sign/trust.json); create one with "ms-sign trust init"',
+    'no trust policy found (-t, MS_SIGN_TRUST, $XDG_CONFIG_HOME/ms-sign/trust.json, /etc/ms-sign/trust.json); create one with "ms-sign trust init"',
   );
 }
 
@@ -67,7 +68,8 @@ function edit(options: TrustFileOptions, io: CliIo, change: (doc: TrustPolicyDoc
 
 export async function trustInit(options: TrustFileOptions, io: CliIo): Promise<number> {
   const { path } = policyLocation(options, io, true);
-  mkdirSync(dirname(path), { recursive: true });
+  // Not writable by group or others: verify refuses a policy in such a directory.
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   try {
     writeTrustPolicyFile(path, structuredClone(EMPTY_POLICY_DOCUMENT), { overwrite: false });
   } catch (error) {

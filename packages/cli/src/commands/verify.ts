@@ -7,6 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { exitCodeFor } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { printJson } from '../output.js';
+import { refuseOutputOverInputs } from '../outputs.js';
 import { startProgress } from '../progress.js';
 import { prepareVerify, printReport, settleVerification, type PresentedReport, type VerifyCliOptions } from '../verify-setup.js';
 
@@ -39,7 +40,10 @@ export async function verifyCommand(model: string, options: VerifyOptions, io: C
         bytes = loaded.bytes;
         return loaded.report;
       }
-      if (options.output !== undefined) return verifyIntoFile(prepared.modelPath, resolve(io.cwd, options.output), prepared.options);
+      if (options.output !== undefined) {
+        refuseOutputOverInputs(resolve(io.cwd, options.output), options.output, prepared.inputs);
+        return verifyIntoFile(prepared.modelPath, resolve(io.cwd, options.output), prepared.options);
+      }
       return verifyModel(prepared.modelPath, prepared.options);
     });
   } finally {

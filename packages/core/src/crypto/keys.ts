@@ -48,8 +48,23 @@ const PKCS8_PREFIX = fromHex('302e020100300506032b657004220420')!;
  * second here), the cost the scrypt paper and OWASP give for interactive logins.
  */
 export const SCRYPT_PARAMS = { N: 2 ** 17, r: 8, p: 1 } as const;
-// Bounds for keys we read, so a crafted key file cannot make us allocate gigabytes.
-const SCRYPT_MAX = { N: 2 ** 20, r: 32, p: 16 } as const;
+
+/**
+ * What deriving a key-encryption key may cost when reading a key file, checked before any
+ * derivation: a crafted key file must not make sign allocate gigabytes or hang. scrypt needs
+ * 128 * N * r bytes and time in N * r * p; the caps are ms-sign's own setting (128 MiB) and four
+ * times its work. PBKDF2 (OpenSSL's default, 2048 iterations; OWASP advises 600,000 for SHA-256)
+ * is capped at 10,000,000 iterations, a few seconds.
+ */
+export const KDF_LIMITS = { scryptMemoryBytes: 128 * 2 ** 20, scryptWork: 4 * 2 ** 17 * 8, pbkdf2Iterations: 10_000_000 } as const;
+
+/** Why scrypt parameters read from a key file are refused, or undefined. */
+function scryptParamsProblem(N: number, r: number, p: number): string | undefined {
+  if (N < 2 || (N & (N - 1)) !== 0 || r < 1 || p < 1) return `scrypt parameters N=${N}, r=${r}, p=${p} are not valid`;
+  if (128 * N * r > KDF_LIMITS.scryptMemoryBytes) return `scrypt parameters N=${N}, r=${r} need ${(128 * N * r) / 2 ** 20} MiB, more than the ${KDF_LIMITS.scryptMemoryBytes / 2 ** 20} MiB ms-sign allows`;
+  if (N * r * p > KDF_LIMITS.scryptWork) return `scrypt parameters N=${N}, r=${r}, p=${p} cost more than ${KDF_LIMITS.scryptWork / (2 ** 17 * 8)} times ms-sign's own setting`;
+  return undefined;
+}
 
 /** A public key from its raw 32 bytes, refused (BAD_KEY) if not canonical or of small order. */
 export function publicKeyFromBytes(bytes: Uint8Array, source?: KeySource): PublicKey {
@@ -194,7 +209,9 @@ export async function parseSecretKeyPem(text: string, passphrase: PassphraseProv
   if (cipher === undefined) {
     throw new MsSignError('BAD_KEY', `secret key${from(source)} is encrypted, and no key-file cipher was given to decrypt it (nodeKeyFileCipher from @ms-sign/core/node)`, { path: source });
   }
-  // Refuse a malformed file, or ms-sign parameters out of bounds, before asking for a passphrase.
+  // Refuse a malformed file, absurd KDF costs or ms-sign parameters out of bounds before asking
+  // for a passphrase, and before deriving anything from it.
+  checkKdfCost(block.der, source);
   readScryptGcmParams(block.der);
   const plain = await cipher.decrypt(block.der, await passphrase(), source);
   try {
@@ -266,8 +283,7 @@ export function readScryptGcmParams(bytes: Uint8Array): ScryptGcmParams | undefi
       derInteger(icvLength!.value) !== 16 ||
       nonce!.value.length !== 12 ||
       salt!.value.length < 8 ||
-      params.N > SCRYPT_MAX.N || params.r > SCRYPT_MAX.r || params.p > SCRYPT_MAX.p ||
-      params.N < 2 || (params.N & (params.N - 1)) !== 0 || params.r < 1 || params.p < 1 ||
+      scryptParamsProblem(params.N, params.r, params.p) !== undefined ||
       sealed!.value.length < 17
     ) {
       throw new DerError('unsupported parameters');
@@ -277,6 +293,54 @@ export function readScryptGcmParams(bytes: Uint8Array): ScryptGcmParams | undefi
     if (error instanceof DerError) throw new MsSignError('BAD_KEY', `unreadable encrypted secret key: ${error.message}`, { cause: error });
     throw error;
   }
+}
+
+/**
+ * Refuses an encrypted PKCS#8 key whose key derivation would cost more than KDF_LIMITS, before
+ * anything is derived: PBES2 with scrypt or PBKDF2 (what OpenSSL and ms-sign write). Other schemes
+ * (PKCS#5 v1.5, PKCS#12 PBE) are refused: they are obsolete, and their cost is not checked here.
+ *
+ * @throws MsSignError BAD_KEY
+ */
+export function checkKdfCost(bytes: Uint8Array, source: KeySource): void {
+  const refuse = (why: string): never => {
+    throw new MsSignError('BAD_KEY', `refusing encrypted secret key${from(source)}: ${why}`, { path: source });
+  };
+  let kdfOid: string;
+  let kdfParams: ReturnType<typeof readDerItems>;
+  try {
+    const [outer] = expectDer(bytes, [TAG.SEQUENCE], 'EncryptedPrivateKeyInfo');
+    const [algorithm] = expectDer(outer!.value, [TAG.SEQUENCE, TAG.OCTET_STRING], 'EncryptedPrivateKeyInfo');
+    const [scheme, schemeParams] = expectDer(algorithm!.value, [TAG.OID, TAG.SEQUENCE], 'encryptionAlgorithm');
+    if (derOidToString(scheme!.value) !== OID.pbes2) {
+      return refuse('only PBES2 encryption (PBKDF2 or scrypt) is read; re-encrypt it with "openssl pkcs8 -topk8 -v2 aes-256-cbc"');
+    }
+    const [kdf] = expectDer(schemeParams!.value, [TAG.SEQUENCE, TAG.SEQUENCE], 'PBES2-params');
+    const [oid, params] = expectDer(kdf!.value, [TAG.OID, TAG.SEQUENCE], 'keyDerivationFunc');
+    kdfOid = derOidToString(oid!.value);
+    kdfParams = readDerItems(params!.value);
+  } catch (error) {
+    if (error instanceof DerError) return refuse(error.message);
+    throw error;
+  }
+  // Integers too large for derInteger (more than 6 bytes) are refused as absurd, not read.
+  const integer = (index: number, name: string): number => {
+    const node = kdfParams[index];
+    if (node?.tag !== TAG.INTEGER) return refuse(`${name} missing`);
+    if (node.value.length > 6 && node.value[0] !== 0) return refuse(`${name} is absurdly large`);
+    try {
+      return derInteger(node.value);
+    } catch {
+      return refuse(`${name} is absurdly large`);
+    }
+  };
+  if (kdfOid === OID.scrypt) {
+    const why = scryptParamsProblem(integer(1, 'scrypt N'), integer(2, 'scrypt r'), integer(3, 'scrypt p'));
+    if (why) refuse(why);
+  } else if (kdfOid === OID.pbkdf2) {
+    const iterations = integer(1, 'PBKDF2 iteration count');
+    if (iterations > KDF_LIMITS.pbkdf2Iterations) refuse(`PBKDF2 with ${iterations} iterations, more than the ${KDF_LIMITS.pbkdf2Iterations} ms-sign allows`);
+  } else refuse(`unsupported key derivation ${kdfOid} (PBKDF2 or scrypt expected)`);
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {

@@ -43,12 +43,22 @@ export class CborDecodeError extends Error {
   override readonly name = 'CborDecodeError';
 }
 
+/** Counts the pre-scan enforces before cbor-x builds a single object. */
+export interface CborBounds {
+  /** Items in one array, or entries in one map. */
+  readonly maxLength?: number;
+  /** Items in the whole value, at every depth. */
+  readonly maxItems?: number;
+}
+
 /**
  * Decodes one deterministic CBOR item that spans all of `bytes`. Integers come back as numbers
- * (at most 2^53 - 1), maps as Map, byte strings as Uint8Array.
+ * (at most 2^53 - 1), maps as Map, byte strings as Uint8Array. `bounds` are checked while the
+ * heads are scanned, before anything is allocated: millions of one-byte items in a few MB would
+ * otherwise become millions of objects.
  */
-export function decodeCanonical(bytes: Uint8Array): CborValue {
-  prescan(bytes);
+export function decodeCanonical(bytes: Uint8Array, bounds: CborBounds = {}): CborValue {
+  prescan(bytes, bounds);
   let decoded: unknown;
   try {
     decoded = codec.decode(bytes);
@@ -150,7 +160,9 @@ function normalize(value: unknown, depth: number): CborValue {
  * integers, indefinite lengths and nesting deeper than LIMITS.cborDepth before cbor-x (which
  * recurses on the JS stack) ever sees the bytes; checks declared lengths against what is left.
  */
-function prescan(bytes: Uint8Array): void {
+function prescan(bytes: Uint8Array, bounds: CborBounds): void {
+  const maxLength = bounds.maxLength ?? Infinity;
+  let itemsLeft = bounds.maxItems ?? Infinity;
   let offset = 0;
   // Items still expected at each open nesting level.
   const pending: number[] = [1];
@@ -183,7 +195,10 @@ function prescan(bytes: Uint8Array): void {
         break;
       case 4:
       case 5: {
+        if (argument > maxLength) throw new CborDecodeError(`an ${major === 4 ? 'array' : 'map'} of ${argument} items: more than ${maxLength}`);
         const items = major === 5 ? argument * 2 : argument;
+        itemsLeft -= items;
+        if (itemsLeft < 0) throw new CborDecodeError(`more than ${bounds.maxItems} items in all`);
         // Every item takes at least one byte.
         if (items > bytes.length - offset) throw new CborDecodeError('declared length exceeds the data');
         if (pending.length >= LIMITS.cborDepth) throw new CborDecodeError('nested too deeply');

@@ -22,6 +22,9 @@ export interface EnvelopeSignature {
   readonly signature: Uint8Array;
 }
 
+/** Every item a valid signature file can hold: 3 map entries, and 2 per signature entry. */
+const ENVELOPE_MAX_ITEMS = 2 * 3 + LIMITS.signatures * (1 + 2 * 2);
+
 export const KEY_ID_BYTES = 16;
 export const SIGNATURE_BYTES = 64;
 
@@ -59,7 +62,10 @@ export function decodeEnvelope(bytes: Uint8Array, sourcePath?: string): Envelope
   if (bytes.length > LIMITS.signatureFileBytes) fail(`larger than ${LIMITS.signatureFileBytes} bytes`);
   let root: CborValue;
   try {
-    root = decodeCanonical(bytes);
+    // A signature file is a map of 3 entries, one an array of at most LIMITS.signatures maps of 2
+    // entries. Counted before decoding: millions of empty entries in a few MB of an unsigned
+    // file must not become millions of objects (nothing has vouched for any of it yet).
+    root = decodeCanonical(bytes, { maxLength: LIMITS.signatures, maxItems: ENVELOPE_MAX_ITEMS });
   } catch (error) {
     if (error instanceof CborDecodeError) return fail(error.message);
     throw error;

@@ -147,6 +147,9 @@ export function checkManifest(manifest: Manifest): Problem[] {
 
   if (!Number.isSafeInteger(manifest.created) || manifest.created < 0) add('MALFORMED_SIGNATURE_FILE', 'created: expected Unix seconds');
   if (manifest.expires !== undefined && !(manifest.expires > manifest.created)) add('MALFORMED_SIGNATURE_FILE', 'expires: must be later than created');
+  // Later times cannot be written as a date: what ms-sign signs, it must be able to report.
+  if (manifest.created > LIMITS.latestTime) add('MALFORMED_SIGNATURE_FILE', `created: later than ${LIMITS.latestTime} (9999-12-31T23:59:59Z)`);
+  if (manifest.expires !== undefined && manifest.expires > LIMITS.latestTime) add('MALFORMED_SIGNATURE_FILE', `expires: later than ${LIMITS.latestTime} (9999-12-31T23:59:59Z)`);
 
   if (manifest.ignore.length > LIMITS.ignorePatterns) add('LIMIT_EXCEEDED', `ignore: more than ${LIMITS.ignorePatterns} patterns`);
   manifest.ignore.forEach((pattern, i) => {

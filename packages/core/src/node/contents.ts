@@ -100,6 +100,16 @@ export function compareContents(expected: ExpectedContents, walk: ModelWalk, opt
   }
 }
 
+/** What the signers chose to leave out, as recorded: manifest ignore globs, or OMS ignore paths. */
+export function ignoredBy(expected: ExpectedContents): readonly string[] {
+  switch (expected.kind) {
+    case 'manifest':
+      return expected.manifest.ignore;
+    case 'oms':
+      return expected.statement.ignorePaths;
+  }
+}
+
 /**
  * How to walk the model for these expected contents: what it leaves out (the manifest's globs,
  * or an OMS statement's ignore paths), plus `extra` paths relative to the model root that the
@@ -201,6 +211,6 @@ export async function compareModel(manifest: Manifest, walk: ModelWalk, options:
   });
   // Results arrive in completion order; report in manifest order (pairs follow it), shard by shard.
   found.sort((a, b) => a.pair - b.pair || a.shard - b.shard);
-  problems.push(...found.map((f) => f.problem));
+  for (const f of found) problems.push(f.problem);
   return { problems: options.failFast ? problems.slice(0, 1) : problems, identities: observed };
 }

@@ -15,6 +15,9 @@ export { loadVerifiedModel, loadVerifiedDirectory, copyVerifiedModel, ModelVerif
 export {
   locateTrustPolicy,
   userTrustPolicyPath,
+  checkPolicyFileOwnership,
+  SYSTEM_TRUST_POLICY_PATH,
+  type LocateTrustPolicyOptions,
   readTrustPolicyFile,
   writeTrustPolicyFile,
   readRollbackState,

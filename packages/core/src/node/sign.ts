@@ -10,10 +10,10 @@ import { checkManifest, isValidShardSize, MANIFEST_VERSION, HASH_ALGORITHMS, sha
 import { nodeSha512 } from './crypto.js';
 import { createSignatureFile } from '../format/signature-file.js';
 import { LIMITS } from '../limits.js';
-import type { ExpectedContents, SignedStatement } from '../verify/statement.js';
+import { contentsSummary, type ExpectedContents, type SignedStatement } from '../verify/statement.js';
 import { signatureFormatOf } from '../verify/verify-signature-file.js';
 import { ALL_SIGNATURE_FORMATS } from './formats.js';
-import { compareContents, hashModelFiles, walkFilter, type HashingOptions } from './contents.js';
+import { compareContents, hashModelFiles, ignoredBy, walkFilter, type HashingOptions } from './contents.js';
 import { DEFAULT_SHARD_SIZE } from './hash/tuning.js';
 import { realSignaturePath } from './signature-path.js';
 import { resolveModel, walkModel, type ModelWalk } from './walk.js';
@@ -92,28 +92,9 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   const hashAlgorithm = options.hashAlgorithm ?? 'sha256';
   const shardSize = options.shardSize ?? DEFAULT_SHARD_SIZE;
   if (!isValidShardSize(shardSize)) throw new MsSignError('USAGE', `shard size must be a power of two from 64 KiB to 4 GiB, got ${shardSize}`);
-  const ignore = [...(options.ignore ?? [])];
-  for (const pattern of ignore) {
-    const why = checkGlob(pattern);
-    if (why) throw new MsSignError('USAGE', `ignore pattern ${JSON.stringify(pattern)}: ${why}`);
-  }
   const now = options.now ?? Math.floor(Date.now() / 1000);
-
-  const realSig = realSignaturePath(options.signaturePath);
   const model = resolveModel(modelPath);
-  if (model.kind === 'directory' && realSig !== undefined) {
-    const inside = relative(model.root, realSig);
-    // A signature file inside the model directory is not part of the model: record that.
-    if (inside !== '' && !inside.startsWith('..') && !inside.startsWith(sep)) {
-      const pattern = escapeGlob(inside.split(sep).join('/'));
-      // Recorded in the manifest, it must be a valid glob (e.g. at most LIMITS.globBytes long).
-      const why = checkGlob(pattern);
-      if (why) throw new MsSignError('USAGE', `cannot record the signature file's place inside the model (${why}); write it outside the model`);
-      ignore.push(pattern);
-    }
-  }
-  if (model.kind === 'file' && ignore.length > 0) throw new MsSignError('USAGE', 'ignore patterns apply to directory models only');
-  const uniqueIgnore = [...new Set(ignore)];
+  const uniqueIgnore = recordedIgnorePatterns(options.ignore ?? [], model, options.signaturePath);
 
   const walk = walkModel(modelPath, { ignore: uniqueIgnore.map(compileGlob), withStats: true });
   if (walk.problems.length > 0) {
@@ -159,6 +140,37 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
 export interface CosignOptions extends HashingOptions {
   readonly signer: Signer;
   readonly signaturePath: string;
+  /**
+   * The ignore patterns the co-signer vouches for, as given to sign: co-signing refuses unless the
+   * signature file records exactly these (IGNORE_MISMATCH). Undefined accepts the recorded ones.
+   */
+  readonly ignore?: readonly string[];
+}
+
+/**
+ * The ignore patterns a manifest records for `patterns`: each checked, the signature file's own
+ * place added when it lies inside a directory model, duplicates dropped.
+ */
+function recordedIgnorePatterns(patterns: readonly string[], model: ReturnType<typeof resolveModel>, signaturePath: string): string[] {
+  const ignore = [...patterns];
+  for (const pattern of ignore) {
+    const why = checkGlob(pattern);
+    if (why) throw new MsSignError('USAGE', `ignore pattern ${JSON.stringify(pattern)}: ${why}`);
+  }
+  const realSig = realSignaturePath(signaturePath);
+  if (model.kind === 'directory' && realSig !== undefined) {
+    const inside = relative(model.root, realSig);
+    // A signature file inside the model directory is not part of the model: record that.
+    if (inside !== '' && !inside.startsWith('..') && !inside.startsWith(sep)) {
+      const pattern = escapeGlob(inside.split(sep).join('/'));
+      // Recorded in the manifest, it must be a valid glob (e.g. at most LIMITS.globBytes long).
+      const why = checkGlob(pattern);
+      if (why) throw new MsSignError('USAGE', `cannot record the signature file's place inside the model (${why}); write it outside the model`);
+      ignore.push(pattern);
+    }
+  }
+  if (model.kind === 'file' && ignore.length > 0) throw new MsSignError('USAGE', 'ignore patterns apply to directory models only');
+  return [...new Set(ignore)];
 }
 
 /**
@@ -204,6 +216,21 @@ export async function cosignModel(modelPath: string, existing: Uint8Array, optio
   const format = signatureFormatOf(existing, ALL_SIGNATURE_FORMATS);
   if (format.append === undefined) throw new MsSignError('UNSUPPORTED_FORMAT', `${options.signaturePath} is a ${format.id} signature file, which cannot be co-signed`, { path: options.signaturePath });
   const { statement, expected } = format.describe(existing, options.signaturePath);
+  if (options.ignore !== undefined) {
+    // A co-signer vouches for every file the signature leaves out: one compromised publisher must
+    // not get a file past a threshold-2 rule through patterns the other never saw.
+    const vouched = new Set(recordedIgnorePatterns(options.ignore, resolveModel(modelPath), options.signaturePath));
+    const recorded = new Set(ignoredBy(expected));
+    if (vouched.size !== recorded.size || [...recorded].some((p) => !vouched.has(p))) {
+      const list = (patterns: Iterable<string>) => [...patterns].map((p) => JSON.stringify(p)).join(', ') || 'none';
+      const { count } = contentsSummary(expected);
+      throw new MsSignError(
+        'IGNORE_MISMATCH',
+        `will not co-sign: ${options.signaturePath} covers ${count} file${count === 1 ? '' : 's'} and leaves out files matching ${list(recorded)}, but the co-signer gave ${list(vouched)}`,
+        { path: options.signaturePath },
+      );
+    }
+  }
   const realSig = realSignaturePath(options.signaturePath);
   const walk = walkModel(modelPath, { ...walkFilter(expected), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
   const { problems } = await compareContents(expected, walk, options);

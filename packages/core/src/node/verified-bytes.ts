@@ -35,8 +35,8 @@ export type VerifiedReadOptions = Omit<VerifyModelOptions, 'sinkFor'>;
  * @example
  * ```ts
  * import { loadVerifiedModel, readTrustPolicyFile } from '@ms-sign/core/node';
- * const { policy } = readTrustPolicyFile('.ms-sign/trust.json');
- * const { bytes, report } = await loadVerifiedModel('model.ms', { trust: { policy, source: '.ms-sign/trust.json' } });
+ * const { policy } = readTrustPolicyFile('/etc/ms-sign/trust.json');
+ * const { bytes, report } = await loadVerifiedModel('model.ms', { trust: { policy, source: '/etc/ms-sign/trust.json' } });
  * console.log(`${report.subject.name}: ${bytes.length} verified bytes`);
  * // hand `bytes` to the loader; never reopen model.ms
  * ```
@@ -101,9 +101,9 @@ export async function loadVerifiedDirectory(modelPath: string, options: Verified
  * import { mkdtempSync } from 'node:fs';
  * import { tmpdir } from 'node:os';
  * import { join } from 'node:path';
- * const { policy } = readTrustPolicyFile('.ms-sign/trust.json');
+ * const { policy } = readTrustPolicyFile('/etc/ms-sign/trust.json');
  * const copy = join(mkdtempSync(join(tmpdir(), 'model-')), 'model.ms'); // a private directory
- * await copyVerifiedModel('model.ms', copy, { trust: { policy, source: '.ms-sign/trust.json' } });
+ * await copyVerifiedModel('model.ms', copy, { trust: { policy, source: '/etc/ms-sign/trust.json' } });
  * // load `copy` by path: no other user can change it
  * ```
  */

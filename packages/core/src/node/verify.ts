@@ -1,4 +1,4 @@
-import { MsSignError, problem, toProblem, type Problem } from '../errors.js';
+import { appendProblems, limitListedProblems, MsSignError, problem, toProblem, type Problem } from '../errors.js';
 import type { ModelKind } from '../format/manifest.js';
 import { LIMITS } from '../limits.js';
 import type { TrustPolicy } from '../policy/policy.js';
@@ -12,7 +12,7 @@ import type { SignerReport } from '../verify/signer-report.js';
 import { contentsSummary, type ExpectedContents, type SignedStatement } from '../verify/statement.js';
 import { nodeSha512 } from './crypto.js';
 import { verifySignatureFile } from '../verify/verify-signature-file.js';
-import { compareContents, walkFilter, type CompareOptions } from './contents.js';
+import { compareContents, ignoredBy, walkFilter, type CompareOptions } from './contents.js';
 import { readBoundedFile } from './files.js';
 import { defaultSignaturePath, realSignaturePath } from './signature-path.js';
 import { walkModel } from './walk.js';
@@ -79,6 +79,8 @@ export interface VerificationReport {
   annotations: Record<string, string>;
   signers: SignerReport[];
   files: { count: number; bytes: number };
+  /** The ignore patterns the signature records and verify applied: files they match are not covered. */
+  ignore: string[];
   policy: { source: string; rule: AppliedRule | null };
   /** For --state: whether this model was recorded as the newest accepted. */
   rollback?: { recorded: boolean };
@@ -123,12 +125,14 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
     annotations: {},
     signers: [],
     files: { count: 0, bytes: 0 },
+    ignore: [],
     policy: { source: options.trust.source, rule: null },
     errors: [],
   };
   const finish = (problems: readonly Problem[]) => {
-    report.errors.push(...problems);
+    appendProblems(report.errors, problems);
     if (options.failFast) report.errors.splice(1);
+    limitListedProblems(report.errors);
     report.ok = report.errors.length === 0;
     return report;
   };
@@ -159,7 +163,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   const { statement, expected } = verified;
   if (statement === undefined || expected === undefined) return finish(verified.problems);
   fillReport(report, statement, expected);
-  report.errors.push(...verified.problems);
+  appendProblems(report.errors, verified.problems);
   // An OMS bundle without a proven signing time has no version and no time to order it by: an
   // older bundle replayed would look new. It is refused under rollback protection, and never recorded.
   const unordered = expected.kind === 'oms' && expected.signedAt === undefined;
@@ -183,7 +187,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
     const realSig = realSignaturePath(signaturePath);
     const walk = walkModel(modelPath, { ...walkFilter(expected, options.ignore), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
     const compared = await compareContents(expected, walk, { ...options, sinkFor: (file) => capture.sinkFor(file) });
-    report.errors.push(...compared.problems);
+    appendProblems(report.errors, compared.problems);
     if (report.errors.length === 0 && scan.mode !== 'off') scanTargets = capture.targets(expected, walk, compared.identities);
   } catch (error) {
     if (!(error instanceof MsSignError) || error.code === 'INTERNAL') throw error;
@@ -197,7 +201,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
       const files = scanVerifiedFiles(scanTargets, { waive: scan.waive });
       const judged = judgeScan(files, scan);
       report.scan = { ...report.scan, summary: summarizeScan(files), files: files.filter((f) => f.verdict !== 'clean') };
-      report.errors.push(...judged.problems);
+      appendProblems(report.errors, judged.problems);
     } catch (error) {
       if (!(error instanceof MsSignError) || error.code === 'INTERNAL') throw error;
       report.errors.push(toProblem(error));
@@ -217,6 +221,7 @@ function fillReport(report: VerificationReport, statement: SignedStatement, expe
   report.annotations = { ...statement.annotations };
   const summary = contentsSummary(expected);
   report.files = { count: summary.count, bytes: summary.bytes ?? 0 };
+  report.ignore = [...ignoredBy(expected)];
   switch (expected.kind) {
     case 'manifest':
       report.kind = expected.manifest.kind;

@@ -5,6 +5,7 @@ import { publicKeyFromBytes, type PublicKey } from '../crypto/keys.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { fromBase64, fromHex, toBase64, toHex } from '../bytes.js';
 import { ecKeyId, ecSpkiCurve, type EcCurveName } from '../crypto/ec-spki.js';
+import { findDuplicateJsonKey } from './json-keys.js';
 import { parseDate, parseDuration } from './time.js';
 import generatedValidator from './trust-policy.validate.js';
 import { SCAN_CODES, type ScanCode } from '../scan/codes.js';
@@ -189,6 +190,10 @@ export function parseTrustPolicy(text: string, source: string): { document: Trus
     // given by mistake as the policy would leak into the output. Say where, not what.
     const at = /at position (\d+)/.exec((error as Error).message);
     return fail('', `not valid JSON${at ? ` (at character ${at[1]})` : ''}`);
+  }
+  const duplicate = findDuplicateJsonKey(text);
+  if (duplicate !== undefined) {
+    throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${source}: ${duplicate}: this key is given twice in its object; keep one`, { path: source, field: duplicate });
   }
   return checkTrustPolicy(json, source);
 }

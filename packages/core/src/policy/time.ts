@@ -33,9 +33,10 @@ export function parseWhen(text: string, now: number): number | undefined {
   return duration !== undefined ? now + duration : parseDate(text);
 }
 
-/** Unix seconds as RFC 3339 UTC without fractions ("2026-11-01T00:00:00Z"). */
+/** RFC 3339 UTC; a time no Date can hold (never in a decoded manifest) as "@SECONDS", not a throw. */
 export function formatDate(unixSeconds: number): string {
-  return new Date(unixSeconds * 1000).toISOString().replace('.000Z', 'Z');
+  const date = new Date(unixSeconds * 1000);
+  return Number.isNaN(date.getTime()) ? `@${unixSeconds}` : date.toISOString().replace('.000Z', 'Z');
 }
 
 /** Seconds in the largest whole unit ("90d", "12h"), as trust policies write durations. */

@@ -1,4 +1,4 @@
-import { toHex } from '../bytes.js';
+import { bytesEqual, toHex } from '../bytes.js';
 import { pureSha512, verifyEd25519, type Sha512 } from '../crypto/ed25519.js';
 import type { Envelope } from '../format/envelope.js';
 import { signingMessage } from '../format/pae.js';
@@ -17,19 +17,30 @@ export type SignatureCheck =
  * `hash` is the SHA-512 Ed25519 verification uses (pure by default).
  */
 export function checkSignatures(envelope: Envelope, policy: TrustPolicy, hash: Sha512 = pureSha512): SignatureCheck[] {
+  // Built once: each verification hashes all of it (the whole manifest, possibly many MB).
   const message = signingMessage(envelope.payloadType, envelope.payload);
+  // At most one Ed25519 verification per key id, so that many copies of a bogus signature naming
+  // a trusted key cost one hash of the payload, not one each. Ed25519 signing is deterministic: a
+  // key has one signature over a payload, so a copy with other bytes is not the key holder's.
+  const checked = new Map<string, { readonly signature: Uint8Array; readonly check: SignatureCheck }>();
   return envelope.signatures.map((entry): SignatureCheck => {
     const keyId = toHex(entry.keyId);
     // A revoked key's signatures never count, whether or not its publisher is still listed.
     if (policy.revoked.has(keyId)) return { keyId, status: 'revoked' };
-    for (const publisher of policy.publishers) {
-      for (const key of publisher.keys) {
-        if (key.publicKey.keyId !== keyId) continue;
-        return verifyEd25519(entry.signature, message, key.publicKey.bytes, hash)
-          ? { keyId, status: 'verified', publisher, key }
-          : { keyId, status: 'bad-signature' };
-      }
-    }
-    return { keyId, status: 'untrusted' };
+    const earlier = checked.get(keyId);
+    if (earlier !== undefined) return bytesEqual(earlier.signature, entry.signature) ? earlier.check : { keyId, status: 'bad-signature' };
+    const check = checkOne(keyId, entry.signature, message, policy, hash);
+    checked.set(keyId, { signature: entry.signature, check });
+    return check;
   });
+}
+
+function checkOne(keyId: string, signature: Uint8Array, message: Uint8Array, policy: TrustPolicy, hash: Sha512): SignatureCheck {
+  for (const publisher of policy.publishers) {
+    for (const key of publisher.keys) {
+      if (key.publicKey.keyId !== keyId) continue;
+      return verifyEd25519(signature, message, key.publicKey.bytes, hash) ? { keyId, status: 'verified', publisher, key } : { keyId, status: 'bad-signature' };
+    }
+  }
+  return { keyId, status: 'untrusted' };
 }

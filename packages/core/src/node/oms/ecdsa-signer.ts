@@ -1,6 +1,6 @@
 import { createPublicKey, generateKeyPairSync, sign as signWithKey, type KeyObject } from 'node:crypto';
 import { createPrivateKey } from 'node:crypto';
-import { secretKeyFromSeed, type PassphraseProvider, type SecretKey } from '../../crypto/keys.js';
+import { checkKdfCost, secretKeyFromSeed, type PassphraseProvider, type SecretKey } from '../../crypto/keys.js';
 import { readPemBlocks, writePem } from '../../crypto/pem.js';
 import { bytesEqual } from '../../bytes.js';
 import { nodeKeyFileCipher } from '../crypto.js';
@@ -55,6 +55,8 @@ export async function readPkcs8Pem(text: string, passphrase: PassphraseProvider,
     throw new MsSignError('BAD_KEY', `no ${kind} secret key${where}: expected one PEM block "-----BEGIN PRIVATE KEY-----" or "-----BEGIN ENCRYPTED PRIVATE KEY-----" (PKCS#8)`, { path: source });
   }
   const block = blocks[0]!;
+  // Absurd KDF costs are refused before the passphrase is asked for and before anything is derived.
+  if (block.label !== 'PRIVATE KEY') checkKdfCost(block.der, source);
   const plain = block.label === 'PRIVATE KEY' ? block.der : await nodeKeyFileCipher.decrypt(block.der, await passphrase(), source);
   try {
     return createPrivateKey({ key: Buffer.from(plain), format: 'der', type: 'pkcs8' });
