@@ -62,6 +62,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .option('--expires <when>', 'expiry: a duration from now (90d, 12h, 2w) or a date (2027-01-31)')
     .option('--append', 'add a signature to the existing signature file (co-signing) after checking the model matches')
     .addOption(new Option('--scan <mode>', 'scan before signing: off, no-unsafe (refuse unsafe or malformed files) or clean (also unknown formats)').choices(['off', 'no-unsafe', 'clean']))
+    .option('--no-scan', 'same as --scan off')
     .option('--allow-unsafe', 'sign even if the scan refuses the model (its findings are printed)')
     .addOption(new Option('--shard-size <bytes>', 'shard size in bytes, a power of two (advanced)').argParser(parseInteger).hideHelp())
     .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp())
@@ -80,6 +81,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
       .option('--json', 'print one JSON object on stdout')
       .option('-q, --quiet', 'print nothing on success')
       .addOption(new Option('--scan <mode>', 'scan of the verified bytes: off, no-unsafe (refuse unsafe or malformed files) or clean (also unknown formats); may only tighten what the trust policy sets').choices(['off', 'no-unsafe', 'clean']))
+      .option('--no-scan', 'same as --scan off')
       .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp());
 
   verifyOptions(

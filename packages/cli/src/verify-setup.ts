@@ -19,8 +19,8 @@ export interface VerifyCliOptions {
   readonly json?: boolean;
   readonly quiet?: boolean;
   readonly threads?: number;
-  /** --scan MODE: tightens (never loosens) the mode the trust policy's rules set. */
-  readonly scan?: 'off' | 'no-unsafe' | 'clean';
+  /** --scan MODE: tightens (never loosens) the mode the trust policy's rules set; false is --no-scan (= off). */
+  readonly scan?: 'off' | 'no-unsafe' | 'clean' | false;
 }
 
 export interface PreparedVerify {
@@ -44,7 +44,7 @@ export function prepareVerify(model: string, cli: VerifyCliOptions, io: CliIo, p
     ...(cli.failFast ? { failFast: true } : {}),
     ...(cli.threads === undefined ? {} : { threads: cli.threads }),
     ...(state === undefined ? {} : { rollback: { state, allow: cli.allowRollback === true } }),
-    ...(cli.scan === undefined ? {} : { scan: cli.scan }),
+    ...(cli.scan === undefined ? {} : { scan: cli.scan === false ? 'off' : cli.scan }),
   };
   return {
     modelPath: resolve(io.cwd, model),

@@ -28,7 +28,8 @@ export interface SignOptions extends SignerFlags {
   readonly shardSize?: number;
   readonly threads?: number;
   readonly json?: boolean;
-  readonly scan?: 'off' | 'no-unsafe' | 'clean';
+  /** false: --no-scan, the same as --scan off. */
+  readonly scan?: 'off' | 'no-unsafe' | 'clean' | false;
   readonly allowUnsafe?: boolean;
 }
 
@@ -63,7 +64,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
     } else {
       const { manifest, signatureFile, scan } = await signModel(modelPath, {
         signers: [signer],
-        ...(options.scan === undefined ? {} : { scan: options.scan }),
+        ...(options.scan === undefined ? {} : { scan: options.scan === false ? 'off' : options.scan }),
         ...(options.allowUnsafe ? { allowUnsafe: true } : {}),
         signaturePath,
         annotations,
