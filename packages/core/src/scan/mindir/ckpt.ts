@@ -6,7 +6,7 @@
  * is unkeyed: it proves nothing the signature does not, so its absence is only a note.
  */
 import { readPackedVarints, readProtoString, walkProtobuf, type ProtoSchema } from '../protobuf.js';
-import { crc32Of } from '../crc32.js';
+import { crc32 } from '../inflate.js';
 import { bytesAre } from '../source.js';
 import type { ByteSource, FormatScanner } from '../types.js';
 
@@ -15,6 +15,9 @@ export function checkpointBodyEnd(source: ByteSource): number {
   if (source.size >= 17 && bytesAre(source.read(source.size - 17, 7), 0, 'crc_num')) return source.size - 17;
   return source.size;
 }
+
+/** The CRC reads the body in bounded chunks, whatever the file size. */
+const CRC_CHUNK = 1024 * 1024;
 
 const msg = (message: string) => ({ kind: 'message', message }) as const;
 
@@ -49,7 +52,8 @@ export const ckptScanner: FormatScanner = {
     else {
       // 10 bytes, big-endian: wider than a CRC-32, so any value above 2^32 - 1 is a mismatch too.
       const stored = source.read(end + 7, 10).reduce((n, b) => (n << 8n) | BigInt(b), 0n);
-      const computed = crc32Of(source, 0, end);
+      let computed = 0;
+      for (let at = 0; at < end; at += CRC_CHUNK) computed = crc32(source.read(at, Math.min(CRC_CHUNK, end - at)), computed);
       if (stored !== BigInt(computed)) {
         ctx.report({ code: 'CKPT_CRC_MISMATCH', message: `the crc_num trailer says ${stored}, but the CRC-32 of the checkpoint's bytes is ${computed}: the file is damaged or was edited after it was saved`, offset: end, detail: { stored: stored.toString(), computed } });
       }
