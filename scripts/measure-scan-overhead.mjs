@@ -2,7 +2,8 @@
 /**
  * What the scan adds to `ms-sign verify`: a directory of many small files, and one large file
  * whose bytes are no known format. Each case is verified with `--scan off` and with the default
- * scan, alternately, and the medians of CPU time (user + sys) and wall time are compared. A benchmark, not a test. Build first:
+ * scan, alternately, and the medians of CPU time (user + sys) and wall time are compared. A
+ * benchmark, not a test. Build first:
  *
  *   npx tsc -b packages/core packages/cli && node scripts/measure-scan-overhead.mjs [FILES] [BIG_MIB]
  */
