@@ -250,6 +250,7 @@ function toolsFor(name) {
     { id: 'ms-sign sign --format oms', argv: ['node', cli, 'sign', model, '--format', 'oms', '-k', join(opts.work, 'bench-ec.key'), '-o', `${sig}.oms`, ...extra], mssign: true },
     { id: 'ms-sign verify (OMS bundle)', argv: ['node', cli, 'verify', model, '-s', `${sig}.oms`, '-p', join(opts.work, 'bench-ec.pub'), '-q', ...extra], mssign: true, oms: true },
   ];
+  tools.push(...scanOffTools(name, tools));
   if (!opts.peers || CASES[name].onlyMsSign) return tools;
   // Many small files go through find | xargs (what the target names); a few big ones as arguments.
   const many = name === 'small';
@@ -282,6 +283,42 @@ function opensslSpeed(multi) {
     if (line) best = Math.max(best ?? 0, parseFloat(line.trim().split(/\s+/).pop()) * 1000);
   }
   return best;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the scan adds to verify (docs/scan.md): verify runs with its default scan, and once more
+// with --scan off, for the 4 GiB file (bytes of no known format: target < 5%) and the 20,000 small
+// files (target < 20%). Compared on the median CPU time (user + sys) when /usr/bin/time measures
+// it, since on a shared machine wall time mostly measures the other processes; wall medians too.
+
+const SCAN_TARGETS = { single: 0.05, small: 0.2 };
+const SCAN_OFF = 'ms-sign verify --scan off';
+
+function scanOffTools(name, tools) {
+  if (SCAN_TARGETS[name] === undefined) return [];
+  const verify = tools.find((t) => t.verify);
+  return [{ id: SCAN_OFF, argv: [...verify.argv, '--scan', 'off'], mssign: true }];
+}
+
+function scanTargets(cases) {
+  const out = [];
+  for (const c of cases) {
+    const limit = SCAN_TARGETS[c.case];
+    const on = c.results.find((r) => r.tool === 'ms-sign verify');
+    const off = c.results.find((r) => r.tool === SCAN_OFF);
+    if (limit === undefined || !on || !off) continue;
+    const cpu = (r) => median(r.runs.map((x) => x.user + x.sys));
+    const useCpu = TIME !== undefined;
+    const ratio = useCpu ? cpu(on) / cpu(off) : on.wallMedian / off.wallMedian;
+    out.push({
+      case: c.case,
+      target: `scan adds < ${limit * 100}% to verify (${useCpu ? 'CPU' : 'wall'} median ${useCpu ? `${cpu(on).toFixed(2)} s vs ${cpu(off).toFixed(2)} s` : ''}, wall median ${on.wallMedian.toFixed(2)} s vs ${off.wallMedian.toFixed(2)} s; ratio)`,
+      value: +ratio.toFixed(3),
+      limit: 1 + limit,
+      ok: ratio < 1 + limit,
+    });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -397,7 +434,7 @@ const cases = [];
 for (const name of opts.cases) cases.push(runCase(name));
 load.after = loadavg();
 
-const checks = targets(cases, ceiling);
+const checks = [...targets(cases, ceiling), ...scanTargets(cases)];
 const report = {
   date: started.toISOString(),
   command: `node scripts/bench.mjs ${process.argv.slice(2).join(' ')}`.trim(),

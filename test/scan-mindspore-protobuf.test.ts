@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { test } from 'node:test';
 import { BufferSource, ScanAbort, scanFile, walkProtobuf, type ProtoSchema } from '@ms-sign/core';
 import { scanModel } from '@ms-sign/core/node';
@@ -90,4 +91,35 @@ test('the protobuf walker is iterative: 100,000 nested messages hit the limit, n
   const r = scanFile(new BufferSource(bytes), 'deep.bin');
   assert.notEqual(r.verdict, 'clean');
   assert.equal(walk([...bytes], 1_000_000), 'ok');
+});
+
+// A checkpoint of more than one CRC chunk (1 MiB), its trailer computed by node:zlib (not by the
+// scanner's own CRC code): the trailer matches, and one flipped content byte is CKPT_CRC_MISMATCH.
+test('the crc_num trailer is the CRC-32 of the bytes before it, over several read chunks', () => {
+  const varint = (n: number) => {
+    const out: number[] = [];
+    for (; n >= 0x80; n = Math.floor(n / 128)) out.push((n & 0x7f) | 0x80);
+    out.push(n);
+    return Buffer.from(out);
+  };
+  const field = (number: number, payload: Uint8Array) => Buffer.concat([varint((number << 3) | 2), varint(payload.length), payload]);
+  const content = Buffer.alloc(3 * 1024 * 1024 + 5, 7).map((_, i) => (i * 31) & 0xff);
+  const elements = content.length;
+  const tensor = Buffer.concat([field(1, varint(elements)), field(2, Buffer.from('UInt8')), field(3, content)]);
+  const body = field(1, Buffer.concat([field(1, Buffer.from('big.weight')), field(2, tensor)]));
+  const withCrc = (bytes: Buffer, crc: number) => {
+    const trailer = Buffer.alloc(17);
+    trailer.write('crc_num', 0, 'latin1');
+    trailer.writeUInt32BE(crc, 13);
+    return Buffer.concat([bytes, trailer]);
+  };
+  const good = scanFile(new BufferSource(withCrc(body, zlibCrc32(body))), 'big.ckpt');
+  assert.equal(good.verdict, 'clean', JSON.stringify(good.findings));
+  assert.equal(good.formatInfo?.crc, 'checked');
+  const damaged = Buffer.from(body);
+  damaged.writeUInt8(damaged.readUInt8(damaged.length - 1234) ^ 0x40, damaged.length - 1234);
+  const bad = scanFile(new BufferSource(withCrc(damaged, zlibCrc32(body))), 'big.ckpt');
+  assert.equal(bad.verdict, 'malformed');
+  assert.deepEqual(bad.findings.map((f) => f.code), ['CKPT_CRC_MISMATCH']);
+  assert.equal(bad.findings[0]!.detail?.computed, zlibCrc32(damaged));
 });

@@ -55,6 +55,11 @@ test('verify scans the verified bytes: a signed bomb is NOT VERIFIED, with the s
   assert.deepEqual(report.scan.files.map((f) => [f.path, f.verdict]), [['model.ms', 'unsafe']]);
   // No rule sets a mode: the operator may switch the scan off.
   ok(await cli(['verify', 'bomb', '-p', key.public, '--scan', 'off', '-q']));
+  // --no-scan is --scan off, in verify and in sign.
+  const noScan = await cli(['verify', 'bomb', '-p', key.public, '--no-scan', '--json']);
+  ok(noScan);
+  assert.equal(noScan.json<ScanJson>().scan.mode, 'off');
+  ok(await cli(['sign', 'bomb', '-k', key.secret, '--no-scan', '-o', 'no-scan.sig']));
 });
 
 test('verify of the real fixtures: clean, and only the non-clean files are listed', async (t) => {

@@ -8,6 +8,7 @@ verdict and codes. Run from the repository root:
 Field numbers follow mind_ir.proto (ModelProto, GraphProto, NodeProto, AttributeProto,
 TensorProto, ExternalDataProto) and checkpoint.proto (Checkpoint, Value, TensorProto).
 """
+import binascii
 import json
 import os
 import struct
@@ -117,9 +118,11 @@ def ckpt_value(tag, dims, tensor_type, content):
     return field_bytes(1, field_bytes(1, tag) + field_bytes(2, t))
 
 
-def trailer(body):
-    # The CRC value itself is not checked by the scanner (it is unkeyed); any 10 bytes do.
-    return body + b'crc_num' + (12345).to_bytes(10, 'big')
+def trailer(body, crc=None):
+    # As MindSpore's save_checkpoint(crc_check=True): binascii.crc32 chained over each serialized
+    # Checkpoint message written, i.e. the CRC-32 of every byte before the trailer, 10 bytes big-endian.
+    crc = binascii.crc32(body) if crc is None else crc
+    return body + b'crc_num' + crc.to_bytes(10, 'big')
 
 
 w = struct.pack('<6f', *range(6))
@@ -129,6 +132,8 @@ CKPT = {
     'sliced.ckpt': (trailer(ckpt_value('conv.weight', [2, 3], 'Float32', w[:12]) + ckpt_value('conv.weight', [2, 3], 'Float32', w[12:])), 'clean', []),
     'unknown_type.ckpt': (trailer(ckpt_value('conv.weight', [2, 3], 'Float99', w)), 'malformed', ['CKPT_TENSOR_TYPE']),
     'short.ckpt': (trailer(ckpt_value('conv.weight', [2, 3], 'Float32', w[:20])), 'malformed', ['CKPT_TENSOR_SIZE']),
+    'bad_crc.ckpt': (trailer(ckpt_value('conv.weight', [2, 3], 'Float32', w), binascii.crc32(ckpt_value('conv.weight', [2, 3], 'Float32', w)) ^ 1), 'malformed', ['CKPT_CRC_MISMATCH']),
+    'crc_too_wide.ckpt': (trailer(ckpt_value('conv.weight', [2, 3], 'Float32', w), binascii.crc32(ckpt_value('conv.weight', [2, 3], 'Float32', w)) + (1 << 32)), 'malformed', ['CKPT_CRC_MISMATCH']),
     'bad_trailer.ckpt': (ckpt_value('conv.weight', [2, 3], 'Float32', w) + b'crc_nuX' + bytes(10), 'malformed', ['CKPT_INVALID']),
 }
 

@@ -81,6 +81,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .option('--accept-ignores', 'with --append: vouch for the ignore patterns the signature file records without repeating them as --ignore')
     .option('--force', 'replace a signature file that holds other keys\' signatures (they are dropped)')
     .addOption(new Option('--scan <mode>', 'scan before signing: off, no-unsafe (refuse unsafe or malformed files) or clean (also unknown formats)').choices(['off', 'no-unsafe', 'clean']))
+    .option('--no-scan', 'same as --scan off')
     .option('--allow-unsafe', 'sign even if the scan refuses the model (its findings are printed)')
     .addOption(new Option('--shard-size <bytes>', 'shard size in bytes, a power of two (advanced)').argParser(parseInteger).hideHelp())
     .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp())
@@ -104,6 +105,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
       .option('--sigstore-issuer <url>', 'the OIDC issuer of --sigstore-identity, exactly')
       .option('--trusted-root <file>', 'Sigstore trusted_root.json that keyless OMS bundles are checked against (offline)')
       .addOption(new Option('--scan <mode>', 'scan of the verified bytes: off, no-unsafe (refuse unsafe or malformed files) or clean (also unknown formats); may only tighten what the trust policy sets').choices(['off', 'no-unsafe', 'clean']))
+      .option('--no-scan', 'same as --scan off')
       .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp());
 
   verifyOptions(

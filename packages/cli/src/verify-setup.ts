@@ -28,8 +28,8 @@ export interface VerifyCliOptions {
   readonly certRoot?: readonly string[];
   readonly sigstoreIdentity?: string;
   readonly sigstoreIssuer?: string;
-  /** --scan MODE: tightens (never loosens) the mode the trust policy's rules set. */
-  readonly scan?: 'off' | 'no-unsafe' | 'clean';
+  /** --scan MODE: tightens (never loosens) the mode the trust policy's rules set; false is --no-scan (= off). */
+  readonly scan?: 'off' | 'no-unsafe' | 'clean' | false;
 }
 
 export interface PreparedVerify {
@@ -57,7 +57,7 @@ export function prepareVerify(model: string, cli: VerifyCliOptions, io: CliIo, p
     ...(state === undefined ? {} : { rollback: { state, allow: cli.allowRollback === true } }),
     ...(cli.ignore === undefined || cli.ignore.length === 0 ? {} : { ignore: ignorePaths(cli.ignore) }),
     ...(cli.trustedRoot === undefined ? {} : { sigstoreTrustedRoot: loadTrustedRoot(cli.trustedRoot, io) }),
-    ...(cli.scan === undefined ? {} : { scan: cli.scan }),
+    ...(cli.scan === undefined ? {} : { scan: cli.scan === false ? 'off' : cli.scan }),
   };
   const modelPath = resolve(io.cwd, model);
   const inputs: CommandInput[] = [

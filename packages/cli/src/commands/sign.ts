@@ -34,7 +34,8 @@ export interface SignOptions extends SignerFlags {
   readonly json?: boolean;
   /** native (ms-sign's own signature file, the default) or oms (an OMS bundle for model_signing). */
   readonly format?: 'native' | 'oms';
-  readonly scan?: 'off' | 'no-unsafe' | 'clean';
+  /** false: --no-scan, the same as --scan off. */
+  readonly scan?: 'off' | 'no-unsafe' | 'clean' | false;
   readonly allowUnsafe?: boolean;
 }
 
@@ -108,7 +109,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       if (!options.force) refuseToDropSignatures(signaturePath, signatureArg, signer.keyId);
       const { manifest, signatureFile, scan } = await signModel(modelPath, {
         signers: [signer],
-        ...(options.scan === undefined ? {} : { scan: options.scan }),
+        ...(options.scan === undefined ? {} : { scan: options.scan === false ? 'off' : options.scan }),
         ...(options.allowUnsafe ? { allowUnsafe: true } : {}),
         signaturePath,
         annotations,

@@ -7,7 +7,7 @@
 import { checkpointBodyEnd } from './mindir/ckpt.js';
 import { decodeVarint } from './protobuf.js';
 import { scannerFor } from './registry.js';
-import { bytesAre, inRange, readPrefix, readU16, readU32, readU64 } from './source.js';
+import { bytesAre, inRange, readPrefix, readU16, readU32, readU64, readU8 } from './source.js';
 import { ScanAbort, type ByteSource } from './types.js';
 
 /** Every format id detection can return (zip-family scanners may refine `zip` further). */
@@ -105,8 +105,8 @@ function detect(source: ByteSource, path: string): Detection {
   const head = readPrefix(source, 0, 512);
   if (bytesAre(head, 0, 'PK\x03\x04') || bytesAre(head, 0, 'PK\x05\x06')) return { format: 'zip' };
   if (bytesAre(head, 0, '\x93NUMPY') && head.length > 6 && head[6]! >= 1 && head[6]! <= 3) return { format: 'numpy-npy' };
-  if (hasHdf5Signature(source)) return { format: 'hdf5' };
-  if (bytesAre(head, 0, 'GGUF') || ['ggml', 'ggmf', 'ggjt', 'lmgg', 'fmgg', 'tjgg'].some((m) => bytesAre(head, 0, m))) return { format: 'gguf' };
+  if (hasHdf5Signature(source, head)) return { format: 'hdf5' };
+  if (bytesAre(head, 0, 'GGUF') || GGML_MAGICS.some((m) => bytesAre(head, 0, m))) return { format: 'gguf' };
   if (bytesAre(head, 4, 'MSL2')) return { format: 'mindspore-lite-ms' };
   if (head.length >= 4 && (head[0] === 0xd8 || head[0] === 0xd9 || head[0] === 0xda) && head[1] === 0x5e && head[2] === 0x3a && head[3] === 0x7f) {
     return { format: 'mindspore-encrypted' };
@@ -116,9 +116,10 @@ function detect(source: ByteSource, path: string): Detection {
   if (head.length >= 2 && head[0] === 0x80 && head[1]! <= 5) return { format: 'pickle' };
   if (bytesAre(head, 4, 'TFL3')) return { format: 'tflite' };
   if (looksLikeLegacyMs(source, ext === 'ms')) return { format: 'mindspore-lite-ms', legacy: true };
-  if (looksLikeOnnx(source)) return { format: 'onnx' };
-  if (looksLikeMindir(source)) return { format: 'mindir' };
-  if (looksLikeCkpt(source)) return { format: 'mindspore-ckpt' };
+  // Protobuf models: each test starts from the first byte (a field 1 tag), which most files fail.
+  if (head[0] === 0x08 && looksLikeOnnx(source)) return { format: 'onnx' };
+  if (head[0] === 0x0a && looksLikeMindir(source)) return { format: 'mindir' };
+  if (head[0] === 0x0a && looksLikeCkpt(source)) return { format: 'mindspore-ckpt' };
   const pickle = scannerFor('pickle');
   if (pickle?.probe !== undefined && pickle.probe(source, path)) return { format: 'pickle' };
   if (isExecutable(head, source) || CODE_EXTENSIONS.has(ext)) return { format: 'executable-code' };
@@ -140,10 +141,16 @@ function detect(source: ByteSource, path: string): Detection {
   return { format: 'unknown' };
 }
 
+const GGML_MAGICS = ['ggml', 'ggmf', 'ggjt', 'lmgg', 'fmgg', 'tjgg'];
+const HDF5_SIGNATURE = '\x89HDF\r\n\x1a\n';
+const MACH_O_MAGICS = [0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe];
+
 /** HDF5's signature may sit at 0 or after a user block of 512 * 2^k bytes. */
-function hasHdf5Signature(source: ByteSource): boolean {
-  for (let at = 0; at + 8 <= source.size; at = at === 0 ? 512 : at * 2) {
-    if (bytesAre(source.read(at, 8), 0, '\x89HDF\r\n\x1a\n')) return true;
+function hasHdf5Signature(source: ByteSource, head: Uint8Array): boolean {
+  if (bytesAre(head, 0, HDF5_SIGNATURE)) return true;
+  for (let at = 512; at + 8 <= source.size; at *= 2) {
+    // One byte first: most files fail on it without a view being made.
+    if (readU8(source, at) === 0x89 && bytesAre(source.read(at, 8), 0, HDF5_SIGNATURE)) return true;
   }
   return false;
 }
@@ -273,7 +280,7 @@ function isExecutable(head: Uint8Array, source: ByteSource): boolean {
     if (inRange(source, peOffset, 4) && bytesAre(source.read(peOffset, 4), 0, 'PE\x00\x00')) return true;
   }
   const be = head.length >= 4 ? ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) >>> 0 : 0;
-  if ([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(be)) return true;
+  if (MACH_O_MAGICS.includes(be)) return true;
   // CPython 3.x bytecode: a little-endian magic number in 3000..3999, then "\r\n".
   if (head.length >= 4 && head[2] === 0x0d && head[3] === 0x0a) {
     const magic = head[0]! | (head[1]! << 8);

@@ -10,16 +10,25 @@ import { ScanAbort, type ByteSource } from './types.js';
 /** A ByteSource over a Uint8Array. `read` returns views into it (no copy). */
 export class BufferSource implements ByteSource {
   readonly size: number;
-  /** For the scalar readers below: no subarray per value. */
-  readonly view: DataView;
+  private dataView: DataView | undefined;
   constructor(private readonly bytes: Uint8Array) {
     this.size = bytes.length;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** For the scalar readers below: no subarray per value. Made on first use (most files never need one). */
+  get view(): DataView {
+    return (this.dataView ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
   }
 
   read(position: number, length: number): Uint8Array {
     checkRange(this.size, position, length);
     return this.bytes.subarray(position, position + length);
+  }
+
+  /** One byte, without a view or a subarray. */
+  byteAt(position: number): number {
+    checkRange(this.size, position, 1);
+    return this.bytes[position]!;
   }
 }
 
@@ -36,10 +45,7 @@ export function inRange(source: ByteSource, position: number, length: number): b
 }
 
 export function readU8(source: ByteSource, position: number): number {
-  if (source instanceof BufferSource) {
-    checkRange(source.size, position, 1);
-    return source.view.getUint8(position);
-  }
+  if (source instanceof BufferSource) return source.byteAt(position);
   return source.read(position, 1)[0]!;
 }
 

@@ -17,8 +17,14 @@ export interface JobPlan {
   /** File paths joined by NUL (no POSIX path contains one). */
   readonly paths: string;
   readonly sizes: Float64Array;
-  /** Sinks by file index, for the few files that have one (verify-before-load). */
-  readonly sinks: readonly (readonly [number, CopySink | MemorySink])[];
+  /** Copy sinks by file index (verified copies: few). */
+  readonly copySinks: readonly (readonly [number, CopySink])[];
+  /**
+   * Memory sinks (verify-before-load, the scan's capture of small files: up to one per file), as
+   * flat arrays: handing a worker 20,000 sink objects that each reference a SharedArrayBuffer costs
+   * a structured clone per reference; here each distinct buffer travels once.
+   */
+  readonly memorySinks: { readonly buffers: readonly SharedArrayBuffer[]; readonly files: Int32Array; readonly buffer: Int32Array; readonly offsets: Float64Array };
   /** firstTask[f] is file f's first task; firstTask[files] is the task count. */
   readonly firstTask: Int32Array;
   readonly taskFile: Int32Array;
@@ -32,13 +38,20 @@ export function planJob(files: readonly HashFile[], algorithm: HashAlgorithm, sh
   const sizes = new Float64Array(files.length);
   const firstTask = new Int32Array(files.length + 1);
   const paths: string[] = new Array(files.length);
-  const sinks: (readonly [number, CopySink | MemorySink])[] = [];
+  const copySinks: (readonly [number, CopySink])[] = [];
+  const buffers = new Map<SharedArrayBuffer, number>();
+  const memory: { file: number; buffer: number; offset: number }[] = [];
   let tasks = 0;
   for (let f = 0; f < files.length; f++) {
     const file = files[f]!;
     sizes[f] = file.size;
     paths[f] = file.path;
-    if (file.sink) sinks.push([f, file.sink]);
+    if (file.sink?.kind === 'copy') copySinks.push([f, file.sink]);
+    else if (file.sink?.kind === 'memory') {
+      let buffer = buffers.get(file.sink.buffer);
+      if (buffer === undefined) buffers.set(file.sink.buffer, (buffer = buffers.size));
+      memory.push({ file: f, buffer, offset: file.sink.offset });
+    }
     firstTask[f] = tasks;
     tasks += file.size <= shardSize ? 1 : Math.ceil(file.size / shardSize);
   }
@@ -73,7 +86,13 @@ export function planJob(files: readonly HashFile[], algorithm: HashAlgorithm, sh
     count++;
   }
   unitStart.push(tasks);
-  return { ...plan, sizesSigned, paths: paths.join('\0'), sinks, order, unitStart: Int32Array.from(unitStart) };
+  const memorySinks = {
+    buffers: [...buffers.keys()],
+    files: Int32Array.from(memory, (m) => m.file),
+    buffer: Int32Array.from(memory, (m) => m.buffer),
+    offsets: Float64Array.from(memory, (m) => m.offset),
+  };
+  return { ...plan, sizesSigned, paths: paths.join('\0'), copySinks, memorySinks, order, unitStart: Int32Array.from(unitStart) };
 }
 
 type TaskGeometry = Pick<JobPlan, 'shardSize' | 'sizes' | 'firstTask' | 'taskFile'>;
@@ -98,8 +117,16 @@ export function unitCount(plan: JobPlan): number {
 /** A worker's view of the plan's files: one HashFile built per task it claims, not per file. */
 export function planFiles(plan: JobPlan): (file: number) => HashFile {
   const paths = plan.sizes.length === 0 ? [] : plan.paths.split('\0');
-  const sinks = new Map(plan.sinks);
-  return (f) => ({ path: paths[f]!, size: plan.sizes[f]!, sink: sinks.get(f) });
+  const copies = new Map(plan.copySinks);
+  const { buffers, files, buffer, offsets } = plan.memorySinks;
+  // Memory sink of each file, as an index into the memory arrays (-1: none).
+  const memoryOf = new Int32Array(plan.sizes.length).fill(-1);
+  for (let i = 0; i < files.length; i++) memoryOf[files[i]!] = i;
+  return (f) => {
+    const m = memoryOf[f]!;
+    const sink: CopySink | MemorySink | undefined = m >= 0 ? { kind: 'memory', buffer: buffers[buffer[m]!]!, offset: offsets[m]! } : copies.get(f);
+    return { path: paths[f]!, size: plan.sizes[f]!, sink };
+  };
 }
 
 // Result status codes in shared memory; 0 means not hashed (skipped after an early stop).

@@ -1,10 +1,12 @@
 /**
  * MindSpore checkpoint (`.ckpt`, protobuf `Checkpoint`) scanner (pure). Checks tensor types and
  * that each parameter's bytes (the concatenation of all values with its tag, as the loader joins
- * them) match its shape. The optional `crc_num` trailer is unkeyed: it proves nothing the
- * signature does not, so its absence is only a note.
+ * them) match its shape. The optional `crc_num` trailer holds the CRC-32 of every byte before it
+ * (what MindSpore's loader compares with crc_check on); a wrong one is CKPT_CRC_MISMATCH. The CRC
+ * is unkeyed: it proves nothing the signature does not, so its absence is only a note.
  */
 import { readPackedVarints, readProtoString, walkProtobuf, type ProtoSchema } from '../protobuf.js';
+import { crc32 } from '../inflate.js';
 import { bytesAre } from '../source.js';
 import type { ByteSource, FormatScanner } from '../types.js';
 
@@ -13,6 +15,9 @@ export function checkpointBodyEnd(source: ByteSource): number {
   if (source.size >= 17 && bytesAre(source.read(source.size - 17, 7), 0, 'crc_num')) return source.size - 17;
   return source.size;
 }
+
+/** The CRC reads the body in bounded chunks, whatever the file size. */
+const CRC_CHUNK = 1024 * 1024;
 
 const msg = (message: string) => ({ kind: 'message', message }) as const;
 
@@ -44,6 +49,15 @@ export const ckptScanner: FormatScanner = {
     const end = checkpointBodyEnd(source);
     const hasCrc = end !== source.size;
     if (!hasCrc) ctx.report({ code: 'CKPT_CRC_ABSENT', message: 'the checkpoint has no crc_num trailer' });
+    else {
+      // 10 bytes, big-endian: wider than a CRC-32, so any value above 2^32 - 1 is a mismatch too.
+      const stored = source.read(end + 7, 10).reduce((n, b) => (n << 8n) | BigInt(b), 0n);
+      let computed = 0;
+      for (let at = 0; at < end; at += CRC_CHUNK) computed = crc32(source.read(at, Math.min(CRC_CHUNK, end - at)), computed);
+      if (stored !== BigInt(computed)) {
+        ctx.report({ code: 'CKPT_CRC_MISMATCH', message: `the crc_num trailer says ${stored}, but the CRC-32 of the checkpoint's bytes is ${computed}: the file is damaged or was edited after it was saved`, offset: end, detail: { stored: stored.toString(), computed } });
+      }
+    }
     const params = new Map<string, Parameter>();
     let current: { tag: string; dims: bigint[]; type: string; bytes: number; hasTensor: boolean; offset: number } | undefined;
     let values = 0;
@@ -92,6 +106,6 @@ export const ckptScanner: FormatScanner = {
         ctx.report({ code: 'CKPT_TENSOR_SIZE', message: `parameter ${JSON.stringify(tag)} has ${p.bytes} bytes; its shape and type need ${needed}`, offset: p.offset, detail: { tag, bytes: p.bytes.toString(), needed: needed.toString() } });
       }
     }
-    return { values, parameters: params.size, crc: hasCrc ? 'present' : 'absent' };
+    return { values, parameters: params.size, crc: hasCrc ? 'checked' : 'absent' };
   },
 };
