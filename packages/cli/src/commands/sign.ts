@@ -15,6 +15,7 @@ import { printable, writeLine, type CliIo } from '../io.js';
 import { formatBytes, printJson, printProblems } from '../output.js';
 import { startProgress } from '../progress.js';
 import { openSigner, type SignerFlags } from '../signers.js';
+import { parseAllowGlobals } from './scan.js';
 
 export interface SignOptions extends SignerFlags {
   readonly output?: string;
@@ -30,6 +31,7 @@ export interface SignOptions extends SignerFlags {
   readonly json?: boolean;
   readonly scan?: 'off' | 'no-unsafe' | 'clean';
   readonly allowUnsafe?: boolean;
+  readonly allowGlobal?: readonly string[];
 }
 
 /** `ms-sign sign MODEL`: hash the model and write MODEL.sig atomically (or co-sign with --append). */
@@ -46,10 +48,11 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
   }
   if (options.append) {
     const conflicting = ['name', 'modelVersion', 'expires', 'shardSize'].filter((k) => options[k as keyof SignOptions] !== undefined);
-    if (conflicting.length > 0 || options.annotation.length > 0 || options.ignore.length > 0) {
-      throw new MsSignError('USAGE', '--append co-signs the existing manifest as it is; it takes no --name, --model-version, -a, --ignore or --expires');
+    if (conflicting.length > 0 || options.annotation.length > 0 || options.ignore.length > 0 || (options.allowGlobal?.length ?? 0) > 0) {
+      throw new MsSignError('USAGE', '--append co-signs the existing manifest as it is; it takes no --name, --model-version, -a, --ignore, --allow-global or --expires');
     }
   }
+  const allowGlobals = parseAllowGlobals(options.allowGlobal);
   // -k, --pkcs11 or --signer-cmd; a token session stays open until signing is done.
   const { signer, close: closeSigner } = await openSigner(options, io);
   const progress = startProgress(io, options.json !== true);
@@ -65,6 +68,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
         signers: [signer],
         ...(options.scan === undefined ? {} : { scan: options.scan }),
         ...(options.allowUnsafe ? { allowUnsafe: true } : {}),
+        ...(allowGlobals.size > 0 ? { allowGlobals } : {}),
         signaturePath,
         annotations,
         ignore: options.ignore,
