@@ -492,6 +492,22 @@ def zips():
     with zipfile.ZipFile(buf, 'w') as z:
         z.writestr(zipfile.ZipInfo('../evil.txt', FIXED_TIME), b'x')
     case('zip/path_traversal.zip', buf.getvalue(), 'unsafe', ['ZIP_PATH'])
+    # A pickle one plain zip deeper than the top: the inner zip is scanned as a file of its own.
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, 'w') as z:
+        z.writestr(zipfile.ZipInfo('weights.bin', FIXED_TIME), EVIL)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, 'w') as z:
+        z.writestr(zipfile.ZipInfo('inner.zip', FIXED_TIME), inner.getvalue())
+    case('zip/nested_zip_pickle.zip', buf.getvalue(), 'unsafe', IMPORT_CALL, ['os:system'])
+    # Zips four deep: the innermost is past the nesting limit, so the file is not passed as clean.
+    data, name = EVIL, 'weights.bin'
+    for level in range(4):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, 'w') as z:
+            z.writestr(zipfile.ZipInfo(name, FIXED_TIME), data)
+        data, name = buf.getvalue(), f'level{level}.zip'
+    case('zip/nested_too_deep.zip', data, 'malformed', ['SCAN_LIMIT_EXCEEDED'])
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         info = zipfile.ZipInfo('zeros.bin', FIXED_TIME)
