@@ -85,6 +85,14 @@ torch_utils._rebuild_tensor_v2 = _rebuild_tensor_v2
 torch._utils = torch_utils
 
 
+def _rebuild_tensor_v3(*args):
+    raise RuntimeError('stub')
+
+
+_rebuild_tensor_v3.__module__ = 'torch._utils'
+torch_utils._rebuild_tensor_v3 = _rebuild_tensor_v3
+
+
 class FloatStorage:
     pass
 
@@ -93,9 +101,31 @@ FloatStorage.__module__ = 'torch'
 torch.FloatStorage = FloatStorage
 
 
+class UntypedStorage:
+    pass
+
+
+UntypedStorage.__module__ = 'torch'
+torch.UntypedStorage = UntypedStorage
+
+
+class Dtype:
+    """A torch dtype pickles as the global torch.<name>, as torch.dtype.__reduce__ makes it."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __reduce__(self):
+        return self.name
+
+
+Dtype.__module__ = 'torch'
+torch.uint16 = Dtype('uint16')
+
+
 class Storage:
-    def __init__(self, key, numel, data=None):
-        self.key, self.numel = key, numel
+    def __init__(self, key, numel, data=None, stype=FloatStorage):
+        self.key, self.numel, self.stype = key, numel, stype
         self.data = data if data is not None else struct.pack('<%df' % numel, *range(numel))
 
 
@@ -108,13 +138,26 @@ class Tensor:
         return (_rebuild_tensor_v2, (s, o, size, stride, False, collections.OrderedDict()))
 
 
+class TensorV3(Tensor):
+    """How torch writes a tensor of a newer dtype (uint16, float8...): an untyped storage whose
+    element count is in bytes, and the dtype as the seventh argument of _rebuild_tensor_v3."""
+
+    def __init__(self, storage, offset, size, stride, dtype):
+        super().__init__(storage, offset, size, stride)
+        self.dtype = dtype
+
+    def __reduce_ex__(self, protocol):
+        s, o, size, stride = self.args
+        return (_rebuild_tensor_v3, (s, o, size, stride, False, collections.OrderedDict(), self.dtype))
+
+
 def torch_pickle(obj, legacy=False):
     buf = io.BytesIO()
     p = pickle.Pickler(buf, protocol=2)
 
     def persistent_id(o):
         if isinstance(o, Storage):
-            pid = ('storage', FloatStorage, o.key, 'cpu', o.numel)
+            pid = ('storage', o.stype, o.key, 'cpu', o.numel)
             return pid + (None,) if legacy else pid
         return None
 
@@ -360,6 +403,13 @@ def torch_files():
     s = Storage('0', 6)
     t = {'w': Tensor(s, 2, (2, 3), (3, 1))}
     case('torch/view_out_of_bounds.pt', torch_zip(torch_pickle(state_dict(t)), storages_of(t)), 'unsafe', ['TORCH_TENSOR_VIEW_OOB'])
+    # _rebuild_tensor_v3: six uint16 elements in a 12-byte untyped storage. Starting at element 2,
+    # a (2, 3) view ends at byte 16: outside, though element 7 is below the storage's 12 (bytes).
+    u16 = Storage('0', 12, struct.pack('<6H', *range(6)), stype=UntypedStorage)
+    t = {'w': TensorV3(u16, 0, (2, 3), (3, 1), torch.uint16)}
+    case('torch/benign_v3_uint16.pt', torch_zip(torch_pickle(state_dict(t)), storages_of(t)), 'clean')
+    t = {'w': TensorV3(u16, 2, (2, 3), (3, 1), torch.uint16)}
+    case('torch/view_out_of_bounds_v3.pt', torch_zip(torch_pickle(state_dict(t)), storages_of(t)), 'unsafe', ['TORCH_TENSOR_VIEW_OOB'])
     case('torch/storage_missing.pt', torch_zip(pkl, {}), 'malformed', ['TORCH_STORAGE_MISSING'])
     case('torch/no_data_pkl.pt', torch_zip(b'\x80\x02N.', {'0': Storage('0', 1)}, data_name='other.pkl'), 'malformed', ['TORCH_ZIP_NO_DATA_PKL'])
     case('torch/malicious_data_pkl.pt', torch_zip(EVIL, {}), 'unsafe', IMPORT_CALL, ['os:system'])
@@ -442,6 +492,22 @@ def zips():
     with zipfile.ZipFile(buf, 'w') as z:
         z.writestr(zipfile.ZipInfo('../evil.txt', FIXED_TIME), b'x')
     case('zip/path_traversal.zip', buf.getvalue(), 'unsafe', ['ZIP_PATH'])
+    # A pickle one plain zip deeper than the top: the inner zip is scanned as a file of its own.
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, 'w') as z:
+        z.writestr(zipfile.ZipInfo('weights.bin', FIXED_TIME), EVIL)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, 'w') as z:
+        z.writestr(zipfile.ZipInfo('inner.zip', FIXED_TIME), inner.getvalue())
+    case('zip/nested_zip_pickle.zip', buf.getvalue(), 'unsafe', IMPORT_CALL, ['os:system'])
+    # Zips four deep: the innermost is past the nesting limit, so the file is not passed as clean.
+    data, name = EVIL, 'weights.bin'
+    for level in range(4):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, 'w') as z:
+            z.writestr(zipfile.ZipInfo(name, FIXED_TIME), data)
+        data, name = buf.getvalue(), f'level{level}.zip'
+    case('zip/nested_too_deep.zip', data, 'malformed', ['SCAN_LIMIT_EXCEEDED'])
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         info = zipfile.ZipInfo('zeros.bin', FIXED_TIME)

@@ -154,7 +154,7 @@ describe('trust rule', () => {
   test('creates a rule, updates only what is given, lifts settings, and removes it', async (t) => {
     const dir = tempDir(t);
     await cliOk(dir, ['trust', 'init']);
-    const noScan = { scan: null, scanAllowUnknown: [], scanWaive: [] };
+    const noScan = { scan: null, scanAllowUnknown: [], scanAllowGlobals: [], scanWaive: [] };
     const rules = async () => (await list(dir)).rules;
     await cliOk(dir, ['trust', 'rule', 'acme/**']);
     assert.deepEqual(await rules(), [{ models: 'acme/**', threshold: 1, maxAge: null, requireExpiry: false, ...noScan }]);

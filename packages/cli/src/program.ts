@@ -83,6 +83,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .addOption(new Option('--scan <mode>', 'scan before signing: off, no-unsafe (refuse unsafe or malformed files) or clean (also unknown formats)').choices(['off', 'no-unsafe', 'clean']))
     .option('--no-scan', 'same as --scan off')
     .option('--allow-unsafe', 'sign even if the scan refuses the model (its findings are printed)')
+    .option('--allow-global <module:qualname>', 'the scan also allows this pickle global (repeatable; never a hard-denied one)', collect, [])
     .addOption(new Option('--shard-size <bytes>', 'shard size in bytes, a power of two (advanced)').argParser(parseInteger).hideHelp())
     .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp())
     .option('--json', 'print one JSON object on stdout')
@@ -184,6 +185,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
       .option('--no-require-expiry', 'stop requiring an expiry')
       .addOption(new Option('--scan <mode>', 'scan mode verify applies to these models (default: no-unsafe)').choices(['off', 'no-unsafe', 'clean', 'default']))
       .option('--scan-allow-unknown <glob>', 'in clean mode, files of unknown format allowed at these paths, e.g. "*.md" (repeatable; replaces the list)', collect, [])
+      .option('--allow-global <module:qualname>', 'pickle global these models may import besides the allow-list, e.g. collections:defaultdict (repeatable; replaces the list)', collect, [])
       .option('--scan-waive <code>', 'a waivable scan code that does not count for these models (repeatable; replaces the list)', collect, [])
       .option('--remove', 'remove the rule for GLOB'),
   ).action(run(async () => (await import('./commands/trust.js')).trustRule));

@@ -1,4 +1,4 @@
-import { checkGlob, compileGlob, MsSignError, type FileScanResult } from '@ms-sign/core';
+import { checkGlob, compileGlob, hardDenyReason, MsSignError, type FileScanResult } from '@ms-sign/core';
 import { resolveModel } from '@ms-sign/core/internal';
 import { scanModel, type ModelScanReport } from '@ms-sign/core/node';
 import { resolve } from 'node:path';
@@ -27,14 +27,12 @@ export async function scanCommand(model: string, options: ScanOptions, io: CliIo
       if (why !== undefined) throw new MsSignError('USAGE', `--ignore ${JSON.stringify(g)}: ${why}`);
       return compileGlob(g);
     });
-    for (const g of options.allowGlobal ?? []) {
-      if (!/^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$/.test(g)) throw new MsSignError('USAGE', `--allow-global ${JSON.stringify(g)}: expected MODULE:QUALNAME, e.g. collections:OrderedDict`);
-    }
+    const allowGlobals = parseAllowGlobals(options.allowGlobal);
     resolveModel(modelPath);
     report = scanModel(modelPath, {
       mode: options.mode ?? 'no-unsafe',
       ...(ignore.length > 0 ? { ignore } : {}),
-      ...(options.allowGlobal?.length ? { allowGlobals: new Set(options.allowGlobal) } : {}),
+      ...(allowGlobals.size > 0 ? { allowGlobals } : {}),
     });
   } catch (error) {
     if (!(error instanceof MsSignError)) throw error;
@@ -46,6 +44,19 @@ export async function scanCommand(model: string, options: ScanOptions, io: CliIo
   if (options.json) printJson(io, { ...report, model });
   else printScanReport(io, report, options.quiet === true);
   return report.ok ? 0 : exitCodeFor(report.errors);
+}
+
+/**
+ * The `--allow-global` entries of scan and sign: exact MODULE:QUALNAME pairs. A hard-denied pair
+ * (os, subprocess, builtins:eval, ...) is a usage error with the reason, never silently dropped.
+ */
+export function parseAllowGlobals(entries: readonly string[] = []): ReadonlySet<string> {
+  for (const g of entries) {
+    if (!/^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$/.test(g)) throw new MsSignError('USAGE', `--allow-global ${JSON.stringify(g)}: expected MODULE:QUALNAME, e.g. collections:OrderedDict`);
+    const why = hardDenyReason(g);
+    if (why !== undefined) throw new MsSignError('USAGE', `--allow-global ${printable(g)}: ${why}; loading it could run code, so no option or policy can allow it`);
+  }
+  return new Set(entries);
 }
 
 /** One line per file that is not clean, then a summary line; -q: nothing on success. */

@@ -17,6 +17,7 @@ import { formatBytes, printJson, printProblems, signerName } from '../output.js'
 import { refuseOutputOverInputs, refuseSignatureOverModelFile } from '../outputs.js';
 import { startProgress } from '../progress.js';
 import { openSigner, type SignerFlags } from '../signers.js';
+import { parseAllowGlobals } from './scan.js';
 
 export interface SignOptions extends SignerFlags {
   readonly output?: string;
@@ -37,6 +38,7 @@ export interface SignOptions extends SignerFlags {
   /** false: --no-scan, the same as --scan off. */
   readonly scan?: 'off' | 'no-unsafe' | 'clean' | false;
   readonly allowUnsafe?: boolean;
+  readonly allowGlobal?: readonly string[];
 }
 
 /** `ms-sign sign MODEL`: hash the model and write MODEL.sig atomically (or co-sign with --append). */
@@ -53,8 +55,8 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
   }
   if (options.append) {
     const conflicting = ['name', 'modelVersion', 'expires', 'shardSize'].filter((k) => options[k as keyof SignOptions] !== undefined);
-    if (conflicting.length > 0 || options.annotation.length > 0 || options.force) {
-      throw new MsSignError('USAGE', '--append co-signs the existing manifest as it is; it takes no --name, --model-version, -a, --expires or --force');
+    if (conflicting.length > 0 || options.annotation.length > 0 || options.force || (options.allowGlobal?.length ?? 0) > 0) {
+      throw new MsSignError('USAGE', '--append co-signs the existing manifest as it is; it takes no --name, --model-version, -a, --allow-global, --expires or --force');
     }
     if (options.acceptIgnores && options.ignore.length > 0) throw new MsSignError('USAGE', 'give either --ignore (the patterns you vouch for) or --accept-ignores, not both');
   } else {
@@ -72,6 +74,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       throw new MsSignError('USAGE', '--format oms writes what model_signing verifies: files mode, SHA-256, no version, annotations, expiry, shard size or co-signing');
     }
   }
+  const allowGlobals = parseAllowGlobals(options.allowGlobal);
   // -k, --pkcs11 or --signer-cmd; a token session stays open until signing is done.
   const { signer, close: closeSigner } = await openSigner(options, io);
   if (options.format === 'oms') {
@@ -111,6 +114,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
         signers: [signer],
         ...(options.scan === undefined ? {} : { scan: options.scan === false ? 'off' : options.scan }),
         ...(options.allowUnsafe ? { allowUnsafe: true } : {}),
+        ...(allowGlobals.size > 0 ? { allowGlobals } : {}),
         signaturePath,
         annotations,
         ignore: options.ignore,

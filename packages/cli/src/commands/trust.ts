@@ -149,6 +149,7 @@ interface TrustRuleOptions extends TrustFileOptions {
   /** Scan mode for matching models, or 'default' to drop the rule's own mode. */
   readonly scan?: 'off' | 'no-unsafe' | 'clean' | 'default';
   readonly scanAllowUnknown?: readonly string[];
+  readonly allowGlobal?: readonly string[];
   readonly scanWaive?: readonly string[];
 }
 
@@ -157,7 +158,7 @@ interface TrustRuleOptions extends TrustFileOptions {
  * `--no-max-age` and `--no-require-expiry` lift a setting, `--remove` drops the rule.
  */
 export async function trustRule(glob: string, options: TrustRuleOptions, io: CliIo): Promise<number> {
-  const scanSettings = options.scan !== undefined || (options.scanAllowUnknown?.length ?? 0) > 0 || (options.scanWaive?.length ?? 0) > 0;
+  const scanSettings = options.scan !== undefined || (options.scanAllowUnknown?.length ?? 0) > 0 || (options.scanWaive?.length ?? 0) > 0 || (options.allowGlobal?.length ?? 0) > 0;
   if (options.remove) {
     if (options.threshold !== undefined || options.maxAge !== undefined || options.requireExpiry !== undefined || scanSettings) {
       throw new MsSignError('USAGE', '--remove takes no other rule setting');
@@ -170,6 +171,7 @@ export async function trustRule(glob: string, options: TrustRuleOptions, io: Cli
     ...(options.requireExpiry === undefined ? {} : { requireExpiry: options.requireExpiry }),
     ...(options.scan === undefined ? {} : { scan: options.scan === 'default' ? null : options.scan }),
     ...(options.scanAllowUnknown?.length ? { scanAllowUnknown: options.scanAllowUnknown } : {}),
+    ...(options.allowGlobal?.length ? { scanAllowGlobals: options.allowGlobal } : {}),
     ...(options.scanWaive?.length ? { scanWaive: options.scanWaive } : {}),
   };
   return edit(options, io, (doc) => setRule(doc, glob, settings));
@@ -211,6 +213,7 @@ export async function trustList(options: TrustFileOptions, io: CliIo): Promise<n
     requireExpiry: r.requireExpiry ?? false,
     scan: r.scan ?? null,
     scanAllowUnknown: r.scanAllowUnknown ?? [],
+    scanAllowGlobals: r.scanAllowGlobals ?? [],
     scanWaive: r.scanWaive ?? [],
   }));
   if (options.json) {
@@ -232,6 +235,6 @@ export async function trustList(options: TrustFileOptions, io: CliIo): Promise<n
     out(`  ${r.keyId}${r.publisher ? `  (${printable(r.publisher)})` : ''}${r.revokedAt ? `  ${r.revokedAt}` : ''}${r.reason ? `  ${printable(r.reason)}` : ''}`);
   }
   out(rules.length === 0 ? 'Rules: none (every model: threshold 1)' : 'Rules (all matching rules apply; the strictest setting wins):');
-  for (const r of rules) out(`  "${printable(r.models)}"  ${describeRule({ threshold: r.threshold, ...(r.maxAge ? { maxAge: r.maxAge } : {}), requireExpiry: r.requireExpiry, ...(r.scan ? { scan: r.scan } : {}), scanAllowUnknown: r.scanAllowUnknown, scanWaive: r.scanWaive })}`);
+  for (const r of rules) out(`  "${printable(r.models)}"  ${describeRule({ threshold: r.threshold, ...(r.maxAge ? { maxAge: r.maxAge } : {}), requireExpiry: r.requireExpiry, ...(r.scan ? { scan: r.scan } : {}), scanAllowUnknown: r.scanAllowUnknown, scanAllowGlobals: r.scanAllowGlobals, scanWaive: r.scanWaive })}`);
   return 0;
 }

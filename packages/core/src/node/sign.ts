@@ -43,6 +43,8 @@ export interface SignModelOptions extends HashingOptions {
   readonly scan?: ScanMode;
   /** Sign even if the scan fails its mode; the findings are still returned. */
   readonly allowUnsafe?: boolean;
+  /** Exact `module:qualname` pickle globals the scan allows besides its allow-list (hard-denied ones never count). */
+  readonly allowGlobals?: ReadonlySet<string>;
 }
 
 /** What sign's scan found: the mode, the files that are not clean, and the problems if it failed. */
@@ -109,7 +111,7 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   const mode = options.scan ?? DEFAULT_SCAN_MODE;
   let scan: SignScanReport | undefined;
   if (mode !== 'off') {
-    const files = scanWalkedFiles(walk.files);
+    const files = scanWalkedFiles(walk.files, options.allowGlobals ? { allowGlobals: options.allowGlobals } : {});
     const judged = judgeScan(files, { mode });
     scan = { mode, summary: summarizeScan(files), files: files.filter((f) => f.verdict !== 'clean'), problems: judged.problems };
     if (!judged.ok && options.allowUnsafe !== true) throw new SignScanRefusal(scan);

@@ -198,7 +198,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   // memory, a verified copy, or a file whose identity is the one hashed: never a plain re-open).
   if (scanTargets !== undefined) {
     try {
-      const files = scanVerifiedFiles(scanTargets, { waive: scan.waive });
+      const files = scanVerifiedFiles(scanTargets, { waive: scan.waive, allowGlobals: scan.allowGlobals });
       const judged = judgeScan(files, scan);
       report.scan = { ...report.scan, summary: summarizeScan(files), files: files.filter((f) => f.verdict !== 'clean') };
       appendProblems(report.errors, judged.problems);

@@ -166,6 +166,8 @@ export interface RuleSettings {
   readonly scan?: 'off' | 'no-unsafe' | 'clean' | null;
   /** Replaces the rule's list of paths whose unknown format passes in clean mode. */
   readonly scanAllowUnknown?: readonly string[];
+  /** Replaces the rule's list of pickle globals added to the allow-list. */
+  readonly scanAllowGlobals?: readonly string[];
   /** Replaces the rule's list of waived (waivable) scan codes. */
   readonly scanWaive?: readonly string[];
 }
@@ -192,6 +194,7 @@ export function setRule(document: TrustPolicyDocument, models: string, settings:
   if (settings.scan === null) delete rule.scan;
   else if (settings.scan !== undefined) rule.scan = settings.scan;
   if (settings.scanAllowUnknown !== undefined) rule.scanAllowUnknown = [...settings.scanAllowUnknown];
+  if (settings.scanAllowGlobals !== undefined) rule.scanAllowGlobals = [...settings.scanAllowGlobals];
   if (settings.scanWaive !== undefined) rule.scanWaive = [...settings.scanWaive];
   return checked(doc, `Rule for "${models}": ${describeRule(rule)}`);
 }
@@ -212,9 +215,10 @@ export function describeRule(rule: {
   readonly requireExpiry?: boolean;
   readonly scan?: string;
   readonly scanAllowUnknown?: readonly string[];
+  readonly scanAllowGlobals?: readonly string[];
   readonly scanWaive?: readonly string[];
 }): string {
-  const scan = `${rule.scan ? `, scan ${rule.scan}` : ''}${rule.scanAllowUnknown?.length ? `, unknown formats allowed at ${rule.scanAllowUnknown.join(' ')}` : ''}${rule.scanWaive?.length ? `, waived ${rule.scanWaive.join(' ')}` : ''}`;
+  const scan = `${rule.scan ? `, scan ${rule.scan}` : ''}${rule.scanAllowUnknown?.length ? `, unknown formats allowed at ${rule.scanAllowUnknown.join(' ')}` : ''}${rule.scanAllowGlobals?.length ? `, pickle globals allowed ${rule.scanAllowGlobals.join(' ')}` : ''}${rule.scanWaive?.length ? `, waived ${rule.scanWaive.join(' ')}` : ''}`;
   return `threshold ${rule.threshold ?? 1}${rule.maxAge ? `, max age ${rule.maxAge}` : ''}${rule.requireExpiry ? ', expiry required' : ''}${scan}`;
 }
 

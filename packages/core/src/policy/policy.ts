@@ -10,6 +10,7 @@ import { parseDate, parseDuration } from './time.js';
 import generatedValidator from './trust-policy.validate.js';
 import { SCAN_CODES, type ScanCode } from '../scan/codes.js';
 import type { ScanMode } from '../scan/scan.js';
+import { hardDenyReason } from '../scan/pickle/allowlist.js';
 
 /** The trust policy file as written on disk (JSON, docs/trust-policy.md). */
 export interface TrustPolicyDocument {
@@ -72,6 +73,8 @@ export interface RuleDocument {
   /** Scan mode for matching models (docs/scan.md); absent: the default, no-unsafe. */
   scan?: 'off' | 'no-unsafe' | 'clean';
   scanAllowUnknown?: string[];
+  /** Exact `module:qualname` pickle globals added to the allow-list (never a hard-denied one). */
+  scanAllowGlobals?: string[];
   scanWaive?: string[];
 }
 
@@ -135,6 +138,7 @@ export interface Rule {
   /** Set only when the rule names a scan mode (the CLI may then only tighten it). */
   readonly scan?: ScanMode;
   readonly scanAllowUnknown?: readonly Glob[];
+  readonly scanAllowGlobals?: ReadonlySet<string>;
   readonly scanWaive?: ReadonlySet<ScanCode>;
 }
 
@@ -311,6 +315,11 @@ export function compileTrustPolicy(
       if (!info!.waivable) fail(`${at}/scanWaive/${j}`, `${code} cannot be waived`);
       return code as ScanCode;
     });
+    r.scanAllowGlobals?.forEach((entry, j) => {
+      // The schema checks the shape; this refuses what no policy may allow (code execution).
+      const why = hardDenyReason(entry);
+      if (why !== undefined) fail(`${at}/scanAllowGlobals/${j}`, `${entry} ${why}`);
+    });
     return {
       models: glob(r.models, `${at}/models`),
       threshold,
@@ -318,6 +327,7 @@ export function compileTrustPolicy(
       ...(maxAgeSeconds === undefined ? {} : { maxAgeSeconds }),
       ...(r.scan === undefined ? {} : { scan: r.scan }),
       ...(r.scanAllowUnknown === undefined ? {} : { scanAllowUnknown: r.scanAllowUnknown.map((g, j) => glob(g, `${at}/scanAllowUnknown/${j}`)) }),
+      ...(r.scanAllowGlobals === undefined ? {} : { scanAllowGlobals: new Set(r.scanAllowGlobals) }),
       ...(scanWaive === undefined ? {} : { scanWaive: new Set(scanWaive) }),
     };
   });

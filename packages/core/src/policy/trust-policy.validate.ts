@@ -3,7 +3,7 @@
 import ucs2lengthModule from "ajv/dist/runtime/ucs2length.js";
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/ms-sign/ms-sign/schema/trust-policy.v1.json","title":"ms-sign trust policy, version 1","description":"Whom ms-sign trusts to publish which models. See docs/trust-policy.md.","type":"object","additionalProperties":false,"required":["version","publishers","revoked","rules"],"properties":{"$schema":{"type":"string","maxLength":1024},"version":{"const":1},"publishers":{"type":"array","maxItems":1000,"items":{"$ref":"#/$defs/publisher"}},"revoked":{"type":"array","maxItems":100000,"items":{"$ref":"#/$defs/revocation"}},"rules":{"type":"array","maxItems":1000,"items":{"$ref":"#/$defs/rule"}}},"$defs":{"publisherName":{"description":"A publisher's name as verify reports it.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"},"glob":{"description":"A model-name glob: * and ? within a segment, ** for any number of segments, \\ escapes.","type":"string","minLength":1,"maxLength":1024},"date":{"description":"RFC 3339 date-time with a zone, or a date (midnight UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"},"keyId":{"description":"Ed25519: first 16 bytes of SHA-256 of the raw 32-byte public key. ECDSA: SHA-256 of the key's PEM text. Certificates: SHA-256 of the DER certificate. Lower-case hex.","type":"string","pattern":"^([0-9a-f]{32}|[0-9a-f]{64})$"},"publisher":{"type":"object","additionalProperties":false,"required":["name","keys","models"],"properties":{"name":{"$ref":"#/$defs/publisherName"},"models":{"description":"Model names this publisher may sign.","type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"#/$defs/glob"}},"keys":{"description":"Ed25519 and ECDSA (P-256, P-384, P-521) public keys. A publisher needs at least one key, certificate root or Sigstore identity.","type":"array","maxItems":1000,"items":{"$ref":"#/$defs/key"}},"certificateRoots":{"description":"Roots of the certificate chains of OMS / model_signing bundles signed in certificate mode.","type":"array","maxItems":1000,"items":{"$ref":"#/$defs/certificateRoot"}},"sigstoreIdentities":{"description":"Sigstore keyless signers of OMS / model_signing bundles; identity and issuer are compared exactly.","type":"array","maxItems":1000,"items":{"$ref":"#/$defs/sigstoreIdentity"}}}},"certificateRoot":{"type":"object","additionalProperties":false,"required":["certificate"],"properties":{"certificate":{"description":"Base64 of the DER X.509 certificate: the body of its PEM file.","type":"string","maxLength":65536,"pattern":"^[A-Za-z0-9+/]+={0,2}$"},"notBefore":{"$ref":"#/$defs/date"},"notAfter":{"$ref":"#/$defs/date"}}},"sigstoreIdentity":{"type":"object","additionalProperties":false,"required":["identity","issuer"],"properties":{"identity":{"description":"The certificate's subject alternative name (email or URI), exactly.","type":"string","minLength":1,"maxLength":1024},"issuer":{"description":"The OIDC issuer URL, exactly.","type":"string","minLength":1,"maxLength":1024},"notBefore":{"$ref":"#/$defs/date"},"notAfter":{"$ref":"#/$defs/date"}}},"key":{"type":"object","additionalProperties":false,"required":["publicKey"],"properties":{"publicKey":{"description":"Base64 of the DER SubjectPublicKeyInfo: the body of the .pub PEM file (Ed25519, or ECDSA on P-256, P-384 or P-521).","type":"string","maxLength":400,"pattern":"^[A-Za-z0-9+/]+={0,2}$"},"notBefore":{"$ref":"#/$defs/date"},"notAfter":{"$ref":"#/$defs/date"}}},"revocation":{"type":"object","additionalProperties":false,"required":["keyId"],"properties":{"keyId":{"$ref":"#/$defs/keyId"},"reason":{"type":"string","maxLength":1024},"revokedAt":{"$ref":"#/$defs/date"}}},"rule":{"type":"object","additionalProperties":false,"required":["models"],"properties":{"models":{"$ref":"#/$defs/glob"},"threshold":{"description":"Distinct trusted publishers that must have signed.","type":"integer","minimum":1,"maximum":1000},"maxAge":{"description":"Longest time since signing, e.g. 90d, 12h, 2w.","type":"string","pattern":"^([0-9]+[smhdw])+$"},"requireExpiry":{"type":"boolean"},"scan":{"description":"Scan mode verify applies to matching models (default no-unsafe): off, no-unsafe (refuse unsafe or malformed files) or clean (also refuse files of unknown format).","enum":["off","no-unsafe","clean"]},"scanAllowUnknown":{"description":"In clean mode: model-relative path globs of files whose format may be unknown, e.g. *.md.","type":"array","maxItems":256,"items":{"$ref":"#/$defs/glob"}},"scanWaive":{"description":"Scan codes that do not count for matching models; only codes docs/scan.md marks waivable.","type":"array","maxItems":256,"items":{"type":"string","pattern":"^[A-Z][A-Z0-9_]{0,63}$"}}}}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/ms-sign/ms-sign/schema/trust-policy.v1.json","title":"ms-sign trust policy, version 1","description":"Whom ms-sign trusts to publish which models. See docs/trust-policy.md.","type":"object","additionalProperties":false,"required":["version","publishers","revoked","rules"],"properties":{"$schema":{"type":"string","maxLength":1024},"version":{"const":1},"publishers":{"type":"array","maxItems":1000,"items":{"$ref":"#/$defs/publisher"}},"revoked":{"type":"array","maxItems":100000,"items":{"$ref":"#/$defs/revocation"}},"rules":{"type":"array","maxItems":1000,"items":{"$ref":"#/$defs/rule"}}},"$defs":{"publisherName":{"description":"A publisher's name as verify reports it.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"},"glob":{"description":"A model-name glob: * and ? within a segment, ** for any number of segments, \\ escapes.","type":"string","minLength":1,"maxLength":1024},"date":{"description":"RFC 3339 date-time with a zone, or a date (midnight UTC).","type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2}))?$"},"keyId":{"description":"Ed25519: first 16 bytes of SHA-256 of the raw 32-byte public key. ECDSA: SHA-256 of the key's PEM text. Certificates: SHA-256 of the DER certificate. Lower-case hex.","type":"string","pattern":"^([0-9a-f]{32}|[0-9a-f]{64})$"},"publisher":{"type":"object","additionalProperties":false,"required":["name","keys","models"],"properties":{"name":{"$ref":"#/$defs/publisherName"},"models":{"description":"Model names this publisher may sign.","type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"#/$defs/glob"}},"keys":{"description":"Ed25519 and ECDSA (P-256, P-384, P-521) public keys. A publisher needs at least one key, certificate root or Sigstore identity.","type":"array","maxItems":1000,"items":{"$ref":"#/$defs/key"}},"certificateRoots":{"description":"Roots of the certificate chains of OMS / model_signing bundles signed in certificate mode.","type":"array","maxItems":1000,"items":{"$ref":"#/$defs/certificateRoot"}},"sigstoreIdentities":{"description":"Sigstore keyless signers of OMS / model_signing bundles; identity and issuer are compared exactly.","type":"array","maxItems":1000,"items":{"$ref":"#/$defs/sigstoreIdentity"}}}},"certificateRoot":{"type":"object","additionalProperties":false,"required":["certificate"],"properties":{"certificate":{"description":"Base64 of the DER X.509 certificate: the body of its PEM file.","type":"string","maxLength":65536,"pattern":"^[A-Za-z0-9+/]+={0,2}$"},"notBefore":{"$ref":"#/$defs/date"},"notAfter":{"$ref":"#/$defs/date"}}},"sigstoreIdentity":{"type":"object","additionalProperties":false,"required":["identity","issuer"],"properties":{"identity":{"description":"The certificate's subject alternative name (email or URI), exactly.","type":"string","minLength":1,"maxLength":1024},"issuer":{"description":"The OIDC issuer URL, exactly.","type":"string","minLength":1,"maxLength":1024},"notBefore":{"$ref":"#/$defs/date"},"notAfter":{"$ref":"#/$defs/date"}}},"key":{"type":"object","additionalProperties":false,"required":["publicKey"],"properties":{"publicKey":{"description":"Base64 of the DER SubjectPublicKeyInfo: the body of the .pub PEM file (Ed25519, or ECDSA on P-256, P-384 or P-521).","type":"string","maxLength":400,"pattern":"^[A-Za-z0-9+/]+={0,2}$"},"notBefore":{"$ref":"#/$defs/date"},"notAfter":{"$ref":"#/$defs/date"}}},"revocation":{"type":"object","additionalProperties":false,"required":["keyId"],"properties":{"keyId":{"$ref":"#/$defs/keyId"},"reason":{"type":"string","maxLength":1024},"revokedAt":{"$ref":"#/$defs/date"}}},"rule":{"type":"object","additionalProperties":false,"required":["models"],"properties":{"models":{"$ref":"#/$defs/glob"},"threshold":{"description":"Distinct trusted publishers that must have signed.","type":"integer","minimum":1,"maximum":1000},"maxAge":{"description":"Longest time since signing, e.g. 90d, 12h, 2w.","type":"string","pattern":"^([0-9]+[smhdw])+$"},"requireExpiry":{"type":"boolean"},"scan":{"description":"Scan mode verify applies to matching models (default no-unsafe): off, no-unsafe (refuse unsafe or malformed files) or clean (also refuse files of unknown format).","enum":["off","no-unsafe","clean"]},"scanAllowUnknown":{"description":"In clean mode: model-relative path globs of files whose format may be unknown, e.g. *.md.","type":"array","maxItems":256,"items":{"$ref":"#/$defs/glob"}},"scanAllowGlobals":{"description":"Pickle globals, exact module:qualname pairs, that matching models may import and call besides the default allow-list; hard-denied pairs (os, subprocess, builtins:eval, ...) are refused.","type":"array","maxItems":256,"items":{"type":"string","maxLength":256,"pattern":"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*$"}},"scanWaive":{"description":"Scan codes that do not count for matching models; only codes docs/scan.md marks waivable.","type":"array","maxItems":256,"items":{"type":"string","pattern":"^[A-Z][A-Z0-9_]{0,63}$"}}}}}};
 const func1 = ucs2lengthModule.default;
 const schema32 = {"type":"object","additionalProperties":false,"required":["name","keys","models"],"properties":{"name":{"$ref":"#/$defs/publisherName"},"models":{"description":"Model names this publisher may sign.","type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"#/$defs/glob"}},"keys":{"description":"Ed25519 and ECDSA (P-256, P-384, P-521) public keys. A publisher needs at least one key, certificate root or Sigstore identity.","type":"array","maxItems":1000,"items":{"$ref":"#/$defs/key"}},"certificateRoots":{"description":"Roots of the certificate chains of OMS / model_signing bundles signed in certificate mode.","type":"array","maxItems":1000,"items":{"$ref":"#/$defs/certificateRoot"}},"sigstoreIdentities":{"description":"Sigstore keyless signers of OMS / model_signing bundles; identity and issuer are compared exactly.","type":"array","maxItems":1000,"items":{"$ref":"#/$defs/sigstoreIdentity"}}}};
 const schema33 = {"description":"A publisher's name as verify reports it.","type":"string","pattern":"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"};
@@ -855,9 +855,10 @@ return errors === 0;
 }
 validate29.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema47 = {"type":"object","additionalProperties":false,"required":["models"],"properties":{"models":{"$ref":"#/$defs/glob"},"threshold":{"description":"Distinct trusted publishers that must have signed.","type":"integer","minimum":1,"maximum":1000},"maxAge":{"description":"Longest time since signing, e.g. 90d, 12h, 2w.","type":"string","pattern":"^([0-9]+[smhdw])+$"},"requireExpiry":{"type":"boolean"},"scan":{"description":"Scan mode verify applies to matching models (default no-unsafe): off, no-unsafe (refuse unsafe or malformed files) or clean (also refuse files of unknown format).","enum":["off","no-unsafe","clean"]},"scanAllowUnknown":{"description":"In clean mode: model-relative path globs of files whose format may be unknown, e.g. *.md.","type":"array","maxItems":256,"items":{"$ref":"#/$defs/glob"}},"scanWaive":{"description":"Scan codes that do not count for matching models; only codes docs/scan.md marks waivable.","type":"array","maxItems":256,"items":{"type":"string","pattern":"^[A-Z][A-Z0-9_]{0,63}$"}}}};
+const schema47 = {"type":"object","additionalProperties":false,"required":["models"],"properties":{"models":{"$ref":"#/$defs/glob"},"threshold":{"description":"Distinct trusted publishers that must have signed.","type":"integer","minimum":1,"maximum":1000},"maxAge":{"description":"Longest time since signing, e.g. 90d, 12h, 2w.","type":"string","pattern":"^([0-9]+[smhdw])+$"},"requireExpiry":{"type":"boolean"},"scan":{"description":"Scan mode verify applies to matching models (default no-unsafe): off, no-unsafe (refuse unsafe or malformed files) or clean (also refuse files of unknown format).","enum":["off","no-unsafe","clean"]},"scanAllowUnknown":{"description":"In clean mode: model-relative path globs of files whose format may be unknown, e.g. *.md.","type":"array","maxItems":256,"items":{"$ref":"#/$defs/glob"}},"scanAllowGlobals":{"description":"Pickle globals, exact module:qualname pairs, that matching models may import and call besides the default allow-list; hard-denied pairs (os, subprocess, builtins:eval, ...) are refused.","type":"array","maxItems":256,"items":{"type":"string","maxLength":256,"pattern":"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*$"}},"scanWaive":{"description":"Scan codes that do not count for matching models; only codes docs/scan.md marks waivable.","type":"array","maxItems":256,"items":{"type":"string","pattern":"^[A-Z][A-Z0-9_]{0,63}$"}}}};
 const pattern15 = new RegExp("^([0-9]+[smhdw])+$", "u");
-const pattern16 = new RegExp("^[A-Z][A-Z0-9_]{0,63}$", "u");
+const pattern16 = new RegExp("^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*$", "u");
+const pattern17 = new RegExp("^[A-Z][A-Z0-9_]{0,63}$", "u");
 
 function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -881,7 +882,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(((((((key0 === "models") || (key0 === "threshold")) || (key0 === "maxAge")) || (key0 === "requireExpiry")) || (key0 === "scan")) || (key0 === "scanAllowUnknown")) || (key0 === "scanWaive"))){
+if(!((((((((key0 === "models") || (key0 === "threshold")) || (key0 === "maxAge")) || (key0 === "requireExpiry")) || (key0 === "scan")) || (key0 === "scanAllowUnknown")) || (key0 === "scanAllowGlobals")) || (key0 === "scanWaive"))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -1073,11 +1074,11 @@ vErrors.push(err16);
 errors++;
 }
 }
-if(data.scanWaive !== undefined){
-let data7 = data.scanWaive;
+if(data.scanAllowGlobals !== undefined){
+let data7 = data.scanAllowGlobals;
 if(Array.isArray(data7)){
 if(data7.length > 256){
-const err17 = {instancePath:instancePath+"/scanWaive",schemaPath:"#/properties/scanWaive/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
+const err17 = {instancePath:instancePath+"/scanAllowGlobals",schemaPath:"#/properties/scanAllowGlobals/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1090,8 +1091,8 @@ const len1 = data7.length;
 for(let i1=0; i1<len1; i1++){
 let data8 = data7[i1];
 if(typeof data8 === "string"){
-if(!pattern16.test(data8)){
-const err18 = {instancePath:instancePath+"/scanWaive/" + i1,schemaPath:"#/properties/scanWaive/items/pattern",keyword:"pattern",params:{pattern: "^[A-Z][A-Z0-9_]{0,63}$"},message:"must match pattern \""+"^[A-Z][A-Z0-9_]{0,63}$"+"\""};
+if(func1(data8) > 256){
+const err18 = {instancePath:instancePath+"/scanAllowGlobals/" + i1,schemaPath:"#/properties/scanAllowGlobals/items/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1100,9 +1101,8 @@ vErrors.push(err18);
 }
 errors++;
 }
-}
-else {
-const err19 = {instancePath:instancePath+"/scanWaive/" + i1,schemaPath:"#/properties/scanWaive/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern16.test(data8)){
+const err19 = {instancePath:instancePath+"/scanAllowGlobals/" + i1,schemaPath:"#/properties/scanAllowGlobals/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*$"+"\""};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1112,9 +1112,8 @@ vErrors.push(err19);
 errors++;
 }
 }
-}
 else {
-const err20 = {instancePath:instancePath+"/scanWaive",schemaPath:"#/properties/scanWaive/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err20 = {instancePath:instancePath+"/scanAllowGlobals/" + i1,schemaPath:"#/properties/scanAllowGlobals/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1126,12 +1125,75 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err21 = {instancePath:instancePath+"/scanAllowGlobals",schemaPath:"#/properties/scanAllowGlobals/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err21];
 }
 else {
 vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data.scanWaive !== undefined){
+let data9 = data.scanWaive;
+if(Array.isArray(data9)){
+if(data9.length > 256){
+const err22 = {instancePath:instancePath+"/scanWaive",schemaPath:"#/properties/scanWaive/maxItems",keyword:"maxItems",params:{limit: 256},message:"must NOT have more than 256 items"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+const len2 = data9.length;
+for(let i2=0; i2<len2; i2++){
+let data10 = data9[i2];
+if(typeof data10 === "string"){
+if(!pattern17.test(data10)){
+const err23 = {instancePath:instancePath+"/scanWaive/" + i2,schemaPath:"#/properties/scanWaive/items/pattern",keyword:"pattern",params:{pattern: "^[A-Z][A-Z0-9_]{0,63}$"},message:"must match pattern \""+"^[A-Z][A-Z0-9_]{0,63}$"+"\""};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/scanWaive/" + i2,schemaPath:"#/properties/scanWaive/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/scanWaive",schemaPath:"#/properties/scanWaive/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+}
+else {
+const err26 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
 }
 errors++;
 }

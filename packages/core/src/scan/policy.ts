@@ -2,7 +2,8 @@
  * Which scan a model gets (pure): the trust-policy rules that match its name, tightened (never
  * loosened) by what the operator asks on the command line. Every matching rule applies, as for
  * the other rule settings: the strictest mode wins, a waiver counts only if every matching rule
- * grants it, and an unknown file passes in `clean` mode only if every matching rule allows it.
+ * grants it, an unknown file passes in `clean` mode only if every matching rule allows it, and a
+ * pickle global is added to the allow-list only if every matching rule lists it.
  */
 import { MsSignError } from '../errors.js';
 import type { Glob } from '../format/glob.js';
@@ -17,6 +18,8 @@ export interface AppliedScan extends ScanPolicy {
   /** The patterns of the matching rules that set a scan mode (reported as `scan.rule`); empty: the default. */
   readonly rules: readonly string[];
   readonly waive: ReadonlySet<ScanCode>;
+  /** Pickle globals added to the allow-list: those every matching rule lists (`scanAllowGlobals`). */
+  readonly allowGlobals: ReadonlySet<string>;
 }
 
 /** The default when no rule sets a mode. */
@@ -43,8 +46,12 @@ export function applyScanPolicy(rules: readonly Rule[], name: string, requested?
   if (matching.length > 0) {
     for (const code of matching[0]!.scanWaive ?? []) if (matching.every((r) => r.scanWaive?.has(code))) waive.add(code);
   }
+  const allowGlobals = new Set<string>();
+  if (matching.length > 0) {
+    for (const entry of matching[0]!.scanAllowGlobals ?? []) if (matching.every((r) => r.scanAllowGlobals?.has(entry))) allowGlobals.add(entry);
+  }
   const allowLists = matching.map((r) => r.scanAllowUnknown ?? []);
   const allowUnknown: Glob[] =
     allowLists.length === 0 ? [] : [{ pattern: allowLists.map((l) => l.map((g) => g.pattern).join('|')).join(' & '), matches: (path: string) => allowLists.every((l) => l.some((g) => g.matches(path))) }];
-  return { mode, rules: explicit.map((r) => r.models.pattern), waive, allowUnknown };
+  return { mode, rules: explicit.map((r) => r.models.pattern), waive, allowUnknown, allowGlobals };
 }

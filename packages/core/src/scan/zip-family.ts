@@ -1,13 +1,14 @@
 /**
  * The zip-family scanner: reads the archive once with our zip reader (anomalies reported), decides
  * what it is from its members (PyTorch, TorchScript, Keras v3, NumPy .npz, or a plain zip), and
- * scans it accordingly. In a plain zip every member that looks like a pickle is scanned.
+ * scans it accordingly. In a plain zip every member that looks like a pickle is scanned, and every
+ * member that is a zip is scanned as a file of its own.
  */
 import { RefinedFormat, type ByteSource, type FormatInfo, type FormatScanner, type ScanContext } from './types.js';
 import { isKerasArchive, scanKerasArchive } from './keras.js';
 import { isNpy, scanNpz } from './numpy.js';
 import { classifyTorchZip, memberIsPickle, scanPickleMember, scanTorchZip } from './pickle/torch.js';
-import { memberHead, readZip, type ZipArchive } from './zip.js';
+import { memberHead, memberSource, readZip, type ZipArchive } from './zip.js';
 
 /** The zip-family format of an archive. */
 export function classifyZip(source: ByteSource, archive: ZipArchive): 'pytorch-zip' | 'torchscript-zip' | 'keras-v3' | 'numpy-npz' | 'zip' {
@@ -39,9 +40,32 @@ function scanKind(source: ByteSource, archive: ZipArchive, ctx: ScanContext, kin
     }
     case 'numpy-npz':
       return scanNpz(source, archive, ctx);
-    default:
-      return { members: archive.entries.length, pickles: scanPickleMembers(source, archive, ctx, () => false) };
+    default: {
+      const pickles = scanPickleMembers(source, archive, ctx, () => false);
+      const zips = scanZipMembers(source, archive, ctx);
+      return { members: archive.entries.length, pickles, ...(zips.length > 0 ? { zips } : {}) };
+    }
   }
+}
+
+const ZIP_LOCAL_MAGIC = [0x50, 0x4b, 0x03, 0x04];
+
+/**
+ * In a plain zip, a member that is itself a zip is scanned as a file of its own (nesting bounded
+ * by the scan's member depth): a pickle one archive deeper is as close to being loaded as one at
+ * the top, since whoever unpacks the outer archive unpacks the inner one the same way.
+ */
+function scanZipMembers(source: ByteSource, archive: ZipArchive, ctx: ScanContext): string[] {
+  const zips: string[] = [];
+  for (const entry of archive.entries) {
+    const head = memberHead(source, entry, 4);
+    if (head.length < 4 || ZIP_LOCAL_MAGIC.some((b, i) => head[i] !== b)) continue;
+    const member = memberSource(source, entry, (f) => ctx.report(f));
+    if (member === undefined) continue;
+    zips.push(entry.name);
+    ctx.scanMember(entry.name, member);
+  }
+  return zips;
 }
 
 /** Scans every member (but the skipped ones) whose bytes look like a pickle, whatever its name. */

@@ -59,8 +59,28 @@ const TORCH_REBUILD_FUNCTIONS = [
   'torch._tensor:_rebuild_from_type_v2',
 ];
 
-/** Rebuild functions whose first four arguments are (storage, storage offset, size, stride). */
-export const TORCH_VIEW_REBUILDS: ReadonlySet<string> = new Set(['torch._utils:_rebuild_tensor', 'torch._utils:_rebuild_tensor_v2', 'torch._utils:_rebuild_qtensor']);
+/**
+ * Rebuild functions whose first four arguments are (storage, storage offset, size, stride). For
+ * `_rebuild_tensor_v3` the storage is untyped (its element count is in bytes) and the offset, sizes
+ * and strides count elements of the dtype passed as the seventh argument.
+ */
+export const TORCH_VIEW_REBUILDS: ReadonlySet<string> = new Set([
+  'torch._utils:_rebuild_tensor', 'torch._utils:_rebuild_tensor_v2', 'torch._utils:_rebuild_tensor_v3', 'torch._utils:_rebuild_qtensor',
+]);
+export const TORCH_REBUILD_V3 = 'torch._utils:_rebuild_tensor_v3';
+
+/**
+ * Bytes per element of the torch dtypes a `_rebuild_tensor_v3` call may name. The sub-byte
+ * `int1`-`int7` and `uint1`-`uint7` are left out: a view of one of them is not bounds-checked.
+ */
+export const TORCH_DTYPE_ITEM_SIZE: ReadonlyMap<string, number> = new Map([
+  ...(['int8', 'uint8', 'bool', 'quint8', 'qint8', 'quint4x2', 'quint2x4', 'bits1x8', 'bits2x4', 'bits4x2', 'bits8',
+    'float8_e5m2', 'float8_e4m3fn', 'float8_e5m2fnuz', 'float8_e4m3fnuz', 'float8_e8m0fnu', 'float4_e2m1fn_x2'] as const).map((d) => [`torch:${d}`, 1] as [string, number]),
+  ...(['float16', 'bfloat16', 'int16', 'uint16', 'bits16'] as const).map((d) => [`torch:${d}`, 2] as [string, number]),
+  ...(['float32', 'int32', 'uint32', 'qint32', 'complex32'] as const).map((d) => [`torch:${d}`, 4] as [string, number]),
+  ...(['float64', 'int64', 'uint64', 'complex64'] as const).map((d) => [`torch:${d}`, 8] as [string, number]),
+  ['torch:complex128', 16],
+]);
 
 export type GlobalRole = 'callable' | 'value';
 

@@ -55,11 +55,18 @@ function checkViews(views: readonly TensorView[], scope: Scope, member: string |
     let last = v.storageOffset;
     let bad = v.storageOffset < 0n || v.sizes.some((s) => s < 0n) || v.strides.some((s) => s < 0n);
     v.sizes.forEach((s, i) => (last += (s - 1n) * v.strides[i]!));
-    if (bad || last >= v.storage.numel) {
+    // v2 and older: elements of the storage's own type. v3: elements of the view's dtype over the
+    // storage's bytes (an untyped storage counts bytes), so element `last` ends at (last+1)*itemSize.
+    const storageBytes = v.storage.elementSize === undefined ? undefined : v.storage.numel * BigInt(v.storage.elementSize);
+    const outside = v.itemSize === undefined ? last >= v.storage.numel : storageBytes !== undefined && (last + 1n) * BigInt(v.itemSize) > storageBytes;
+    if (bad || outside) {
       bad = true;
       scope.report({
         code: 'TORCH_TENSOR_VIEW_OOB',
-        message: `a tensor view of storage ${JSON.stringify(v.storage.key)} reaches element ${last}, but the storage has ${v.storage.numel}`,
+        message:
+          v.itemSize === undefined
+            ? `a tensor view of storage ${JSON.stringify(v.storage.key)} reaches element ${last}, but the storage has ${v.storage.numel}`
+            : `a tensor view of storage ${JSON.stringify(v.storage.key)} reaches byte ${(last + 1n) * BigInt(v.itemSize)}, but the storage has ${storageBytes} bytes`,
         offset: v.offset,
         ...(member === undefined ? {} : { member }),
         detail: { storage: v.storage.key.slice(0, 64) },

@@ -10,7 +10,7 @@
  * remaining bytes before anything is read; bulk payloads are skipped, never copied.
  */
 import type { ByteSource, FindingInput } from '../types.js';
-import { BUILDABLE, DICT_LIKE, fixImports, hardDenyReason, PROFILES, TORCH_STORAGE_ELEMENT_SIZE, TORCH_VIEW_REBUILDS, type PickleProfile } from './allowlist.js';
+import { BUILDABLE, DICT_LIKE, fixImports, hardDenyReason, PROFILES, TORCH_DTYPE_ITEM_SIZE, TORCH_REBUILD_V3, TORCH_STORAGE_ELEMENT_SIZE, TORCH_VIEW_REBUILDS, type PickleProfile } from './allowlist.js';
 
 export const PICKLE_LIMITS = {
   opcodes: 50_000_000,
@@ -75,6 +75,8 @@ export interface TensorView {
   readonly sizes: readonly bigint[];
   readonly strides: readonly bigint[];
   readonly offset: number;
+  /** `_rebuild_tensor_v3`: bytes per element of the view's dtype (the storage then counts bytes). */
+  readonly itemSize?: number;
 }
 
 /** How persistent ids are judged: outside torch every one is unsafe. */
@@ -531,8 +533,12 @@ class Machine {
       if (storage?.k === 'storage' && offset?.k === 'num' && offset.value !== undefined && size?.k === 'tuple' && stride?.k === 'tuple') {
         const sizes = size.items.map((v) => (v.k === 'num' ? v.value : undefined));
         const strides = stride.items.map((v) => (v.k === 'num' ? v.value : undefined));
-        if (!size.truncated && !stride.truncated && sizes.every((v) => v !== undefined) && strides.every((v) => v !== undefined)) {
-          this.views.push({ storage: storage.ref, storageOffset: offset.value, sizes: sizes as bigint[], strides: strides as bigint[], offset: at });
+        // v3 views count elements of their own dtype; one whose size is not known is not bounded here.
+        const dtype = args[6];
+        const itemSize = ctor !== TORCH_REBUILD_V3 ? undefined : dtype?.k === 'global' ? TORCH_DTYPE_ITEM_SIZE.get(qual(dtype.module, dtype.name)) : undefined;
+        const known = ctor !== TORCH_REBUILD_V3 || itemSize !== undefined;
+        if (known && !size.truncated && !stride.truncated && sizes.every((v) => v !== undefined) && strides.every((v) => v !== undefined)) {
+          this.views.push({ storage: storage.ref, storageOffset: offset.value, sizes: sizes as bigint[], strides: strides as bigint[], offset: at, ...(itemSize === undefined ? {} : { itemSize }) });
         }
       }
     }
