@@ -1,5 +1,7 @@
 import { LIMITS, MsSignError, parsePublicKeyPem, parseSecretKeyPem, readBoundedFile, type PublicKey, type SecretKey } from '@ms-sign/core';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DEFAULT_KEY_PREFIX } from './defaults.js';
 import type { CliIo } from './io.js';
 import { passphraseFor } from './passphrase.js';
 
@@ -23,8 +25,34 @@ export async function loadSecretKey(file: string | undefined, io: CliIo): Promis
     return parseSecretKeyPem(Buffer.from(bytes).toString('utf8'), () => passphraseFor(io, file), file);
   }
   const text = io.env.MS_SIGN_KEY;
-  if (text !== undefined && text.trim() !== '') return parseSecretKeyPem(text, () => passphraseFor(io, 'MS_SIGN_KEY'), 'MS_SIGN_KEY');
-  throw new MsSignError('USAGE', 'no secret key: give -k FILE, or put the key file\'s text in MS_SIGN_KEY');
+  if (text !== undefined && text.trim() !== '') {
+    checkKeyText(text, io);
+    return parseSecretKeyPem(text, () => passphraseFor(io, 'MS_SIGN_KEY'), 'MS_SIGN_KEY');
+  }
+  // keygen's default output: `ms-sign keygen` then `ms-sign sign MODEL` just works.
+  if (existsSync(resolve(io.cwd, `${DEFAULT_KEY_PREFIX}.key`))) return loadSecretKey(`${DEFAULT_KEY_PREFIX}.key`, io);
+  throw new MsSignError(
+    'USAGE',
+    `no secret key: give -k FILE, put the key file's text in MS_SIGN_KEY, or make ${DEFAULT_KEY_PREFIX}.key here with "ms-sign keygen" (sign uses it when neither is given)`,
+  );
+}
+
+/**
+ * MS_SIGN_KEY holds the key file's text. A path or bare base64 there is a common slip: say what
+ * to do instead, without echoing anything that could be the secret itself.
+ */
+function checkKeyText(text: string, io: CliIo): void {
+  if (text.includes('-----BEGIN')) return;
+  const value = text.trim();
+  if (!value.includes('\n') && existsSync(resolve(io.cwd, value))) {
+    throw new MsSignError('BAD_KEY', `MS_SIGN_KEY holds a file name, not the key: use -k ${value}, or MS_SIGN_KEY="$(cat ${value})"`);
+  }
+  if (/^[A-Za-z0-9+/=\s_-]+$/.test(value)) {
+    throw new MsSignError(
+      'BAD_KEY',
+      'MS_SIGN_KEY looks like base64 without the PEM lines: it must hold the whole key file, from "-----BEGIN" to "-----END ...-----" (if your CI stores secrets base64-encoded, decode it first: MS_SIGN_KEY="$(echo "$SECRET" | base64 -d)")',
+    );
+  }
 }
 
 export function loadPublicKey(file: string, io: CliIo): PublicKey {

@@ -1,5 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { MsSignError, toProblem, type Problem } from '@ms-sign/core';
+import { DEFAULT_KEY_PREFIX } from './defaults.js';
 import { exitCodeFor } from './exit-codes.js';
 import { writeLine, type CliIo } from './io.js';
 import { printProblems } from './output.js';
@@ -26,7 +29,11 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
       writeErr: () => undefined,
     })
     .showSuggestionAfterError(true)
-    .allowExcessArguments(false);
+    .allowExcessArguments(false)
+    .addHelpText(
+      'after',
+      '\n"ms-sign MODEL [verify options]" is short for "ms-sign verify MODEL": it verifies MODEL with the\ndefault trust policy lookup. For a file named like a command, write ./NAME.',
+    );
 
   const run = (load: () => Promise<(...args: never[]) => Promise<number>>) =>
     async (...args: unknown[]) => {
@@ -37,7 +44,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
   program
     .command('keygen')
     .description('make a new Ed25519 key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub')
-    .option('-o, --output <prefix>', 'path prefix of the key files', 'ms-sign')
+    .option('-o, --output <prefix>', 'path prefix of the key files', DEFAULT_KEY_PREFIX)
     .option('--no-passphrase', 'do not encrypt the secret key (else: MS_SIGN_PASSPHRASE or a prompt)')
     .option('--force', 'replace existing key files')
     .option('--json', 'print one JSON object on stdout')
@@ -47,7 +54,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .command('sign')
     .description('hash MODEL (a file or directory) and write its signature file')
     .argument('<model>', 'model file or directory')
-    .option('-k, --key <file>', 'secret key file (else the key text in MS_SIGN_KEY)')
+    .option('-k, --key <file>', 'secret key file (else the key text in MS_SIGN_KEY, else ./ms-sign.key as keygen makes it)')
     .option('-o, --output <sig>', 'signature file to write (default: MODEL.sig)')
     .option('--name <name>', 'model name policies match on (default: the file or directory name)')
     .option('--model-version <version>', 'model version, for rollback protection')
@@ -59,6 +66,8 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .addOption(new Option('--shard-size <bytes>', 'shard size in bytes, a power of two (advanced)').argParser(parseInteger).hideHelp())
     .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp())
     .option('--json', 'print one JSON object on stdout')
+    .option('-q, --quiet', 'print nothing on success')
+    .option('--progress', 'report hashing progress on stderr, also when it is not a terminal (a line every few seconds)')
     .action(run(async () => (await import('./commands/sign.js')).signCommand));
 
   const verifyOptions = (command: Command) =>
@@ -72,23 +81,31 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
       .option('--fail-fast', 'stop at the first problem instead of reporting all')
       .option('--json', 'print one JSON object on stdout')
       .option('-q, --quiet', 'print nothing on success')
+      .option('--progress', 'report hashing progress on stderr, also when it is not a terminal (a line every few seconds)')
       .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp());
 
   verifyOptions(
     program
       .command('verify')
-      .description('verify MODEL against its signature file and the trust anchors; exit 0 only if it may be loaded')
-      .argument('<model>', 'model file or directory'),
+      .description('verify each MODEL against its signature file and the trust anchors; exit 0 only if all may be loaded')
+      .argument('<model...>', 'model files or directories (each with its own MODEL.sig)'),
   )
     .option('--output <file>', 'write the verified bytes of a single-file model to FILE, or - for stdout (only after success)')
     .action(run(async () => (await import('./commands/verify.js')).verifyCommand));
 
   program
     .command('inspect')
-    .description('show what a signature file says, WITHOUT verifying it')
+    .description('show what a signature file says, WITHOUT verifying it (or the key id of a public key file)')
     .argument('<sig>', 'signature file')
     .option('--json', 'print one JSON object on stdout')
     .action(run(async () => (await import('./commands/inspect.js')).inspectCommand));
+
+  program
+    .command('keyid')
+    .description("print the key id of a public key file (as signatures, policies and revocations name keys)")
+    .argument('<pubkey>', 'public key file (PEM)')
+    .option('--json', 'print one JSON object on stdout')
+    .action(run(async () => (await import('./commands/inspect.js')).inspectPublicKey));
 
   verifyOptions(
     program
@@ -122,7 +139,10 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     run(async () => (await import('./commands/trust.js')).trustRemove),
   );
   trustFile(
-    trust.command('revoke').description('revoke a key by its id').argument('<keyid>', 'key id (32 hex characters)').option('--reason <text>', 'why'),
+    trust
+      .command('revoke')
+      .description('revoke a key: its .pub file, its key id, or an unambiguous prefix of a listed key\'s id')
+      .argument('<key>', 'public key file, or key id (or a prefix of one, at least 4 hex characters)').option('--reason <text>', 'why'),
   ).action(run(async () => (await import('./commands/trust.js')).trustRevoke));
   trustFile(
     trust
@@ -141,7 +161,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
   );
 
   try {
-    await program.parseAsync(argv as string[], { from: 'user' });
+    await program.parseAsync(implicitVerify(argv, program, io) as string[], { from: 'user' });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -152,6 +172,36 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     if (error instanceof MsSignError) return report(io, wantsJson, [error.toProblem()]);
     return report(io, wantsJson, [toProblem(error)]);
   }
+}
+
+/**
+ * `ms-sign MODEL [verify options]` is `ms-sign verify MODEL ...`: when the first argument is
+ * neither a command nor a top-level flag, it is a model. A file named like a command stays
+ * reachable as `ms-sign ./verify` or `ms-sign verify verify`. A first argument that is no file
+ * but one edit from a command name is a mistyped command (exit 2), not a missing model.
+ */
+export function implicitVerify(argv: readonly string[], program: Command, io: CliIo): readonly string[] {
+  const first = argv[0];
+  if (first === undefined || first.startsWith('-')) return argv;
+  const names = ['help', ...program.commands.flatMap((c) => [c.name(), ...c.aliases()])];
+  if (names.includes(first)) return argv;
+  if (!existsSync(resolve(io.cwd, first))) {
+    const near = names.find((name) => editDistanceAtMostOne(name, first));
+    if (near !== undefined) throw new MsSignError('USAGE', `unknown command ${JSON.stringify(first)} (did you mean ${near}?); to verify a file of that name, write ./${first}`);
+  }
+  return ['verify', ...argv];
+}
+
+function editDistanceAtMostOne(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  let j = 0;
+  while (j < a.length - i && j < b.length - i && a[a.length - 1 - j] === b[b.length - 1 - j]) j++;
+  // One substitution, insertion or deletion, or two swapped neighbours.
+  const rest = Math.max(a.length, b.length) - i - j;
+  if (rest <= 1) return true;
+  return a.length === b.length && rest === 2 && a[i] === b[i + 1] && a[i + 1] === b[i];
 }
 
 function report(io: CliIo, json: boolean, problems: Problem[]): number {

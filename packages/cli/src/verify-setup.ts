@@ -17,6 +17,7 @@ export interface VerifyCliOptions {
   readonly failFast?: boolean;
   readonly json?: boolean;
   readonly quiet?: boolean;
+  readonly progress?: boolean;
   readonly threads?: number;
 }
 

@@ -84,6 +84,7 @@ export { defaultSignaturePath } from './node/signature-path.js';
 export { signModel, cosignModel, type SignModelOptions, type SignedModel, type CosignOptions } from './node/sign.js';
 export { verifyModel, type VerifyModelOptions, type VerificationReport, type TrustSource } from './node/verify.js';
 export { loadVerifiedModel, loadVerifiedDirectory, copyVerifiedModel, ModelVerificationError, type VerifiedReadOptions } from './node/verified-bytes.js';
+export { readVerifiedModel, SPOOL_ABOVE_BYTES, type VerifiedStream } from './node/verified-bytes.js';
 export {
   locateTrustPolicy,
   userTrustPolicyPath,

@@ -32,7 +32,7 @@ export async function execCommand(model: string, command: readonly string[], opt
     workDir = undefined;
   };
   const signals = new SignalRelay(removeCopy);
-  const progress = startProgress(io, options.quiet !== true);
+  const progress = startProgress(io, options.quiet !== true, undefined, options.progress === true);
   try {
     let report: PresentedReport;
     let loadPath = model;

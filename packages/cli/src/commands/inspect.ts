@@ -1,8 +1,10 @@
-import { decodeEnvelope, decodeManifest, formatDate, LIMITS, MsSignError, readBoundedFile, toHex } from '@ms-sign/core';
+import { decodeEnvelope, defaultSignaturePath, decodeManifest, formatDate, LIMITS, MsSignError, readBoundedFile, toHex } from '@ms-sign/core';
 import { resolve } from 'node:path';
 import { exitCodeFor } from '../exit-codes.js';
 import { printable, writeLine, type CliIo } from '../io.js';
+import { loadPublicKey } from '../keys.js';
 import { formatBytes, printJson, printProblems } from '../output.js';
+import { describeNonSignature } from '../sniff.js';
 
 export interface InspectOptions {
   readonly json?: boolean;
@@ -14,8 +16,10 @@ export interface InspectOptions {
  */
 export async function inspectCommand(sig: string, options: InspectOptions, io: CliIo): Promise<number> {
   let view: Record<string, unknown>;
+  const path = resolve(io.cwd, sig);
+  if (describeNonSignature(path) === 'a public key') return inspectPublicKey(sig, options, io);
   try {
-    const bytes = readBoundedFile(resolve(io.cwd, sig), LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
+    const bytes = readBoundedFile(path, LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
     if (bytes === undefined) throw new MsSignError('MISSING_SIGNATURE_FILE', `signature file ${sig} not found`, { path: sig });
     const envelope = decodeEnvelope(bytes, sig);
     const manifest = decodeManifest(envelope.payload, sig);
@@ -40,7 +44,16 @@ export async function inspectCommand(sig: string, options: InspectOptions, io: C
     };
   } catch (error) {
     if (!(error instanceof MsSignError)) throw error;
-    const problems = [error.toProblem()];
+    const looks = error.code === 'MALFORMED_SIGNATURE_FILE' ? describeNonSignature(path) : undefined;
+    const problems = [
+      looks === undefined
+        ? error.toProblem()
+        : {
+            code: error.code,
+            message: `${sig} is not an ms-sign signature file: it looks like ${looks}${looks.includes('model') ? `; its signature file would be ${defaultSignaturePath(sig)}` : ''}`,
+            path: sig,
+          },
+    ];
     if (options.json) printJson(io, { ok: false, verified: false, signature: sig, errors: problems });
     else printProblems(io, problems);
     return exitCodeFor(problems);
@@ -62,5 +75,13 @@ export async function inspectCommand(sig: string, options: InspectOptions, io: C
   for (const [key, value] of Object.entries(view.annotations as Record<string, string>)) out(`  annotation:  ${printable(key)}=${printable(value)}`);
   out(`  files:       ${files.length} (${formatBytes(files.reduce((n, f) => n + f.size, 0))})`);
   for (const f of files) out(`    ${f.digest ?? `${f.shards!.length} shards`}  ${f.size}  ${printable(f.path)}`);
+  return 0;
+}
+
+/** `inspect KEY.pub` (and `keyid KEY.pub`): the key id that signatures, policies and revocations name. */
+export async function inspectPublicKey(file: string, options: InspectOptions, io: CliIo): Promise<number> {
+  const key = loadPublicKey(file, io);
+  if (options.json) printJson(io, { ok: true, publicKey: file, keyId: key.keyId, errors: [] });
+  else writeLine(io.stdout, `${key.keyId}  ${printable(file)}`);
   return 0;
 }

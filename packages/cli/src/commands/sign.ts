@@ -29,6 +29,8 @@ export interface SignOptions {
   readonly shardSize?: number;
   readonly threads?: number;
   readonly json?: boolean;
+  readonly quiet?: boolean;
+  readonly progress?: boolean;
 }
 
 /** `ms-sign sign MODEL`: hash the model and write MODEL.sig atomically (or co-sign with --append). */
@@ -50,7 +52,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
     }
   }
   const key = await loadSecretKey(options.key, io);
-  const progress = startProgress(io, options.json !== true);
+  const progress = startProgress(io, options.json !== true && options.quiet !== true, undefined, options.progress === true);
   let signed: SignedModel;
   try {
     const hashing = { threads: options.threads, onProgress: progress.onProgress };
@@ -91,7 +93,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       files: { count: manifest.files.length, bytes },
       errors: [],
     });
-  } else {
+  } else if (!options.quiet) {
     const what = `${manifest.files.length} file${manifest.files.length === 1 ? '' : 's'}, ${formatBytes(bytes)}`;
     writeLine(io.stdout, `${options.append ? 'Co-signed' : 'Signed'} ${printable(model)} as "${printable(manifest.subject.name)}"${manifest.subject.version ? ` version ${printable(manifest.subject.version)}` : ''} (${what}) with key ${key.publicKey.keyId}`);
     writeLine(io.stdout, `Signature: ${printable(signatureArg)}`);

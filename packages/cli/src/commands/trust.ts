@@ -13,7 +13,7 @@ import {
   type TrustPolicyDocument,
   type TrustPolicyLocation,
 } from '@ms-sign/core';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
 import { loadPublicKey } from '../keys.js';
@@ -156,14 +156,32 @@ interface TrustRevokeOptions extends TrustFileOptions {
 }
 
 /** `trust revoke KEYID`: from now on every signature by the key fails verification (REVOKED_KEY). */
-export async function trustRevoke(keyIdArg: string, options: TrustRevokeOptions, io: CliIo): Promise<number> {
-  const keyId = keyIdArg.toLowerCase();
-  if (!/^[0-9a-f]{32}$/.test(keyId)) throw new MsSignError('USAGE', `key id ${JSON.stringify(keyIdArg)}: expected 32 hex characters, as keygen, inspect and verify print`);
+export async function trustRevoke(keyArg: string, options: TrustRevokeOptions, io: CliIo): Promise<number> {
   return edit(options, io, (doc) => {
+    const keyId = revokedKeyId(keyArg, doc, io);
     if (doc.revoked.some((r) => r.keyId === keyId)) return `Key ${keyId} was already revoked; nothing changed`;
     doc.revoked.push({ keyId, revokedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), ...(options.reason === undefined ? {} : { reason: options.reason }) });
     return `Revoked key ${keyId}`;
   });
+}
+
+/**
+ * What `trust revoke KEY` names: a public key file (any path that exists, or ends in .pub), a
+ * full key id, or a prefix of the key id of exactly one key the policy lists (as git takes
+ * abbreviated commit ids). A full id need not be listed: a key can be revoked before it is seen.
+ */
+function revokedKeyId(arg: string, doc: TrustPolicyDocument, io: CliIo): string {
+  if (arg.endsWith('.pub') || existsSync(resolve(io.cwd, arg))) return loadPublicKey(arg, io).keyId;
+  const prefix = arg.toLowerCase();
+  if (!/^[0-9a-f]{4,32}$/.test(prefix)) {
+    throw new MsSignError('USAGE', `${JSON.stringify(arg)} is neither a public key file nor a key id (4 to 32 hex characters, as keygen, keyid and verify print)`);
+  }
+  if (prefix.length === 32) return prefix;
+  const { policy } = checkTrustPolicy(doc, 'the trust policy');
+  const matches = policy.publishers.flatMap((p) => p.keys.map((k) => k.publicKey.keyId)).filter((id) => id.startsWith(prefix));
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length === 0) throw new MsSignError('USAGE', `no key of the policy has an id starting with ${prefix}; give the full key id or the .pub file`);
+  throw new MsSignError('USAGE', `key id prefix ${prefix} is ambiguous: ${matches.join(', ')}; give more characters`);
 }
 
 interface TrustRuleOptions extends TrustFileOptions {

@@ -47,6 +47,8 @@ export interface TrustPolicy {
   readonly publishers: readonly Publisher[];
   /** Revoked key ids (hex). */
   readonly revoked: ReadonlySet<string>;
+  /** When and why each revoked key was revoked, for messages (absent for policies built from keys). */
+  readonly revocations?: ReadonlyMap<string, { readonly reason?: string; readonly revokedAt?: string }>;
   readonly rules: readonly Rule[];
 }
 
@@ -189,10 +191,12 @@ export function compileTrustPolicy(
     return { name: p.name, models: p.models.map((m, j) => glob(m, `${at}/models/${j}`)), keys };
   });
   const revoked = new Set<string>();
+  const revocations = new Map<string, { reason?: string; revokedAt?: string }>();
   document.revoked.forEach((r, i) => {
     if (fromHex(r.keyId)?.length !== 16) fail(`/revoked/${i}/keyId`, 'expected 32 lower-case hex characters');
     date(r.revokedAt, `/revoked/${i}/revokedAt`);
     revoked.add(r.keyId);
+    revocations.set(r.keyId, { ...(r.reason === undefined ? {} : { reason: r.reason }), ...(r.revokedAt === undefined ? {} : { revokedAt: r.revokedAt }) });
   });
   const seenRules = new Set<string>();
   const rules = document.rules.map((r, i): Rule => {
@@ -209,7 +213,7 @@ export function compileTrustPolicy(
       ...(maxAgeSeconds === undefined ? {} : { maxAgeSeconds }),
     };
   });
-  return { publishers, revoked, rules };
+  return { publishers, revoked, revocations, rules };
 }
 
 function publicKeyFromDocument(text: string, field: string, fail: PolicyFailure): PublicKey {
