@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 
 const HEAD_BYTES = 4096;
 
@@ -9,17 +9,19 @@ const HEAD_BYTES = 4096;
  */
 export function describeNonSignature(path: string): string | undefined {
   let head: Buffer;
+  let fd: number | undefined;
   try {
-    if (statSync(path).isDirectory()) return 'a directory (a model?)';
-    const fd = openSync(path, 'r');
-    try {
-      head = Buffer.alloc(HEAD_BYTES);
-      head = head.subarray(0, readSync(fd, head, 0, HEAD_BYTES, 0));
-    } finally {
-      closeSync(fd);
-    }
+    // Non-blocking and checked on the open file: a FIFO or device must not hang or be read.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    const stats = fstatSync(fd);
+    if (stats.isDirectory()) return 'a directory (a model?)';
+    if (!stats.isFile()) return undefined;
+    head = Buffer.alloc(HEAD_BYTES);
+    head = head.subarray(0, readSync(fd, head, 0, HEAD_BYTES, 0));
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   if (head.length === 0) return 'an empty file';
   // Signature files are CBOR maps (major type 5): a damaged one keeps the decoder's message.

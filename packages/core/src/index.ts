@@ -11,6 +11,7 @@ export { toHex } from './bytes.js';
 
 export { checkModelPath, findPathCollision } from './format/paths.js';
 export { checkGlob, compileGlob, escapeGlob, type Glob } from './format/glob.js';
+export { anchorIgnorePattern, DEFAULT_IGNORE, type IgnorePattern } from './format/ignore.js';
 export { encodeCanonical, decodeCanonical, CborDecodeError, type CborValue, type CborMap } from './format/cbor.js';
 export { SIGNING_DOMAIN, MANIFEST_PAYLOAD_TYPE, signingMessage } from './format/pae.js';
 export { encodeEnvelope, decodeEnvelope, type Envelope, type EnvelopeSignature } from './format/envelope.js';

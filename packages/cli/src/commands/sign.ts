@@ -23,6 +23,8 @@ export interface SignOptions {
   readonly modelVersion?: string;
   readonly annotation: readonly string[];
   readonly ignore: readonly string[];
+  /** false with --no-ignore-git. */
+  readonly ignoreGit?: boolean;
   readonly hash: HashAlgorithm;
   readonly expires?: string;
   readonly append?: boolean;
@@ -66,6 +68,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
         signaturePath,
         annotations,
         ignore: options.ignore,
+        ignoreGit: options.ignoreGit !== false,
         hashAlgorithm: options.hash,
         now,
         ...(options.name === undefined ? {} : { name: options.name }),

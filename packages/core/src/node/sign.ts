@@ -3,6 +3,7 @@ import type { SecretKey } from '../crypto/keys.js';
 import { MsSignError } from '../errors.js';
 import { decodeEnvelope } from '../format/envelope.js';
 import { checkGlob, compileGlob, escapeGlob } from '../format/glob.js';
+import { anchorIgnorePattern, DEFAULT_IGNORE, type IgnorePattern } from '../format/ignore.js';
 import { checkAnnotationKey, checkLabel, decodeManifest, isValidShardSize, MANIFEST_VERSION, type HashAlgorithm, type Manifest } from '../format/manifest.js';
 import { appendSignature, createSignatureFile } from '../format/signature-file.js';
 import { LIMITS } from '../limits.js';
@@ -20,8 +21,14 @@ export interface SignModelOptions extends HashingOptions {
   readonly name?: string;
   readonly version?: string;
   readonly annotations?: Readonly<Record<string, string>>;
-  /** Globs of files and directories to leave out; recorded in the manifest and applied on verify. */
+  /**
+   * Files and directories to leave out, in `.gitignore` style (`*.tmp` at any depth, `logs/` a
+   * directory, `/x` anchored; see anchorIgnorePattern). Each is recorded in the manifest in its
+   * anchored form and applied again on verify; one that matches nothing is refused.
+   */
   readonly ignore?: readonly string[];
+  /** Leave out `.git/` directories (recorded like any pattern). Default true, as model_signing. */
+  readonly ignoreGit?: boolean;
   readonly hashAlgorithm?: HashAlgorithm;
   readonly shardSize?: number;
   /** Unix seconds. */
@@ -52,11 +59,12 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   const hashAlgorithm = options.hashAlgorithm ?? 'sha256';
   const shardSize = options.shardSize ?? DEFAULT_SHARD_SIZE;
   if (!isValidShardSize(shardSize)) throw new MsSignError('USAGE', `shard size must be a power of two from 64 KiB to 4 GiB, got ${shardSize}`);
-  const ignore = [...(options.ignore ?? [])];
-  for (const pattern of ignore) {
-    const why = checkGlob(pattern);
-    if (why) throw new MsSignError('USAGE', `--ignore ${JSON.stringify(pattern)}: ${why}`);
-  }
+  const given = (options.ignore ?? []).map((pattern) => {
+    const converted = anchorIgnorePattern(pattern);
+    if (typeof converted === 'string') throw new MsSignError('USAGE', `ignore pattern ${JSON.stringify(pattern)}: ${converted}`);
+    return converted;
+  });
+  const ignore = given.map((p) => p.anchored);
   const now = options.now ?? Math.floor(Date.now() / 1000);
   if (options.expires !== undefined && options.expires <= now) throw new MsSignError('USAGE', 'the expiry must be in the future');
 
@@ -73,11 +81,29 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
       ignore.push(pattern);
     }
   }
-  if (model.kind === 'file' && ignore.length > 0) throw new MsSignError('USAGE', '--ignore applies to directory models only');
+  if (model.kind === 'file' && given.length > 0) throw new MsSignError('USAGE', 'ignore patterns apply to directory models only');
+  if (model.kind === 'directory' && options.ignoreGit !== false) ignore.push((anchorIgnorePattern(DEFAULT_IGNORE) as IgnorePattern).anchored);
   if (ignore.length > LIMITS.ignorePatterns) throw new MsSignError('LIMIT_EXCEEDED', `at most ${LIMITS.ignorePatterns} ignore patterns`);
   const uniqueIgnore = [...new Set(ignore)];
 
-  const walk = walkModel(modelPath, { ignore: uniqueIgnore.map(compileGlob), withStats: true });
+  const used = new Set<string>();
+  const walk = walkModel(modelPath, {
+    ignore: uniqueIgnore.map(compileGlob),
+    withStats: true,
+    onIgnored: (path, matched, isDirectory) => {
+      for (const glob of matched) used.add(glob.pattern);
+      // v1 globs cannot say "directories only": refuse rather than record a pattern that means more.
+      const fileMatch = isDirectory ? undefined : given.find((p) => p.directoryOnly && matched.some((g) => g.pattern === p.anchored));
+      if (fileMatch) throw new MsSignError('USAGE', `ignore pattern ${JSON.stringify(fileMatch.given)} is for directories, but ${path} is a file; name the file without the trailing "/"`, { path });
+    },
+  });
+  const unused = given.find((p) => !used.has(p.anchored));
+  if (unused !== undefined) {
+    throw new MsSignError(
+      'USAGE',
+      `ignore pattern ${JSON.stringify(unused.given)} (recorded as ${JSON.stringify(unused.anchored)}) matches nothing in ${modelPath} that another pattern does not already leave out; check its spelling or drop it`,
+    );
+  }
   if (walk.problems.length > 0) {
     const first = walk.problems[0]!;
     const more = walk.problems.length > 1 ? ` (and ${walk.problems.length - 1} more)` : '';
