@@ -103,7 +103,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
     const checks = checkSignatures(envelope, options.trust.policy);
     if (!checks.some((c) => c.status === 'verified')) {
       // Nothing vouches for the payload: do not decode it, let alone act on it.
-      const rejected = rejectedSigners(checks, options.trust.policy);
+      const rejected = rejectedSigners(checks);
       report.signers = rejected.signers;
       return finish(rejected.problems);
     }

@@ -2,7 +2,7 @@ import { problem, type ErrorCode, type Problem } from '../errors.js';
 import type { Manifest } from '../format/manifest.js';
 import type { TrustPolicy } from '../policy/policy.js';
 import { formatDate, formatDuration } from '../policy/time.js';
-import type { SignatureCheck } from './signatures.js';
+import { revokedMessage, type SignatureCheck } from './signatures.js';
 
 /** One signer as verify reports it (`signers[]` in --json). */
 export interface SignerReport {
@@ -51,8 +51,8 @@ export function applyPolicy(manifest: Manifest, checks: readonly SignatureCheck[
     switch (check.status) {
       case 'revoked':
         // Revocation is fatal, not just "does not count": a revoked key signing is a red flag.
-        problems.push(problem('REVOKED_KEY', revokedMessage(check.keyId, policy)));
-        return { keyId: check.keyId, publisher: ownerOf(check.keyId, policy), valid: false, error: { code: 'REVOKED_KEY', message: `key ${check.keyId} is revoked` } };
+        problems.push(problem('REVOKED_KEY', revokedMessage(check.keyId, check.revocation)));
+        return { keyId: check.keyId, publisher: check.revocation?.publisher ?? null, valid: false, error: { code: 'REVOKED_KEY', message: `key ${check.keyId} is revoked` } };
       case 'untrusted':
         return fail('UNTRUSTED_SIGNER', `key ${check.keyId} is not a trusted publisher's key`);
       case 'bad-signature':
@@ -126,12 +126,12 @@ function effectiveRule(policy: TrustPolicy, name: string) {
 }
 
 /** Signer reports when no signature verified under a policy key (the manifest stays undecoded). */
-export function rejectedSigners(checks: readonly SignatureCheck[], policy?: TrustPolicy): { signers: SignerReport[]; problems: Problem[] } {
+export function rejectedSigners(checks: readonly SignatureCheck[]): { signers: SignerReport[]; problems: Problem[] } {
   const problems: Problem[] = [];
   const signers = checks.map((check): SignerReport => {
     const [code, message]: [ErrorCode, string] =
       check.status === 'revoked'
-        ? ['REVOKED_KEY', revokedMessage(check.keyId, policy)]
+        ? ['REVOKED_KEY', revokedMessage(check.keyId, check.revocation)]
         : check.status === 'bad-signature'
           ? ['BAD_SIGNATURE', `signature by key ${check.keyId} does not verify: the signature file was altered`]
           : ['UNTRUSTED_SIGNER', `key ${check.keyId} is not a trusted publisher's key`];
@@ -139,18 +139,4 @@ export function rejectedSigners(checks: readonly SignatureCheck[], policy?: Trus
     return { keyId: check.keyId, publisher: null, valid: false, error: { code, message } };
   });
   return { signers, problems };
-}
-
-function ownerOf(keyId: string, policy: TrustPolicy | undefined): string | null {
-  return policy?.publishers.find((p) => p.keys.some((k) => k.publicKey.keyId === keyId))?.name ?? null;
-}
-
-/** Names whose key it is and why it was revoked: the operator's next question. */
-function revokedMessage(keyId: string, policy: TrustPolicy | undefined): string {
-  const owner = ownerOf(keyId, policy);
-  const revocation = policy?.revocations?.get(keyId);
-  const whose = owner === null ? ' (listed under no publisher)' : ` of publisher "${owner}"`;
-  const when = revocation?.revokedAt === undefined ? '' : ` on ${revocation.revokedAt}`;
-  const why = revocation?.reason === undefined ? '' : `: ${revocation.reason}`;
-  return `signed by key ${keyId}${whose}, revoked${when}${why}`;
 }

@@ -6,7 +6,8 @@ import type { Publisher, TrustedKey, TrustPolicy } from '../policy/policy.js';
 
 /** The outcome of checking one signature of a signature file against the policy's keys. */
 export type SignatureCheck =
-  | { readonly keyId: string; readonly status: 'revoked' | 'untrusted' | 'bad-signature' }
+  | { readonly keyId: string; readonly status: 'untrusted' | 'bad-signature' }
+  | { readonly keyId: string; readonly status: 'revoked'; readonly revocation?: Revocation }
   | { readonly keyId: string; readonly status: 'verified'; readonly publisher: Publisher; readonly key: TrustedKey };
 
 /**
@@ -19,7 +20,7 @@ export function checkSignatures(envelope: Envelope, policy: TrustPolicy): Signat
   return envelope.signatures.map((entry): SignatureCheck => {
     const keyId = toHex(entry.keyId);
     // A revoked key's signatures never count, whether or not its publisher is still listed.
-    if (policy.revoked.has(keyId)) return { keyId, status: 'revoked' };
+    if (policy.revoked.has(keyId)) return { keyId, status: 'revoked', revocation: revocationOf(keyId, policy) };
     for (const publisher of policy.publishers) {
       for (const key of publisher.keys) {
         if (key.publicKey.keyId !== keyId) continue;
@@ -30,4 +31,25 @@ export function checkSignatures(envelope: Envelope, policy: TrustPolicy): Signat
     }
     return { keyId, status: 'untrusted' };
   });
+}
+
+/** What the policy says about a revoked key, for a message that names whose key it is and why. */
+export interface Revocation {
+  /** The publisher the policy lists the key under, if it still does. */
+  readonly publisher: string | null;
+  readonly reason?: string;
+  readonly revokedAt?: string;
+}
+
+function revocationOf(keyId: string, policy: TrustPolicy): Revocation {
+  const publisher = policy.publishers.find((p) => p.keys.some((k) => k.publicKey.keyId === keyId))?.name ?? null;
+  return { publisher, ...policy.revocations?.get(keyId) };
+}
+
+/** `signed by key K of publisher "P", revoked on DATE: REASON` */
+export function revokedMessage(keyId: string, revocation: Revocation | undefined): string {
+  const whose = revocation === undefined ? '' : revocation.publisher === null ? ' (listed under no publisher)' : ` of publisher "${revocation.publisher}"`;
+  const when = revocation?.revokedAt === undefined ? '' : ` on ${revocation.revokedAt}`;
+  const why = revocation?.reason === undefined ? '' : `: ${revocation.reason}`;
+  return `signed by key ${keyId}${whose}, revoked${when}${why}`;
 }
