@@ -136,10 +136,11 @@ describe('--ignore has .gitignore semantics, recorded anchored (item 8)', () => 
     // The golden files of test/data/golden/v1 verify unchanged (golden.test.ts); here an old-style
     // manifest whose "*.tmp" matched only the top level: a sub/x.tmp added later is UNSIGNED_FILE.
     const m = await signedDirectory(t);
-    const { signModel, parseSecretKeyPem, writeFileAtomic } = await import('@ms-sign/core');
+    const { parseSecretKeyPem, secretKeySigner } = await import('@ms-sign/core');
+    const { signModel, writeFileAtomic } = await import('@ms-sign/core/node');
     const key = await parseSecretKeyPem(readFileSync(m.key.secret, 'utf8'), () => Promise.reject(new Error('not encrypted')));
     writeFileSync(join(m.dir, 'model', 'top.tmp'), 'x');
-    const signed = await signModel(join(m.dir, 'model'), { keys: [key], signaturePath: join(m.dir, 'model.sig'), ignore: ['/*.tmp'], ignoreGit: false });
+    const signed = await signModel(join(m.dir, 'model'), { signers: [secretKeySigner(key)], signaturePath: join(m.dir, 'model.sig'), ignore: ['/*.tmp'], ignoreGit: false });
     assert.deepEqual(signed.manifest.ignore, ['*.tmp']);
     writeFileAtomic(join(m.dir, 'model.sig'), signed.signatureFile, { overwrite: true });
     writeFileSync(join(m.dir, 'model', 'nested', 'x.tmp'), 'x');

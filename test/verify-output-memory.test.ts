@@ -9,7 +9,8 @@ import { closeSync, createReadStream, ftruncateSync, mkdirSync, openSync, readdi
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
-import { ModelVerificationError, parsePublicKeyPem, policyFromKeys, readVerifiedModel } from '@ms-sign/core';
+import { parsePublicKeyPem, policyFromKeys } from '@ms-sign/core';
+import { ModelVerificationError, readVerifiedModel } from '@ms-sign/core/node';
 import { cliBin, copyFixture, makeKey, tempDir } from './helpers/index.js';
 import { mustSucceed, signedFile } from './helpers/scenarios.js';
 

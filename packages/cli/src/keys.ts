@@ -1,4 +1,14 @@
-import { LIMITS, MsSignError, parsePublicKeyPem, parseSecretKeyPem, readBoundedFile, type PublicKey, type SecretKey } from '@ms-sign/core';
+import {
+  LIMITS,
+  MsSignError,
+  parsePublicKeyPem,
+  parseSecretKeyPem,
+  secretKeySigner,
+  type PublicKey,
+  type SecretKey,
+  type Signer,
+} from '@ms-sign/core';
+import { readBoundedFile } from '@ms-sign/core/internal';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_KEY_PREFIX } from './defaults.js';
@@ -53,6 +63,12 @@ function checkKeyText(text: string, io: CliIo): void {
       'MS_SIGN_KEY looks like base64 without the PEM lines: it must hold the whole key file, from "-----BEGIN" to "-----END ...-----" (if your CI stores secrets base64-encoded, decode it first: MS_SIGN_KEY="$(echo "$SECRET" | base64 -d)")',
     );
   }
+}
+
+/** The file-key signer for `-k FILE`, MS_SIGN_KEY or ./ms-sign.key: the seam where other signers plug in. */
+export async function loadSigner(file: string | undefined, io: CliIo): Promise<Signer> {
+  const fromEnv = io.env.MS_SIGN_KEY !== undefined && io.env.MS_SIGN_KEY.trim() !== '';
+  return secretKeySigner(await loadSecretKey(file, io), file ?? (fromEnv ? 'MS_SIGN_KEY' : `${DEFAULT_KEY_PREFIX}.key`));
 }
 
 export function loadPublicKey(file: string, io: CliIo): PublicKey {

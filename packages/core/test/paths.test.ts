@@ -9,7 +9,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { checkModelPath, findPathCollision, LIMITS, walkModel } from '@ms-sign/core';
+import { checkModelPath, findPathCollision, LIMITS } from '@ms-sign/core';
+import { walkModel } from '@ms-sign/core/internal';
 
 describe('checkModelPath', () => {
   const accepted = [

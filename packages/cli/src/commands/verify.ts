@@ -1,4 +1,6 @@
-import { copyVerifiedModel, ModelVerificationError, MsSignError, readVerifiedModel, resolveModel, verifyModel, type VerificationReport, type VerifiedStream } from '@ms-sign/core';
+import { MsSignError } from '@ms-sign/core';
+import { copyVerifiedModel, ModelVerificationError, readVerifiedModel, verifyModel, type VerificationReport, type VerifiedStream } from '@ms-sign/core/node';
+import { resolveModel } from '@ms-sign/core/internal';
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
