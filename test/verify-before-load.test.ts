@@ -1,5 +1,5 @@
 /**
- * Verify before load (SPEC section 5): the check and the load see the same bytes. `verify --output`
+ * Verify before load (docs/verify-before-load.md): the check and the load see the same bytes. `verify --output`
  * writes the verified bytes only after success and nothing at all on failure; the library reads a
  * model once and returns exactly the bytes it verified; the examples in docs/verify-before-load.md
  * run.

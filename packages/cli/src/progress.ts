@@ -21,7 +21,7 @@ const DEFAULT_TIMING: ProgressTiming = { delayMs: 1000, intervalMs: 200, now: Da
 
 /**
  * A progress bar on stderr for hashing that takes more than about a second: bytes, rate and ETA
- * (SPEC section 2, "Output"). Only on a terminal, never with --json or -q (callers pass
+ * (the README, "Commands"). Only on a terminal, never with --json or -q (callers pass
  * `enabled`), never with TERM=dumb, and gone (line cleared) when the work ends, so nothing of
  * it is left in the output a script or a log sees.
  */

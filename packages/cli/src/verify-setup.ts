@@ -75,7 +75,7 @@ function withHint(problem: Problem): Problem {
   return hint === undefined ? problem : { ...problem, message: `${problem.message}${hint}` };
 }
 
-/** Which trust anchors and rules were applied: always reported (SPEC section 4). */
+/** Which trust anchors and rules were applied: always reported (docs/trust-policy.md). */
 function describePolicy(report: PresentedReport): string {
   const { source, origin, rule } = report.policy;
   const found = origin === '-p' ? '' : ` (found by ${origin})`;

@@ -24,7 +24,7 @@ export class ModelVerificationError extends MsSignError {
 export type VerifiedReadOptions = Omit<VerifyModelOptions, 'sinkFor'>;
 
 /**
- * Verify before load, for a single-file model (SPEC section 5): reads the file once into memory,
+ * Verify before load, for a single-file model (docs/verify-before-load.md): reads the file once into memory,
  * verifies exactly those bytes and returns them. Hand them to a loader that takes a buffer
  * (MindSpore Lite `Model::Build(buf, size, ...)`, `build_from_buffer`); loading the path after
  * verifying it would reopen a file that may have changed in between (docs/verify-before-load.md).

@@ -34,7 +34,7 @@ export interface VerifyModelOptions extends CompareOptions {
   readonly rollback?: { readonly state: RollbackState; readonly allow: boolean };
 }
 
-/** What verify found, as `verify --json` prints it (SPEC section 2). */
+/** What verify found, as `verify --json` prints it (the README). */
 export interface VerificationReport {
   /** True only when the model may be loaded. */
   ok: boolean;

@@ -37,7 +37,7 @@ export interface WalkOptions {
 
 /**
  * Lists the files a model consists of. MODEL itself may be a symlink (followed, like sha256sum
- * does); inside a directory, symlinks, FIFOs, sockets and devices are refused (SPEC section 3):
+ * does); inside a directory, symlinks, FIFOs, sockets and devices are refused (docs/signature-format.md):
  * a link can point outside the model, and reading a FIFO blocks forever.
  */
 export function walkModel(modelPath: string, options: WalkOptions = {}): ModelWalk {

@@ -11,7 +11,7 @@ export type SignatureCheck =
   | { readonly keyId: string; readonly status: 'verified'; readonly publisher: Publisher; readonly key: TrustedKey };
 
 /**
- * Checks each signature over the raw payload bytes, before anything decodes them (SPEC section 3).
+ * Checks each signature over the raw payload bytes, before anything decodes them (docs/signature-format.md).
  * The key id in the file only picks which policy key to try; trust comes from the policy alone,
  * so a signature claiming a trusted key's id but made with another key is a bad signature.
  */
