@@ -89,6 +89,8 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   }
   if (model.kind === 'file' && given.length > 0) throw new MsSignError('USAGE', 'ignore patterns apply to directory models only');
   if (model.kind === 'directory' && options.ignoreGit !== false) ignore.push((anchorIgnorePattern(DEFAULT_IGNORE) as IgnorePattern).anchored);
+  // Counted before any pattern is compiled or matched against the model's names.
+  if (ignore.length > LIMITS.ignorePatterns) throw new MsSignError('LIMIT_EXCEEDED', `at most ${LIMITS.ignorePatterns} ignore patterns`);
   const uniqueIgnore = [...new Set(ignore)];
 
   const used = new Set<string>();
