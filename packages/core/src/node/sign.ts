@@ -66,32 +66,9 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   const hashAlgorithm = options.hashAlgorithm ?? 'sha256';
   const shardSize = options.shardSize ?? DEFAULT_SHARD_SIZE;
   if (!isValidShardSize(shardSize)) throw new MsSignError('USAGE', `shard size must be a power of two from 64 KiB to 4 GiB, got ${shardSize}`);
-  const given = (options.ignore ?? []).map((pattern) => {
-    const converted = anchorIgnorePattern(pattern);
-    if (typeof converted === 'string') throw new MsSignError('USAGE', `ignore pattern ${JSON.stringify(pattern)}: ${converted}`);
-    return converted;
-  });
-  const ignore = given.map((p) => p.anchored);
   const now = options.now ?? Math.floor(Date.now() / 1000);
-
-  const realSig = realSignaturePath(options.signaturePath);
   const model = resolveModel(modelPath);
-  if (model.kind === 'directory' && realSig !== undefined) {
-    const inside = relative(model.root, realSig);
-    // A signature file inside the model directory is not part of the model: record that.
-    if (inside !== '' && !inside.startsWith('..') && !inside.startsWith(sep)) {
-      const pattern = escapeGlob(inside.split(sep).join('/'));
-      // Recorded in the manifest, it must be a valid glob (e.g. at most LIMITS.globBytes long).
-      const why = checkGlob(pattern);
-      if (why) throw new MsSignError('USAGE', `cannot record the signature file's place inside the model (${why}); write it outside the model`);
-      ignore.push(pattern);
-    }
-  }
-  if (model.kind === 'file' && given.length > 0) throw new MsSignError('USAGE', 'ignore patterns apply to directory models only');
-  if (model.kind === 'directory' && options.ignoreGit !== false) ignore.push((anchorIgnorePattern(DEFAULT_IGNORE) as IgnorePattern).anchored);
-  // Counted before any pattern is compiled or matched against the model's names.
-  if (ignore.length > LIMITS.ignorePatterns) throw new MsSignError('LIMIT_EXCEEDED', `at most ${LIMITS.ignorePatterns} ignore patterns`);
-  const uniqueIgnore = [...new Set(ignore)];
+  const { recorded: uniqueIgnore, given } = recordedIgnorePatterns(options.ignore ?? [], model, options.signaturePath, options.ignoreGit !== false);
 
   const used = new Set<string>();
   const walk = walkModel(modelPath, {
@@ -140,6 +117,43 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
 }
 
 /** Options of cosignModel. */
+/**
+ * The ignore patterns a manifest records for `patterns` (`.gitignore` style): each converted to
+ * its anchored v1 form, the signature file's own place added when it lies inside a directory
+ * model, `.git/` added unless `ignoreGit` is false, counted against the limit, duplicates dropped.
+ * `given` keeps the user's patterns with their anchored forms (sign checks each matches something).
+ */
+function recordedIgnorePatterns(
+  patterns: readonly string[],
+  model: ReturnType<typeof resolveModel>,
+  signaturePath: string,
+  ignoreGit: boolean,
+): { recorded: string[]; given: IgnorePattern[] } {
+  const given = patterns.map((pattern) => {
+    const converted = anchorIgnorePattern(pattern);
+    if (typeof converted === 'string') throw new MsSignError('USAGE', `ignore pattern ${JSON.stringify(pattern)}: ${converted}`);
+    return converted;
+  });
+  const ignore = given.map((p) => p.anchored);
+  const realSig = realSignaturePath(signaturePath);
+  if (model.kind === 'directory' && realSig !== undefined) {
+    const inside = relative(model.root, realSig);
+    // A signature file inside the model directory is not part of the model: record that.
+    if (inside !== '' && !inside.startsWith('..') && !inside.startsWith(sep)) {
+      const pattern = escapeGlob(inside.split(sep).join('/'));
+      // Recorded in the manifest, it must be a valid glob (e.g. at most LIMITS.globBytes long).
+      const why = checkGlob(pattern);
+      if (why) throw new MsSignError('USAGE', `cannot record the signature file's place inside the model (${why}); write it outside the model`);
+      ignore.push(pattern);
+    }
+  }
+  if (model.kind === 'file' && given.length > 0) throw new MsSignError('USAGE', 'ignore patterns apply to directory models only');
+  if (model.kind === 'directory' && ignoreGit) ignore.push((anchorIgnorePattern(DEFAULT_IGNORE) as IgnorePattern).anchored);
+  // Counted before any pattern is compiled or matched against the model's names.
+  if (ignore.length > LIMITS.ignorePatterns) throw new MsSignError('LIMIT_EXCEEDED', `at most ${LIMITS.ignorePatterns} ignore patterns`);
+  return { recorded: [...new Set(ignore)], given };
+}
+
 export interface CosignOptions extends HashingOptions {
   readonly signer: Signer;
   readonly signaturePath: string;
