@@ -43,7 +43,7 @@ export async function loadSecretKey(file: string | undefined, io: CliIo): Promis
   if (existsSync(resolve(io.cwd, `${DEFAULT_KEY_PREFIX}.key`))) return loadSecretKey(`${DEFAULT_KEY_PREFIX}.key`, io);
   throw new MsSignError(
     'USAGE',
-    `no secret key: give -k FILE, put the key file's text in MS_SIGN_KEY, or make ${DEFAULT_KEY_PREFIX}.key here with "ms-sign keygen" (sign uses it when neither is given)`,
+    `no secret key: give -k FILE, put the key file's text in MS_SIGN_KEY, or make ${DEFAULT_KEY_PREFIX}.key here with "ms-sign keygen" (sign uses it when neither is given); or sign with --pkcs11 or --signer-cmd`,
   );
 }
 
