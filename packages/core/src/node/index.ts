@@ -22,6 +22,8 @@ export {
   type TrustPolicyLocation,
   type TrustPolicyOrigin,
 } from './trust-files.js';
+export { scanModel, scanFileAt, scanVerifiedFiles, scanWalkedFiles, type ScanModelOptions, type ModelScanReport, type VerifiedFileForScan } from './scan.js';
+export { FileSource } from './file-source.js';
 export {
   openPkcs11Signer,
   generatePkcs11Ed25519Key,
@@ -31,5 +33,3 @@ export {
   type GeneratedPkcs11Key,
 } from './signers/pkcs11.js';
 export { commandSigner, splitCommandLine, SIGNER_COMMAND_LIMITS, type CommandSignerOptions } from './signers/command.js';
-export { scanModel, scanFileAt, scanVerifiedFiles, scanWalkedFiles, type ScanModelOptions, type ModelScanReport, type VerifiedFileForScan } from './scan.js';
-export { FileSource } from './file-source.js';
