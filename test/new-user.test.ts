@@ -8,8 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { copyFixture, errorCodes, makeKey, runCli, spawnCli, tempDir } from './helpers/index.js';
-import { mustSucceed, signedDirectory, signedFile } from './helpers/scenarios.js';
+import { cliOk, copyFixture, errorCodes, makeKey, runCli, spawnCli, tempDir } from './helpers/index.js';
+import { signedDirectory, signedFile } from './helpers/scenarios.js';
+
+const mustSucceed = (argv: readonly string[], cwd: string) => cliOk(cwd, argv);
 
 /** A trust policy at the default per-user place ($XDG_CONFIG_HOME/ms-sign/trust.json) trusting `pub`. */
 async function userPolicy(dir: string, pub: string, publisher = 'acme'): Promise<string> {

@@ -11,8 +11,10 @@ import { describe, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { parsePublicKeyPem, policyFromKeys } from '@ms-sign/core';
 import { ModelVerificationError, readVerifiedModel } from '@ms-sign/core/node';
-import { cliBin, copyFixture, makeKey, tempDir } from './helpers/index.js';
-import { mustSucceed, signedFile } from './helpers/scenarios.js';
+import { cliOk, cliBin, copyFixture, makeKey, tempDir } from './helpers/index.js';
+import { signedFile } from './helpers/scenarios.js';
+
+const mustSucceed = (argv: readonly string[], cwd: string) => cliOk(cwd, argv);
 
 const MiB = 1024 * 1024;
 /** Peak resident memory allowed for any model size (the bound). */

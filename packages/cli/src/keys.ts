@@ -9,6 +9,7 @@ import {
   type Signer,
 } from '@ms-sign/core';
 import { readBoundedFile } from '@ms-sign/core/internal';
+import { nodeKeyFileCipher, nodeSha512 } from '@ms-sign/core/node';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_KEY_PREFIX } from './defaults.js';
@@ -32,12 +33,12 @@ export async function loadSecretKey(file: string | undefined, io: CliIo): Promis
       }
     });
     if (bytes === undefined) throw new MsSignError('KEY_UNREADABLE', `secret key file ${file} not found (make one with "ms-sign keygen")`, { path: file });
-    return parseSecretKeyPem(Buffer.from(bytes).toString('utf8'), () => passphraseFor(io, file), file);
+    return parseSecretKeyPem(Buffer.from(bytes).toString('utf8'), () => passphraseFor(io, file), file, nodeKeyFileCipher);
   }
   const text = io.env.MS_SIGN_KEY;
   if (text !== undefined && text.trim() !== '') {
     checkKeyText(text, io);
-    return parseSecretKeyPem(text, () => passphraseFor(io, 'MS_SIGN_KEY'), 'MS_SIGN_KEY');
+    return parseSecretKeyPem(text, () => passphraseFor(io, 'MS_SIGN_KEY'), 'MS_SIGN_KEY', nodeKeyFileCipher);
   }
   // keygen's default output: `ms-sign keygen` then `ms-sign sign MODEL` just works.
   if (existsSync(resolve(io.cwd, `${DEFAULT_KEY_PREFIX}.key`))) return loadSecretKey(`${DEFAULT_KEY_PREFIX}.key`, io);
@@ -68,7 +69,7 @@ function checkKeyText(text: string, io: CliIo): void {
 /** The file-key signer for `-k FILE`, MS_SIGN_KEY or ./ms-sign.key: the seam where other signers plug in. */
 export async function loadSigner(file: string | undefined, io: CliIo): Promise<Signer> {
   const fromEnv = io.env.MS_SIGN_KEY !== undefined && io.env.MS_SIGN_KEY.trim() !== '';
-  return secretKeySigner(await loadSecretKey(file, io), file ?? (fromEnv ? 'MS_SIGN_KEY' : `${DEFAULT_KEY_PREFIX}.key`));
+  return secretKeySigner(await loadSecretKey(file, io), file ?? (fromEnv ? 'MS_SIGN_KEY' : `${DEFAULT_KEY_PREFIX}.key`), nodeSha512);
 }
 
 export function loadPublicKey(file: string, io: CliIo): PublicKey {

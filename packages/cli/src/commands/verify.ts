@@ -1,5 +1,5 @@
 import { MsSignError } from '@ms-sign/core';
-import { copyVerifiedModel, ModelVerificationError, readVerifiedModel, verifyModel, type VerificationReport, type VerifiedStream } from '@ms-sign/core/node';
+import { copyVerifiedModel, readVerifiedModel, verifyModel, type VerificationReport, type VerifiedStream } from '@ms-sign/core/node';
 import { resolveModel } from '@ms-sign/core/internal';
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { exitCodeFor } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { printJson } from '../output.js';
 import { startProgress } from '../progress.js';
-import { prepareVerify, presentReport, printReport, type PresentedReport, type VerifyCliOptions } from '../verify-setup.js';
+import { prepareVerify, printReport, settleVerification, type PresentedReport, type VerifyCliOptions } from '../verify-setup.js';
 
 export interface VerifyOptions extends VerifyCliOptions {
   readonly output?: string;
@@ -35,19 +35,14 @@ export async function verifyCommand(models: readonly string[], options: VerifyOp
     if (options.output !== undefined && resolveModel(prepared.modelPath).kind !== 'file') {
       throw new MsSignError('USAGE', '--output works for single-file models; for a directory use "ms-sign exec --copy"');
     }
-    let verified: VerificationReport;
-    try {
+    report = await settleVerification(prepared, model, options, async () => {
       if (toStdout) {
         verifiedStream = await readVerifiedModel(prepared.modelPath, prepared.options, io.env.TMPDIR ? { tmpDir: io.env.TMPDIR } : {});
-        verified = verifiedStream.report;
-      } else if (options.output !== undefined) verified = await verifyIntoFile(prepared.modelPath, resolve(io.cwd, options.output), prepared.options);
-      else verified = await verifyModel(prepared.modelPath, prepared.options);
-    } catch (error) {
-      if (!(error instanceof ModelVerificationError)) throw error;
-      verified = error.report;
-    }
-    prepared.commit(verified);
-    report = presentReport(verified, model, options, prepared.origin);
+        return verifiedStream.report;
+      }
+      if (options.output !== undefined) return verifyIntoFile(prepared.modelPath, resolve(io.cwd, options.output), prepared.options);
+      return verifyModel(prepared.modelPath, prepared.options);
+    });
   } finally {
     progress.stop();
   }
@@ -73,9 +68,7 @@ async function verifyMany(models: readonly string[], options: VerifyOptions, io:
     try {
       const prepared = prepareVerify(model, options, io, progress);
       // verifyModel reports a missing model or signature in its report; only setup errors throw.
-      const verified = await verifyModel(prepared.modelPath, prepared.options);
-      prepared.commit(verified);
-      reports.push(presentReport(verified, model, options, prepared.origin));
+      reports.push(await settleVerification(prepared, model, options, () => verifyModel(prepared.modelPath, prepared.options)));
     } finally {
       progress.stop();
     }

@@ -1,11 +1,25 @@
 import * as ed from '@noble/ed25519';
-import { createHash } from 'node:crypto';
+import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { toHex } from '../bytes.js';
 
-// @noble/ed25519's synchronous API needs a SHA-512. node:crypto's runs at native speed: the signed
-// message holds the whole manifest (1.4 MB for 20,000 files), where @noble/hashes' pure-JS SHA-512
-// cost ~40 ms per verification (docs/performance.md).
-ed.hashes.sha512 = (message: Uint8Array) => new Uint8Array(createHash('sha512').update(message).digest());
+/**
+ * A SHA-512 function. Ed25519 hashes the whole signed message (the manifest: 1.4 MB for 20,000
+ * files), so the caller picks the implementation: the pure default below runs anywhere (browser,
+ * Worker), and `@ms-sign/core/node` passes node:crypto's (`nodeSha512`), which is ~40 ms faster
+ * per verification of such a manifest (docs/performance.md).
+ */
+export type Sha512 = (message: Uint8Array) => Uint8Array<ArrayBuffer>;
+
+/** SHA-512 in pure JavaScript (@noble/hashes): the default where no faster one is passed in. */
+export const pureSha512: Sha512 = (message) => sha512(message);
+
+// @noble/ed25519's synchronous API reads its SHA-512 from a module-level slot at call time. Each
+// call below sets the slot to the caller's function immediately before the synchronous call, so no
+// caller depends on what another one (or import order) left there.
+function using<T>(hash: Sha512, run: () => T): T {
+  ed.hashes.sha512 = hash;
+  return run();
+}
 
 export const PUBLIC_KEY_BYTES = 32;
 export const SEED_BYTES = 32;
@@ -35,21 +49,23 @@ export function checkPublicKeyBytes(bytes: Uint8Array): string | undefined {
  * non-canonical encodings and, with the identity key, any message. Returns false for a bad
  * signature; never throws for well-typed input.
  */
-export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, hash: Sha512 = pureSha512): boolean {
   if (checkPublicKeyBytes(publicKey) !== undefined) return false;
   try {
-    return ed.verify(signature, message, publicKey, { zip215: false });
+    return using(hash, () => ed.verify(signature, message, publicKey, { zip215: false }));
   } catch {
     return false;
   }
 }
 
-export function signEd25519(message: Uint8Array, seed: Uint8Array): Uint8Array {
-  return ed.sign(message, seed);
+/** An RFC 8032 Ed25519 signature of `message` with the 32-byte `seed`. */
+export function signEd25519(message: Uint8Array, seed: Uint8Array, hash: Sha512 = pureSha512): Uint8Array {
+  return using(hash, () => ed.sign(message, seed));
 }
 
+/** The raw 32-byte public key of a seed. */
 export function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
-  return ed.getPublicKey(seed);
+  return using(pureSha512, () => ed.getPublicKey(seed));
 }
 
 export function randomSeed(): Uint8Array {
@@ -58,7 +74,7 @@ export function randomSeed(): Uint8Array {
 
 /** Key id (the README): the first 16 bytes of SHA-256 of the raw 32-byte public key. */
 export function keyIdBytes(publicKey: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(publicKey).digest().subarray(0, 16));
+  return sha256(publicKey).subarray(0, 16);
 }
 
 /** Key id in hex (32 characters), as keygen, inspect and verify print it. */

@@ -8,6 +8,7 @@ import { scanWalkedFiles } from './scan.js';
 import { checkGlob, compileGlob, escapeGlob } from '../format/glob.js';
 import { anchorIgnorePattern, DEFAULT_IGNORE, type IgnorePattern } from '../format/ignore.js';
 import { checkManifest, isValidShardSize, MANIFEST_VERSION, HASH_ALGORITHMS, shardCount, type HashAlgorithm, type Manifest, type ManifestFile } from '../format/manifest.js';
+import { nodeSha512 } from './crypto.js';
 import { createSignatureFile } from '../format/signature-file.js';
 import { LIMITS } from '../limits.js';
 import type { ExpectedContents, SignedStatement } from '../verify/statement.js';
@@ -155,7 +156,7 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   refuseInvalid(modelPath, draft);
   const manifest: Manifest = { ...draft, files: await hashModelFiles(walk, hashAlgorithm, shardSize, options) };
   refuseInvalid(modelPath, manifest);
-  return { manifest, signatureFile: await createSignatureFile(manifest, options.signers), ...(scan === undefined ? {} : { scan }) };
+  return { manifest, signatureFile: await createSignatureFile(manifest, options.signers, nodeSha512), ...(scan === undefined ? {} : { scan }) };
 }
 
 /** Options of cosignModel. */
