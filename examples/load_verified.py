@@ -7,10 +7,12 @@ they verified; this program builds the model from that buffer and never opens MO
     python3 examples/load_verified.py MODEL [VERIFY OPTIONS...]
     python3 examples/load_verified.py model.ms -t trust.json --name acme/detector
 
-MS_SIGN may name the ms-sign command (default: "ms-sign").
+MS_SIGN may name the ms-sign command. Without it: `ms-sign` on PATH (an npm install), else the
+build of the ms-sign checkout this file belongs to, so it runs from any working directory.
 """
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -21,10 +23,23 @@ class ModelNotVerified(Exception):
     pass
 
 
+def ms_sign_command():
+    """The ms-sign command line: $MS_SIGN, else ms-sign on PATH, else this checkout's build."""
+    if os.environ.get("MS_SIGN"):
+        return shlex.split(os.environ["MS_SIGN"])
+    if shutil.which("ms-sign"):
+        return ["ms-sign"]
+    here = os.path.dirname(os.path.realpath(__file__))
+    built = os.path.join(here, os.pardir, "packages", "cli", "bin", "ms-sign.js")
+    if os.path.exists(built) and shutil.which("node"):
+        return ["node", os.path.normpath(built)]
+    raise SystemExit("ms-sign not found: install it (npm install -g ms-sign), or set MS_SIGN to its command")
+
+
 def read_verified(model_path, *verify_args):
     """The verified bytes of model_path, or ModelNotVerified. Nothing is returned on failure:
     ms-sign writes no byte to stdout unless the model verified."""
-    ms_sign = shlex.split(os.environ.get("MS_SIGN", "ms-sign"))
+    ms_sign = ms_sign_command()
     result = subprocess.run(
         [*ms_sign, "verify", model_path, "--output", "-", "-q", *verify_args],
         stdout=subprocess.PIPE,  # the model's bytes

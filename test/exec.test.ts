@@ -1,5 +1,5 @@
 /**
- * `ms-sign exec MODEL [verify options] [--copy] -- CMD ARGS...` (SPEC section 5): CMD runs only
+ * `ms-sign exec MODEL [verify options] [--copy] -- CMD ARGS...` (docs/verify-before-load.md): CMD runs only
  * when MODEL verifies, `{}` becomes the path to load (the model, or with --copy a private
  * read-only copy of exactly the verified bytes, gone afterwards), the exit code is CMD's, and
  * stop signals reach CMD. Run as a real process: CMD inherits ms-sign's stdio.

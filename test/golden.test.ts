@@ -145,7 +145,7 @@ describe('golden signature files of format v1', () => {
   test('the manifests record what the format promises: plain SHA-256 digests, shards, ignore patterns', () => {
     const manifestOf = (sig: string) => decodeManifest(decodeEnvelope(new Uint8Array(readFileSync(join(golden, sig)))).payload);
     const single = manifestOf('parallel.ms.sig');
-    // A file of one shard is recorded with the digest sha256sum prints (SPEC section 3).
+    // A file of one shard is recorded with the digest sha256sum prints (docs/signature-format.md).
     assert.deepEqual(single.files.map((f) => [f.path, f.size, f.digests.map(toHex)]), [['parallel.ms', 5352, [sha256(readFileSync(fixture('parallel.ms')))]]]);
     const dir = manifestOf('model-dir.sig');
     assert.equal(dir.shardSize, 64 * 1024);

@@ -1,5 +1,5 @@
 /**
- * OpenSSL interoperability (SPEC section 2): keys made by `openssl genpkey -algorithm ed25519`
+ * OpenSSL interoperability (the README): keys made by `openssl genpkey -algorithm ed25519`
  * work in ms-sign, `openssl pkey` reads ms-sign's keys, OpenSSL-encrypted PKCS#8 keys open with
  * MS_SIGN_PASSPHRASE, and the signatures are plain RFC 8032 Ed25519 that OpenSSL verifies.
  * Skipped, visibly, where openssl is not installed.
@@ -39,7 +39,7 @@ describe('OpenSSL interoperability', () => {
     if (skipWithoutOpenssl(t)) return;
     const dir = opensslKeyDir(t);
     const signed = await cliOk(dir, ['sign', 'parallel.ms', '-k', 'openssl.key', '--json']);
-    // The key id is the first 16 bytes of SHA-256 of the raw public key (SPEC section 2).
+    // The key id is the first 16 bytes of SHA-256 of the raw public key (the README).
     const expectedKeyId = createHash('sha256').update(rawPublicKey(dir, 'openssl.pub')).digest().subarray(0, 16).toString('hex');
     assert.equal(signed.json<{ keyId: string }>().keyId, expectedKeyId);
     const verified = await cliOk(dir, ['verify', 'parallel.ms', '-p', 'openssl.pub', '--json']);

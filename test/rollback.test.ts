@@ -1,5 +1,5 @@
 /**
- * Rollback protection (SPEC section 4): `verify --state FILE` records per model name the newest
+ * Rollback protection (docs/trust-policy.md): `verify --state FILE` records per model name the newest
  * version accepted and refuses an older one with ROLLBACK unless --allow-rollback. Versions
  * compare as semver when both parse as semver, else (and when equal) by creation time.
  */

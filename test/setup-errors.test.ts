@@ -41,9 +41,9 @@ describe('usage errors: exit 2, USAGE', () => {
     ['an unknown flag of verify', ['verify', 'parallel.ms', '--no-such-flag']],
     ['an unknown flag of sign', ['sign', 'parallel.ms', '-k', 'publisher.key', '--no-such-flag']],
     ['an unknown top-level flag', ['--no-such-flag']],
-    ['an unknown command', ['frobnicate', 'parallel.ms']],
+    ['a mistyped command (not a file, one letter from a command)', ['verfy', 'parallel.ms']],
     ['a missing argument', ['verify']],
-    ['an excess argument', ['verify', 'parallel.ms', 'other.ms', '-p', 'publisher.pub']],
+    ['an excess argument', ['inspect', 'parallel.ms.sig', 'other.sig']],
     ['an invalid --hash choice', ['sign', 'parallel.ms', '-k', 'publisher.key', '--hash', 'md5']],
   ];
   for (const [what, argv] of cases) {

@@ -1,5 +1,5 @@
 /**
- * Sharded hashing through the CLI (SPEC section 3): what sign records for files at the shard
+ * Sharded hashing through the CLI (docs/signature-format.md): what sign records for files at the shard
  * edges, the byte range verify names for a damaged shard, --fail-fast, and digests that do not
  * depend on the thread count. The hidden --shard-size keeps shards (and files) small.
  */

@@ -1,5 +1,5 @@
 /**
- * `ms-sign trust init|add|remove|revoke|rule|list` (SPEC section 4): nobody has to hand-edit JSON,
+ * `ms-sign trust init|add|remove|revoke|rule|list` (docs/trust-policy.md): nobody has to hand-edit JSON,
  * every edit leaves a policy verify accepts, and a refused edit leaves the file as it was.
  */
 import assert from 'node:assert/strict';

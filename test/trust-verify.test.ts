@@ -1,5 +1,5 @@
 /**
- * What verify decides under a trust policy (SPEC section 4, issue 3): for each way a signed model
+ * What verify decides under a trust policy (docs/trust-policy.md, issue 3): for each way a signed model
  * can fail the policy, the CLI's exit code and the --json error code; and the cases that must pass.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Verify before load (SPEC section 5): the check and the load see the same bytes. `verify --output`
+ * Verify before load (docs/verify-before-load.md): the check and the load see the same bytes. `verify --output`
  * writes the verified bytes only after success and nothing at all on failure; the library reads a
  * model once and returns exactly the bytes it verified; the examples in docs/verify-before-load.md
  * run.
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { MsSignError, parsePublicKeyPem, policyFromKeys } from '@ms-sign/core';
 import {
@@ -234,7 +234,7 @@ describe('copyVerifiedModel', () => {
 });
 
 describe('the examples in docs/verify-before-load.md run', () => {
-  test('examples/load-verified-model.mjs (Node): loads a verified model, refuses a tampered one', async (t) => {
+  test('examples/load-verified-model.mjs (Node), run from another directory: loads a verified model, refuses a tampered one', async (t) => {
     const { dir, key, model, name } = await signedModel(t);
     await cliOk(dir, ['trust', 'init']);
     await cliOk(dir, ['trust', 'add', 'acme', '-p', key.public]);
@@ -254,7 +254,7 @@ describe('the examples in docs/verify-before-load.md run', () => {
   });
 
   const python = spawnSync('python3', ['--version']).status === 0;
-  test('examples/load_verified.py (Python, MindSpore Lite stubbed): builds only from verified bytes', { skip: python ? false : 'python3 is not installed' }, async (t) => {
+  test('examples/load_verified.py (Python, MindSpore Lite stubbed), run from another directory: builds only from verified bytes', { skip: python ? false : 'python3 is not installed' }, async (t) => {
     const { dir, key, model, name } = await signedModel(t);
     // A stand-in for mindspore_lite that records what build_from_buffer was given: the test
     // checks the example's plumbing (ms-sign's pipe), not MindSpore Lite itself.
@@ -280,7 +280,9 @@ describe('the examples in docs/verify-before-load.md run', () => {
       spawnSync('python3', [join(repoRoot, 'examples', 'load_verified.py'), name, '-p', key.public], {
         cwd: dir,
         encoding: 'utf8',
-        env: { PATH: process.env.PATH, HOME: dir, PYTHONPATH: join(dir, 'stub'), BUILT: join(dir, 'built.txt'), MS_SIGN: `"${process.execPath}" "${cliBin}"` },
+        // From another directory, with no MS_SIGN and no ms-sign on PATH: the example finds the
+        // build of the checkout it belongs to (node must be on PATH).
+        env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, HOME: dir, PYTHONPATH: join(dir, 'stub'), BUILT: join(dir, 'built.txt') },
       });
     const ok = run();
     assert.equal(ok.status, 0, ok.stderr);

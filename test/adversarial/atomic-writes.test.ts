@@ -1,5 +1,5 @@
 /**
- * Key, signature and trust policy files are written atomically (SPEC section 6: nothing lost or
+ * Key, signature and trust policy files are written atomically (docs/performance.md: nothing lost or
  * half written): a crash or a failing syscall at any point leaves the old file or none, never a
  * part. Failures are simulated exactly where they hurt: the final rename or link, the write
  * itself, and a SIGKILL in the middle of writing the bytes.

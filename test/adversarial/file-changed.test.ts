@@ -1,6 +1,6 @@
 /**
  * A file that changes while it is hashed is an error (FILE_CHANGED), never a silent wrong digest
- * (SPEC section 3). Driven deterministically through the library's progress callback, which runs
+ * (docs/signature-format.md). Driven deterministically through the library's progress callback, which runs
  * on the main thread between units of hashing work. Shards are 8 MiB, so that each is a unit of
  * its own (small files and shards may be hashed together in one unit), and files are sparse, so
  * that this costs little.

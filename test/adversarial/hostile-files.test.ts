@@ -1,5 +1,5 @@
 /**
- * Hostile files on disk (SPEC section 3): symlinks, FIFOs, hard links, names that are not UTF-8 or
+ * Hostile files on disk (docs/signature-format.md): symlinks, FIFOs, hard links, names that are not UTF-8 or
  * that collide ignoring case. Each is refused on sign and fails verify; none makes ms-sign read
  * outside the model or hang.
  */

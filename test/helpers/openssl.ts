@@ -1,6 +1,6 @@
 /**
  * The `openssl` command line, for interoperability tests: keys made by OpenSSL must work in
- * ms-sign and ms-sign's keys must read in OpenSSL (SPEC section 2). Tests that need it skip with
+ * ms-sign and ms-sign's keys must read in OpenSSL (the README). Tests that need it skip with
  * a visible message where it is not installed.
  */
 import { spawnSync } from 'node:child_process';

@@ -18,7 +18,7 @@ export function fcParams<T>(numRuns: number): fc.Parameters<T> {
 /** Characters for generated file names: letters, digits, punctuation the path rules allow, non-ASCII. */
 const NAME_CHARS = [...'abcdefghijklmnopqrstuvwxyzABCXYZ0123456789._-+=@ ', '\u00e9', '\u00df', '\u4e2d', '\u{1f600}', '\u0130'];
 
-/** One file or directory name within the path rules (SPEC section 3). */
+/** One file or directory name within the path rules (docs/signature-format.md). */
 export const nameArbitrary = fc
   .array(fc.constantFrom(...NAME_CHARS), { minLength: 1, maxLength: 10 })
   .map((chars) => chars.join(''))

@@ -52,7 +52,7 @@ export function verifyJson(m: SignedModel, ...extra: string[]): Promise<CliResul
 
 /**
  * Asserts the exit code and exactly these error codes (in order) in the one JSON object a
- * `--json` run prints: codes, never messages, are the contract (SPEC section 2).
+ * `--json` run prints: codes, never messages, are the contract (the README).
  */
 export function assertFailure(r: CliResult, exitCode: 1 | 2, codes: readonly string[], context = ''): void {
   const where = context === '' ? '' : ` (${context})`;

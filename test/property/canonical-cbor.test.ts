@@ -1,5 +1,5 @@
 /**
- * Property: decoding is canonical (SPEC section 3). Every value of the supported subset has
+ * Property: decoding is canonical (docs/signature-format.md). Every value of the supported subset has
  * exactly one accepted encoding: decode then encode gives back the same bytes, ms-sign's encoder
  * agrees with an independent RFC 8949 4.2.1 encoder, and every OTHER valid encoding of the same
  * value (longer heads, indefinite lengths, other map orders, floats for integers, a

@@ -4,7 +4,7 @@ import { SCAN_ERROR_CODES, SCAN_POLICY_CODES, type ErrorCode, type ScanErrorCode
 const SCAN_EXIT_CODES = Object.fromEntries([...SCAN_POLICY_CODES, ...SCAN_ERROR_CODES].map((code) => [code, 1])) as Record<ScanPolicyCode | ScanErrorCode, 1>;
 
 /**
- * The one place where error codes become exit codes (SPEC section 2): 1 means the model is not
+ * The one place where error codes become exit codes (docs/errors.md): 1 means the model is not
  * verified, 2 that the operator's setup is wrong. `exec` adds 126 and 127 for a CMD that cannot
  * start, as env(1) and timeout(1) do. The Record type makes a new code without an exit code a
  * compile error.

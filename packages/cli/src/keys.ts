@@ -11,7 +11,9 @@ import {
 import { readBoundedFile } from '@ms-sign/core/internal';
 import { certificateFingerprint, ecdsaKeySigner, nodeKeyFileCipher, nodeSha512, parseEcPublicKeyPem, readPkcs8Pem, secretKeyFromKeyObject } from '@ms-sign/core/node';
 import { createPublicKey, X509Certificate } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DEFAULT_KEY_PREFIX } from './defaults.js';
 import type { CliIo } from './io.js';
 import { passphraseFor } from './passphrase.js';
 
@@ -36,20 +38,46 @@ function readSecretKeyText(file: string | undefined, io: CliIo): { text: string;
     return { text: Buffer.from(bytes).toString('utf8'), source: file };
   }
   const text = io.env.MS_SIGN_KEY;
-  if (text !== undefined && text.trim() !== '') return { text, source: 'MS_SIGN_KEY' };
-  throw new MsSignError('USAGE', 'no secret key: give -k FILE, or put the key file\'s text in MS_SIGN_KEY');
+  if (text !== undefined && text.trim() !== '') {
+    checkKeyText(text, io);
+    return { text, source: 'MS_SIGN_KEY' };
+  }
+  // keygen's default output: `ms-sign keygen` then `ms-sign sign MODEL` just works.
+  if (existsSync(resolve(io.cwd, `${DEFAULT_KEY_PREFIX}.key`))) return readSecretKeyText(`${DEFAULT_KEY_PREFIX}.key`, io);
+  throw new MsSignError(
+    'USAGE',
+    `no secret key: give -k FILE, put the key file's text in MS_SIGN_KEY, or make ${DEFAULT_KEY_PREFIX}.key here with "ms-sign keygen" (sign uses it when neither is given); or sign with --pkcs11 or --signer-cmd`,
+  );
 }
 
-/** The Ed25519 secret key for signing (`-k FILE` or MS_SIGN_KEY). */
+/**
+ * MS_SIGN_KEY holds the key file's text. A path or bare base64 there is a common slip: say what
+ * to do instead, without echoing anything that could be the secret itself.
+ */
+function checkKeyText(text: string, io: CliIo): void {
+  if (text.includes('-----BEGIN')) return;
+  const value = text.trim();
+  if (!value.includes('\n') && existsSync(resolve(io.cwd, value))) {
+    throw new MsSignError('BAD_KEY', `MS_SIGN_KEY holds a file name, not the key: use -k ${value}, or MS_SIGN_KEY="$(cat ${value})"`);
+  }
+  if (/^[A-Za-z0-9+/=\s_-]+$/.test(value)) {
+    throw new MsSignError(
+      'BAD_KEY',
+      'MS_SIGN_KEY looks like base64 without the PEM lines: it must hold the whole key file, from "-----BEGIN" to "-----END ...-----" (if your CI stores secrets base64-encoded, decode it first: MS_SIGN_KEY="$(echo "$SECRET" | base64 -d)")',
+    );
+  }
+}
+
+/** The Ed25519 secret key for signing (`-k FILE`, MS_SIGN_KEY or ./ms-sign.key). */
 export async function loadSecretKey(file: string | undefined, io: CliIo): Promise<SecretKey> {
   const { text, source } = readSecretKeyText(file, io);
   return parseSecretKeyPem(text, () => passphraseFor(io, source), source, nodeKeyFileCipher);
 }
 
 /**
- * The file-key signer for `-k FILE` or MS_SIGN_KEY: the seam where other signers plug in. An
- * Ed25519 key signs ms-sign signature files; an ECDSA key (keygen --algorithm ecdsa-p256) signs
- * OMS bundles (sign --format oms).
+ * The file-key signer for `-k FILE`, MS_SIGN_KEY or ./ms-sign.key: the seam where other signers
+ * plug in. An Ed25519 key signs ms-sign signature files; an ECDSA key (keygen --algorithm
+ * ecdsa-p256) signs OMS bundles (sign --format oms).
  */
 export async function loadSigner(file: string | undefined, io: CliIo): Promise<Signer> {
   const { text, source } = readSecretKeyText(file, io);

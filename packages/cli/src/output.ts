@@ -7,7 +7,7 @@ export function printProblems(io: CliIo, problems: readonly Problem[]): void {
   for (const p of problems) writeLine(io.stderr, `ms-sign: ${paint(color, 31, p.code)}: ${printable(p.message)}`);
 }
 
-/** `--json`: exactly one JSON object on stdout, also on failure (SPEC section 2). */
+/** `--json`: exactly one JSON object on stdout, also on failure (the README). */
 export function printJson(io: CliIo, value: object): void {
   writeLine(io.stdout, JSON.stringify(value, null, 2));
 }

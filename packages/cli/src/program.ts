@@ -1,5 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { MsSignError, toProblem, type Problem } from '@ms-sign/core';
+import { DEFAULT_KEY_PREFIX } from './defaults.js';
 import { exitCodeFor } from './exit-codes.js';
 import { writeLine, type CliIo } from './io.js';
 import { printProblems } from './output.js';
@@ -41,7 +44,11 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
       },
     })
     .showSuggestionAfterError(true)
-    .allowExcessArguments(false);
+    .allowExcessArguments(false)
+    .addHelpText(
+      'after',
+      '\n"ms-sign MODEL [verify options]" is short for "ms-sign verify MODEL": it verifies MODEL with the\ndefault trust policy lookup. For a file named like a command, write ./NAME.',
+    );
 
   const run = (load: () => Promise<(...args: never[]) => Promise<number>>) =>
     async (...args: unknown[]) => {
@@ -52,7 +59,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
   program
     .command('keygen')
     .description('make a new Ed25519 key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub')
-    .option('-o, --output <prefix>', 'path prefix of the key files', 'ms-sign')
+    .option('-o, --output <prefix>', 'path prefix of the key files', DEFAULT_KEY_PREFIX)
     .option('--no-passphrase', 'do not encrypt the secret key (else: MS_SIGN_PASSPHRASE or a prompt)')
     .option('--force', 'replace existing key files')
     .addOption(new Option('--algorithm <name>', 'ed25519 (ms-sign signatures) or ecdsa-p256 (OMS bundles for model_signing)').choices(['ed25519', 'ecdsa-p256']).default('ed25519'))
@@ -64,7 +71,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .command('sign')
     .description('hash MODEL (a file or directory) and write its signature file')
     .argument('<model>', 'model file or directory')
-    .option('-k, --key <file>', 'secret key file (else the key text in MS_SIGN_KEY)')
+    .option('-k, --key <file>', 'secret key file (else the key text in MS_SIGN_KEY, else ./ms-sign.key as keygen makes it)')
     .option('--pkcs11 <uri>', 'sign with a key on a PKCS#11 token: pkcs11:token=...;object=... (docs/signers.md)')
     .option('--signer-cmd <cmd>', 'sign by running CMD: message on its stdin, raw signature on its stdout (else MS_SIGN_SIGNER_CMD)')
     .option('-p, --public-key <file>', "the signing command's public key; every signature is checked against it")
@@ -73,7 +80,8 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .option('--name <name>', 'model name policies match on (default: the file or directory name)')
     .option('--model-version <version>', 'model version, for rollback protection')
     .option('-a, --annotation <key=value>', 'annotation to record, e.g. -a commit=abc123 (repeatable)', collect, [])
-    .option('--ignore <glob>', 'leave out matching files of a directory; recorded and applied on verify (repeatable)', collect, [])
+    .option('--ignore <pattern>', 'leave out files of a directory, .gitignore style (*.tmp at any depth, logs/ a directory, /x anchored); recorded and applied on verify (repeatable)', collect, [])
+    .option('--no-ignore-git', 'sign .git/ directories too (left out by default, and recorded as left out)')
     .addOption(new Option('--hash <algorithm>', 'hash algorithm').choices(['sha256', 'sha512']).default('sha256'))
     .option('--expires <when>', 'expiry: a duration from now (90d, 12h, 2w) or a date (2027-01-31)')
     .option('--append', 'add a signature to the existing signature file (co-signing) after checking the model matches')
@@ -87,6 +95,8 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .addOption(new Option('--shard-size <bytes>', 'shard size in bytes, a power of two (advanced)').argParser(parseInteger).hideHelp())
     .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp())
     .option('--json', 'print one JSON object on stdout')
+    .option('-q, --quiet', 'print nothing on success')
+    .option('--progress', 'report hashing progress on stderr, also when it is not a terminal (a line every few seconds)')
     .action(run(async () => (await import('./commands/sign.js')).signCommand));
 
   const verifyOptions = (command: Command) =>
@@ -105,6 +115,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
       .option('--sigstore-identity <id>', 'OMS Sigstore keyless bundles: trust this signer identity, exactly (with --sigstore-issuer; replaces the trust policy)')
       .option('--sigstore-issuer <url>', 'the OIDC issuer of --sigstore-identity, exactly')
       .option('--trusted-root <file>', 'Sigstore trusted_root.json that keyless OMS bundles are checked against (offline)')
+      .option('--progress', 'report hashing progress on stderr, also when it is not a terminal (a line every few seconds)')
       .addOption(new Option('--scan <mode>', 'scan of the verified bytes: off, no-unsafe (refuse unsafe or malformed files) or clean (also unknown formats); may only tighten what the trust policy sets').choices(['off', 'no-unsafe', 'clean']))
       .option('--no-scan', 'same as --scan off')
       .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp());
@@ -112,8 +123,8 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
   verifyOptions(
     program
       .command('verify')
-      .description('verify MODEL against its signature file and the trust anchors; exit 0 only if it may be loaded')
-      .argument('<model>', 'model file or directory'),
+      .description('verify each MODEL against its signature file and the trust anchors; exit 0 only if all may be loaded')
+      .argument('<model...>', 'model files or directories (each with its own MODEL.sig)'),
   )
     .option('--output <file>', 'write the verified bytes of a single-file model to FILE, or - for stdout (only after success)')
     .action(run(async () => (await import('./commands/verify.js')).verifyCommand));
@@ -131,10 +142,17 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
 
   program
     .command('inspect')
-    .description('show what a signature file says, WITHOUT verifying it')
+    .description('show what a signature file says, WITHOUT verifying it (or the key id of a public key file)')
     .argument('<sig>', 'signature file')
     .option('--json', 'print one JSON object on stdout')
     .action(run(async () => (await import('./commands/inspect.js')).inspectCommand));
+
+  program
+    .command('keyid')
+    .description("print the key id of a public key file (as signatures, policies and revocations name keys)")
+    .argument('<pubkey>', 'public key file (PEM)')
+    .option('--json', 'print one JSON object on stdout')
+    .action(run(async () => (await import('./commands/inspect.js')).inspectPublicKey));
 
   verifyOptions(
     program
@@ -171,7 +189,10 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     run(async () => (await import('./commands/trust.js')).trustRemove),
   );
   trustFile(
-    trust.command('revoke').description('revoke a key by its id').argument('<keyid>', 'key id (32 hex characters)').option('--reason <text>', 'why'),
+    trust
+      .command('revoke')
+      .description('revoke a key: its .pub file, its key id, or an unambiguous prefix of a listed key\'s id')
+      .argument('<key>', 'public key file, or key id (or a prefix of one, at least 4 hex characters)').option('--reason <text>', 'why'),
   ).action(run(async () => (await import('./commands/trust.js')).trustRevoke));
   trustFile(
     trust
@@ -194,7 +215,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
   );
 
   try {
-    await program.parseAsync(argv as string[], { from: 'user' });
+    await program.parseAsync(implicitVerify(argv, program, io) as string[], { from: 'user' });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -246,6 +267,36 @@ function isBareHelpRequest(program: Command, argv: readonly string[]): boolean {
     command = sub;
   }
   return helpWords === 1;
+}
+
+/**
+ * `ms-sign MODEL [verify options]` is `ms-sign verify MODEL ...`: when the first argument is
+ * neither a command nor a top-level flag, it is a model. A file named like a command stays
+ * reachable as `ms-sign ./verify` or `ms-sign verify verify`. A first argument that is no file
+ * but one edit from a command name is a mistyped command (exit 2), not a missing model.
+ */
+export function implicitVerify(argv: readonly string[], program: Command, io: CliIo): readonly string[] {
+  const first = argv[0];
+  if (first === undefined || first.startsWith('-')) return argv;
+  const names = ['help', ...program.commands.flatMap((c) => [c.name(), ...c.aliases()])];
+  if (names.includes(first)) return argv;
+  if (!existsSync(resolve(io.cwd, first))) {
+    const near = names.find((name) => editDistanceAtMostOne(name, first));
+    if (near !== undefined) throw new MsSignError('USAGE', `unknown command ${JSON.stringify(first)} (did you mean ${near}?); to verify a file of that name, write ./${first}`);
+  }
+  return ['verify', ...argv];
+}
+
+function editDistanceAtMostOne(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  let j = 0;
+  while (j < a.length - i && j < b.length - i && a[a.length - 1 - j] === b[b.length - 1 - j]) j++;
+  // One substitution, insertion or deletion, or two swapped neighbours.
+  const rest = Math.max(a.length, b.length) - i - j;
+  if (rest <= 1) return true;
+  return a.length === b.length && rest === 2 && a[i] === b[i + 1] && a[i + 1] === b[i];
 }
 
 function report(io: CliIo, json: boolean, problems: Problem[]): number {

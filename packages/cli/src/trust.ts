@@ -16,7 +16,7 @@ export interface TrustOptions {
 /**
  * Trust anchors for verify and exec: `-p` keys (each its own publisher, any model name), else
  * the trust policy found in lookup order. With neither, refuse to run: a verify that trusts
- * nothing in particular must not look like one that passed (SPEC section 4, exit 2).
+ * nothing in particular must not look like one that passed (docs/trust-policy.md, exit 2).
  */
 export function resolveTrust(options: TrustOptions, io: CliIo): TrustSource & { origin: string } {
   const roots = options.certRoot ?? [];

@@ -20,6 +20,7 @@ export interface VerifyCliOptions {
   readonly failFast?: boolean;
   readonly json?: boolean;
   readonly quiet?: boolean;
+  readonly progress?: boolean;
   readonly threads?: number;
   /** Paths relative to the model root present but not signed (repeatable --ignore). */
   readonly ignore?: readonly string[];
@@ -132,7 +133,7 @@ function withHint(problem: Problem): Problem {
   return hint === undefined ? problem : { ...problem, message: `${problem.message}${hint}` };
 }
 
-/** Which trust anchors and rules were applied: always reported (SPEC section 4). */
+/** Which trust anchors and rules were applied: always reported (docs/trust-policy.md). */
 function describePolicy(report: PresentedReport): string {
   const { source, origin, rule } = report.policy;
   const found = origin === '-p' ? '' : ` (found by ${origin})`;

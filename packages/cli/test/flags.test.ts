@@ -39,7 +39,8 @@ const signCases: { flags: string[]; model?: 'file' | 'dir'; sig?: string; check:
     flags: ['--ignore', '*.tmp', '--ignore', 'cache/**'],
     model: 'dir',
     check: (i) => {
-      assert.deepEqual(i.ignore, ['*.tmp', 'cache/**']);
+      // .gitignore style, recorded anchored (a v1 glob); .git/ is left out by default.
+      assert.deepEqual(i.ignore, ['**/*.tmp', 'cache/**', '**/.git/**']);
       assert.deepEqual(i.files.map((f) => f.path), ['parallel.ms']);
     },
   },

@@ -85,4 +85,34 @@ describe('progress bar', () => {
     assert.match(progressLine(GiB, 10_000 * GiB, 1, 120), /ETA 2h46m$/);
     assert.match(progressLine(0, GiB, 0, 120), /ETA \?$/);
   });
+
+  test('--progress where no bar can be drawn (a CI log): a plain line each interval, no control characters', async () => {
+    for (const [isTTY, env] of [[false, {}], [true, { TERM: 'dumb' }]] as const) {
+      const { io, written } = fakeIo(isTTY, env);
+      let now = 1_000_000;
+      const progress = startProgress(io, false, { delayMs: 1000, intervalMs: 2, logIntervalMs: 5, now: () => now }, true);
+      progress.onProgress(256 * 1024 * 1024, 1024 * 1024 * 1024);
+      now += 4000;
+      await sleep(40);
+      progress.stop();
+      const lines = written().split('\n').filter(Boolean);
+      assert.ok(lines.length >= 2, `several lines, got ${JSON.stringify(written())}`);
+      for (const line of lines) assert.equal(line, 'ms-sign: hashing 25%  256.0 MiB / 1.0 GiB  64.0 MiB/s  ETA 12s');
+      assert.ok(written().endsWith('\n'), 'whole lines only');
+      const length = written().length;
+      await sleep(20);
+      assert.equal(written().length, length, 'nothing after stop');
+    }
+  });
+
+  test('--progress on a terminal draws the bar as usual, even with -q', async () => {
+    const { io, written } = fakeIo(true);
+    let now = 1_000_000;
+    const progress = startProgress(io, false, { delayMs: 1000, intervalMs: 2, now: () => now }, true);
+    progress.onProgress(512 * 1024 * 1024, 1024 * 1024 * 1024);
+    now += 2000;
+    await sleep(30);
+    progress.stop();
+    assert.match(written(), /^\r\x1b\[2K\[#{20}\.{20}\]  50%/);
+  });
 });

@@ -53,7 +53,7 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * Orders strings by their UTF-8 bytes (SPEC section 3: paths sorted by bytes). UTF-8 preserves
+ * Orders strings by their UTF-8 bytes (docs/signature-format.md: paths sorted by bytes). UTF-8 preserves
  * code point order, so comparing code points gives the byte order without encoding; plain `<`
  * compares UTF-16 code units, which differs for characters above U+FFFF.
  */

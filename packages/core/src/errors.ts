@@ -1,5 +1,5 @@
 /**
- * The one error module of ms-sign. Every failure has a stable SCREAMING_SNAKE code (SPEC section 2);
+ * The one error module of ms-sign. Every failure has a stable SCREAMING_SNAKE code (docs/errors.md);
  * the CLI maps codes to exit codes in exactly one place (packages/cli/src/exit-codes.ts), and
  * docs/errors.md documents each code. Tests assert codes, never messages.
  */

@@ -12,6 +12,7 @@ export { toHex } from './bytes.js';
 
 export { checkModelPath, findPathCollision } from './format/paths.js';
 export { checkGlob, compileGlob, escapeGlob, type Glob } from './format/glob.js';
+export { anchorIgnorePattern, DEFAULT_IGNORE, type IgnorePattern } from './format/ignore.js';
 export { encodeCanonical, decodeCanonical, type CborValue, type CborMap, type CborBounds } from './format/cbor.js';
 export { SIGNING_DOMAIN, MANIFEST_PAYLOAD_TYPE, signingMessage } from './format/pae.js';
 export { encodeEnvelope, decodeEnvelope, type Envelope, type EnvelopeSignature } from './format/envelope.js';
@@ -79,6 +80,7 @@ export {
   addPublisherAnchor,
   removePublisher,
   revokeKey,
+  resolveKeyId,
   setRule,
   removeRule,
   describeRule,

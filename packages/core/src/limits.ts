@@ -41,6 +41,6 @@ export const LIMITS = {
   keyFileBytes: 64 * 1024,
 } as const;
 
-/** Shard size bounds; shard sizes are powers of two (SPEC section 3). */
+/** Shard size bounds; shard sizes are powers of two (docs/signature-format.md). */
 export const MIN_SHARD_SIZE = 64 * 1024;
 export const MAX_SHARD_SIZE = 4 * 1024 * MiB;

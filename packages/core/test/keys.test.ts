@@ -69,7 +69,7 @@ describe('public keys', () => {
     ['an X25519 key', spki(GOLDEN_KEY_HEX, '302a300506032b656e032100')],
     ['an Ed448 key', spki('11'.repeat(57), '3043300506032b6571033a00')],
     ['an EC key', generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString()],
-    // Keys that would let forged signatures verify (SPEC section 3).
+    // Keys that would let forged signatures verify (docs/signature-format.md).
     ['the identity point', spki(identity)],
     ['a point of order 8', spki('c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa')],
     ['a non-canonical encoding (y = p)', spki(`ed${'ff'.repeat(30)}7f`)],

@@ -1,5 +1,5 @@
 /**
- * format/pae.ts: the exact bytes an ms-sign signature covers (SPEC section 3). Another verifier
+ * format/pae.ts: the exact bytes an ms-sign signature covers (docs/signature-format.md). Another verifier
  * must rebuild them byte for byte, and no two (payload type, payload) pairs may give the same
  * message, or a signature over one could be replayed as a signature over the other.
  */

@@ -1,5 +1,5 @@
 /**
- * format/paths.ts and the path rules of SPEC section 3: relative, "/"-separated, valid UTF-8, no
+ * format/paths.ts and the path rules of docs/signature-format.md: relative, "/"-separated, valid UTF-8, no
  * empty, "." or ".." segment, no leading "/", no backslash or control character, within the
  * documented limits; no two paths equal, nor equal ignoring case. A signed path must never make
  * ms-sign touch a file outside the model, nor collide on macOS or Windows.

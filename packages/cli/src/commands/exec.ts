@@ -17,7 +17,7 @@ export interface ExecOptions extends VerifyCliOptions {
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
 /**
- * `ms-sign exec MODEL -- CMD ARGS...` (SPEC section 5): run CMD only if MODEL verifies, with `{}`
+ * `ms-sign exec MODEL -- CMD ARGS...` (docs/verify-before-load.md): run CMD only if MODEL verifies, with `{}`
  * in ARGS replaced by the path to load: the original path, or with --copy a private read-only
  * copy of exactly the verified bytes, removed when CMD ends. Exit code: CMD's (128 + signal
  * number if a signal ended it); 1 or 2 without starting CMD when verification fails.
@@ -33,7 +33,7 @@ export async function execCommand(model: string, command: readonly string[], opt
     workDir = undefined;
   };
   const signals = new SignalRelay(removeCopy);
-  const progress = startProgress(io, options.quiet !== true);
+  const progress = startProgress(io, options.quiet !== true, undefined, options.progress === true);
   try {
     let report: PresentedReport;
     let loadPath = model;

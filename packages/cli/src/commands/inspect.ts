@@ -1,10 +1,13 @@
 import { formatDate, LIMITS, MsSignError, signatureFormatOf, toHex, type SignatureDescription } from '@ms-sign/core';
+import { defaultSignaturePath } from '@ms-sign/core/node';
 import { readBoundedFile } from '@ms-sign/core/internal';
 import { ALL_SIGNATURE_FORMATS } from '@ms-sign/core/node';
 import { resolve } from 'node:path';
 import { exitCodeFor } from '../exit-codes.js';
 import { printable, writeLine, type CliIo } from '../io.js';
+import { loadPublicKey } from '../keys.js';
 import { formatBytes, printJson, printProblems, signerName } from '../output.js';
+import { describeNonSignature } from '../sniff.js';
 
 export interface InspectOptions {
   readonly json?: boolean;
@@ -16,13 +19,24 @@ export interface InspectOptions {
  */
 export async function inspectCommand(sig: string, options: InspectOptions, io: CliIo): Promise<number> {
   let view: Record<string, unknown>;
+  const path = resolve(io.cwd, sig);
+  if (describeNonSignature(path) === 'a public key') return inspectPublicKey(sig, options, io);
   try {
-    const bytes = readBoundedFile(resolve(io.cwd, sig), LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
+    const bytes = readBoundedFile(path, LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
     if (bytes === undefined) throw new MsSignError('MISSING_SIGNATURE_FILE', `signature file ${sig} not found`, { path: sig });
     view = { ok: true, verified: false, signature: sig, ...describeView(signatureFormatOf(bytes, ALL_SIGNATURE_FORMATS).describe(bytes, sig)), errors: [] };
   } catch (error) {
     if (!(error instanceof MsSignError)) throw error;
-    const problems = [error.toProblem()];
+    const looks = error.code === 'MALFORMED_SIGNATURE_FILE' || error.code === 'UNSUPPORTED_FORMAT' ? describeNonSignature(path) : undefined;
+    const problems = [
+      looks === undefined
+        ? error.toProblem()
+        : {
+            code: error.code,
+            message: `${sig} is not an ms-sign signature file: it looks like ${looks}${looks.includes('model') ? `; its signature file would be ${defaultSignaturePath(sig)}` : ''}`,
+            path: sig,
+          },
+    ];
     if (options.json) printJson(io, { ok: false, verified: false, signature: sig, errors: problems });
     else printProblems(io, problems);
     return exitCodeFor(problems);
@@ -107,4 +121,12 @@ function printOms(io: CliIo, sig: string, view: Record<string, unknown>): void {
   if (ignore.length > 0) out(`  ignore:      ${ignore.map((p) => printable(p)).join(', ')}`);
   out(`  resources:   ${resources.length}`);
   for (const r of resources) out(`    ${r.digest}  ${printable(r.algorithm)}  ${printable(r.name)}`);
+}
+
+/** `inspect KEY.pub` (and `keyid KEY.pub`): the key id that signatures, policies and revocations name. */
+export async function inspectPublicKey(file: string, options: InspectOptions, io: CliIo): Promise<number> {
+  const key = loadPublicKey(file, io);
+  if (options.json) printJson(io, { ok: true, publicKey: file, keyId: key.keyId, errors: [] });
+  else writeLine(io.stdout, `${key.keyId}  ${printable(file)}`);
+  return 0;
 }

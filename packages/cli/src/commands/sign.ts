@@ -25,6 +25,8 @@ export interface SignOptions extends SignerFlags {
   readonly modelVersion?: string;
   readonly annotation: readonly string[];
   readonly ignore: readonly string[];
+  /** false with --no-ignore-git. */
+  readonly ignoreGit?: boolean;
   readonly hash: HashAlgorithm;
   readonly expires?: string;
   readonly append?: boolean;
@@ -37,6 +39,8 @@ export interface SignOptions extends SignerFlags {
   readonly format?: 'native' | 'oms';
   /** false: --no-scan, the same as --scan off. */
   readonly scan?: 'off' | 'no-unsafe' | 'clean' | false;
+  readonly quiet?: boolean;
+  readonly progress?: boolean;
   readonly allowUnsafe?: boolean;
   readonly allowGlobal?: readonly string[];
 }
@@ -91,7 +95,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
     closeSigner();
     throw new MsSignError('BAD_KEY', `${signer.description} is an ${signer.algorithm} key; ms-sign signature files are signed with Ed25519 keys (an ECDSA key signs OMS bundles: --format oms)`);
   }
-  const progress = startProgress(io, options.json !== true);
+  const progress = startProgress(io, options.json !== true && options.quiet !== true, undefined, options.progress === true);
   let signed: { readonly statement: SignedStatement; readonly expected: ExpectedContents; readonly signatureFile: Uint8Array; readonly scan?: SignScanReport };
   try {
     const hashing = { threads: options.threads, onProgress: progress.onProgress };
@@ -118,6 +122,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
         signaturePath,
         annotations,
         ignore: options.ignore,
+        ignoreGit: options.ignoreGit !== false,
         hashAlgorithm: options.hash,
         now,
         ...(options.name === undefined ? {} : { name: options.name }),
@@ -165,7 +170,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       ...(signed.scan === undefined ? {} : { scan: presentScan(signed.scan) }),
       errors: [],
     });
-  } else {
+  } else if (!options.quiet) {
     const what = `${count} file${count === 1 ? '' : 's'}${recorded === null ? '' : `, ${formatBytes(recorded)}`}`;
     writeLine(io.stdout, `${options.append ? 'Co-signed' : 'Signed'} ${printable(model)} as "${printable(statement.subject.name)}"${statement.subject.version ? ` version ${printable(statement.subject.version)}` : ''} (${what}) with key ${signer.keyId}`);
     if (ignored.length > 0) writeLine(io.stdout, `Ignored (not covered): ${ignored.map((p) => printable(p)).join(', ')}`);

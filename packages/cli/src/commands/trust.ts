@@ -7,6 +7,7 @@ import {
   MsSignError,
   removePublisher,
   removeRule,
+  resolveKeyId,
   revokeKey,
   setRule,
   type AnchorToAdd,
@@ -14,10 +15,10 @@ import {
   type TrustPolicyDocument,
 } from '@ms-sign/core';
 import { locateTrustPolicy, readTrustPolicyFile, userTrustPolicyPath, writeTrustPolicyFile, type TrustPolicyLocation } from '@ms-sign/core/node';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
-import { loadAnyPublicKey, loadCertificateRoot } from '../keys.js';
+import { loadAnyPublicKey, loadCertificateRoot, loadPublicKey } from '../keys.js';
 import { printJson } from '../output.js';
 import { originLabel, systemPolicy } from '../trust.js';
 
@@ -133,10 +134,12 @@ interface TrustRevokeOptions extends TrustFileOptions {
   readonly reason?: string;
 }
 
-/** `trust revoke KEYID`: from now on every signature by the key fails verification (REVOKED_KEY). */
-export async function trustRevoke(keyIdArg: string, options: TrustRevokeOptions, io: CliIo): Promise<number> {
+/** `trust revoke KEY` (a .pub file, a key id or an unambiguous prefix): from now on every signature by the key fails verification (REVOKED_KEY). */
+export async function trustRevoke(keyArg: string, options: TrustRevokeOptions, io: CliIo): Promise<number> {
   const now = Math.floor(Date.now() / 1000);
-  return edit(options, io, (doc) => revokeKey(doc, keyIdArg, now, options.reason));
+  // A public key file (any path that exists, or one ending in .pub), else a key id or a prefix of one.
+  const fromFile = keyArg.endsWith('.pub') || existsSync(resolve(io.cwd, keyArg)) ? loadPublicKey(keyArg, io).keyId : undefined;
+  return edit(options, io, (doc) => revokeKey(doc, fromFile ?? resolveKeyId(doc, keyArg), now, options.reason));
 }
 
 interface TrustRuleOptions extends TrustFileOptions {

@@ -27,7 +27,7 @@ export const SEED_BYTES = 32;
 /**
  * Returns why 32 bytes are not an acceptable Ed25519 public key, or undefined.
  *
- * Policy (SPEC section 3): the encoding must be canonical (RFC 8032 5.1.3: y < p, and no "negative
+ * Policy (docs/signature-format.md): the encoding must be canonical (RFC 8032 5.1.3: y < p, and no "negative
  * zero" x), and the point must not have small order. A small-order key, above all the identity
  * (01 00 .. 00), lets forged signatures verify: with the identity key, [k]A vanishes, so any
  * R = [r]B with S = r verifies ANY message.
@@ -72,7 +72,7 @@ export function randomSeed(): Uint8Array {
   return ed.utils.randomSecretKey();
 }
 
-/** Key id (SPEC section 2): the first 16 bytes of SHA-256 of the raw 32-byte public key. */
+/** Key id (the README): the first 16 bytes of SHA-256 of the raw 32-byte public key. */
 export function keyIdBytes(publicKey: Uint8Array): Uint8Array {
   return sha256(publicKey).subarray(0, 16);
 }

@@ -7,7 +7,7 @@ import { readPemBlocks, writePem } from './pem.js';
 /** A validated Ed25519 public key (canonical, not of small order). */
 export interface PublicKey {
   readonly bytes: Uint8Array;
-  /** 32 hex characters: the first 16 bytes of SHA-256 of `bytes` (SPEC section 2). */
+  /** 32 hex characters: the first 16 bytes of SHA-256 of `bytes` (the README). */
   readonly keyId: string;
 }
 

@@ -14,7 +14,7 @@ export type SignatureAlgorithm = 'ed25519' | 'ecdsa-p256-sha256' | 'ecdsa-p384-s
 /** Anything that can sign: see the module comment. Implementations must not hold secrets in `description`. */
 export interface Signer {
   readonly algorithm: SignatureAlgorithm;
-  /** Hex key id, as keygen, inspect and verify print it (for Ed25519: SPEC section 2). */
+  /** Hex key id, as keygen, inspect and verify print it (for Ed25519: the README). */
   readonly keyId: string;
   /** Ed25519: the raw 32-byte key. ECDSA: the DER SubjectPublicKeyInfo. */
   readonly publicKey: Uint8Array;

@@ -19,7 +19,7 @@ export type ModelKind = 'file' | 'directory';
 
 /** One signed file of a model. */
 export interface ManifestFile {
-  /** Model-relative path (SPEC section 3); for a single-file model, the file's name when signed. */
+  /** Model-relative path (docs/signature-format.md); for a single-file model, the file's name when signed. */
   readonly path: string;
   readonly size: number;
   /**
@@ -201,7 +201,7 @@ export function encodeManifest(manifest: Manifest): Uint8Array {
 /**
  * Strictly decodes and validates a manifest: CBOR, then shape (types, known fields, bounded
  * sizes), then every rule (checkManifest). Call only on payload bytes whose signature by a
- * trusted key has been checked (SPEC section 3).
+ * trusted key has been checked (docs/signature-format.md).
  *
  * @throws MsSignError MALFORMED_SIGNATURE_FILE, UNSUPPORTED_FORMAT or UNSAFE_PATH (the first
  * problem found; the message counts the others)

@@ -1,7 +1,7 @@
 import { utf8 } from '../bytes.js';
 
 /**
- * The signed message (SPEC section 3): DSSE-style pre-authentication encoding that names ms-sign,
+ * The signed message (docs/signature-format.md): DSSE-style pre-authentication encoding that names ms-sign,
  * the format version and the payload type, so an ms-sign signature can never be taken for a
  * signature over some other kind of message made with the same key, and vice versa:
  *

@@ -2,7 +2,7 @@ import { utf8ByteLength } from '../bytes.js';
 import { LIMITS } from '../limits.js';
 
 /**
- * Model-relative path rules (SPEC section 3). A signature file is attacker-controlled until its
+ * Model-relative path rules (docs/signature-format.md). A signature file is attacker-controlled until its
  * signature checks, and even a signed one must never make ms-sign touch a file outside the model:
  * so no absolute paths, no `..`, no backslashes (a separator on Windows), no control characters
  * (terminal and log injection), valid UTF-8 only.

@@ -127,7 +127,7 @@ export function walkFilter(expected: ExpectedContents, extra: readonly string[] 
 
 /**
  * Compares a model on disk with a verified manifest: the set of files, then sizes and digests of
- * every shard, hashed in parallel. Reports every difference found (SPEC section 2), with the
+ * every shard, hashed in parallel. Reports every difference found (the README), with the
  * damaged byte range for sharded files.
  */
 export async function compareModel(manifest: Manifest, walk: ModelWalk, options: CompareOptions = {}): Promise<CompareResult> {

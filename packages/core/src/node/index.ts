@@ -12,6 +12,7 @@ export { defaultSignaturePath } from './signature-path.js';
 export { signModel, cosignModel, SignScanRefusal, type SignModelOptions, type SignedModel, type SignScanReport, type CosignOptions, type CosignedModel } from './sign.js';
 export { verifyModel, type VerifyModelOptions, type VerificationReport, type VerifyScanReport, type TrustSource } from './verify.js';
 export { loadVerifiedModel, loadVerifiedDirectory, copyVerifiedModel, ModelVerificationError, type VerifiedReadOptions } from './verified-bytes.js';
+export { readVerifiedModel, SPOOL_ABOVE_BYTES, type VerifiedStream } from './verified-bytes.js';
 export {
   locateTrustPolicy,
   userTrustPolicyPath,

@@ -6,6 +6,7 @@ import { judgeScan, summarizeScan, type ScanMode, type ScanSummary } from '../sc
 import type { FileScanResult } from '../scan/types.js';
 import { scanWalkedFiles } from './scan.js';
 import { checkGlob, compileGlob, escapeGlob } from '../format/glob.js';
+import { anchorIgnorePattern, DEFAULT_IGNORE, type IgnorePattern } from '../format/ignore.js';
 import { checkManifest, isValidShardSize, MANIFEST_VERSION, HASH_ALGORITHMS, shardCount, type HashAlgorithm, type Manifest, type ManifestFile } from '../format/manifest.js';
 import { nodeSha512 } from './crypto.js';
 import { createSignatureFile } from '../format/signature-file.js';
@@ -31,8 +32,14 @@ export interface SignModelOptions extends HashingOptions {
   readonly name?: string;
   readonly version?: string;
   readonly annotations?: Readonly<Record<string, string>>;
-  /** Globs of files and directories to leave out; recorded in the manifest and applied on verify. */
+  /**
+   * Files and directories to leave out, in `.gitignore` style (`*.tmp` at any depth, `logs/` a
+   * directory, `/x` anchored; see anchorIgnorePattern). Each is recorded in the manifest in its
+   * anchored form and applied again on verify; one that matches nothing is refused.
+   */
   readonly ignore?: readonly string[];
+  /** Leave out `.git/` directories (recorded like any pattern). Default true, as model_signing. */
+  readonly ignoreGit?: boolean;
   readonly hashAlgorithm?: HashAlgorithm;
   readonly shardSize?: number;
   /** Unix seconds. */
@@ -96,9 +103,26 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   if (!isValidShardSize(shardSize)) throw new MsSignError('USAGE', `shard size must be a power of two from 64 KiB to 4 GiB, got ${shardSize}`);
   const now = options.now ?? Math.floor(Date.now() / 1000);
   const model = resolveModel(modelPath);
-  const uniqueIgnore = recordedIgnorePatterns(options.ignore ?? [], model, options.signaturePath);
+  const { recorded: uniqueIgnore, given } = recordedIgnorePatterns(options.ignore ?? [], model, options.signaturePath, options.ignoreGit !== false);
 
-  const walk = walkModel(modelPath, { ignore: uniqueIgnore.map(compileGlob), withStats: true });
+  const used = new Set<string>();
+  const walk = walkModel(modelPath, {
+    ignore: uniqueIgnore.map(compileGlob),
+    withStats: true,
+    onIgnored: (path, matched, isDirectory) => {
+      for (const glob of matched) used.add(glob.pattern);
+      // v1 globs cannot say "directories only": refuse rather than record a pattern that means more.
+      const fileMatch = isDirectory ? undefined : given.find((p) => p.directoryOnly && matched.some((g) => g.pattern === p.anchored));
+      if (fileMatch) throw new MsSignError('USAGE', `ignore pattern ${JSON.stringify(fileMatch.given)} is for directories, but ${path} is a file; name the file without the trailing "/"`, { path });
+    },
+  });
+  const unused = given.find((p) => !used.has(p.anchored));
+  if (unused !== undefined) {
+    throw new MsSignError(
+      'USAGE',
+      `ignore pattern ${JSON.stringify(unused.given)} (recorded as ${JSON.stringify(unused.anchored)}) matches nothing in ${modelPath} that another pattern does not already leave out; check its spelling or drop it`,
+    );
+  }
   if (walk.problems.length > 0) {
     const first = walk.problems[0]!;
     const more = walk.problems.length > 1 ? ` (and ${walk.problems.length - 1} more)` : '';
@@ -139,26 +163,24 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
 }
 
 /** Options of cosignModel. */
-export interface CosignOptions extends HashingOptions {
-  readonly signer: Signer;
-  readonly signaturePath: string;
-  /**
-   * The ignore patterns the co-signer vouches for, as given to sign: co-signing refuses unless the
-   * signature file records exactly these (IGNORE_MISMATCH). Undefined accepts the recorded ones.
-   */
-  readonly ignore?: readonly string[];
-}
-
 /**
- * The ignore patterns a manifest records for `patterns`: each checked, the signature file's own
- * place added when it lies inside a directory model, duplicates dropped.
+ * The ignore patterns a manifest records for `patterns` (`.gitignore` style): each converted to
+ * its anchored v1 form, the signature file's own place added when it lies inside a directory
+ * model, `.git/` added unless `ignoreGit` is false, counted against the limit, duplicates dropped.
+ * `given` keeps the user's patterns with their anchored forms (sign checks each matches something).
  */
-function recordedIgnorePatterns(patterns: readonly string[], model: ReturnType<typeof resolveModel>, signaturePath: string): string[] {
-  const ignore = [...patterns];
-  for (const pattern of ignore) {
-    const why = checkGlob(pattern);
-    if (why) throw new MsSignError('USAGE', `ignore pattern ${JSON.stringify(pattern)}: ${why}`);
-  }
+function recordedIgnorePatterns(
+  patterns: readonly string[],
+  model: ReturnType<typeof resolveModel>,
+  signaturePath: string,
+  ignoreGit: boolean,
+): { recorded: string[]; given: IgnorePattern[] } {
+  const given = patterns.map((pattern) => {
+    const converted = anchorIgnorePattern(pattern);
+    if (typeof converted === 'string') throw new MsSignError('USAGE', `ignore pattern ${JSON.stringify(pattern)}: ${converted}`);
+    return converted;
+  });
+  const ignore = given.map((p) => p.anchored);
   const realSig = realSignaturePath(signaturePath);
   if (model.kind === 'directory' && realSig !== undefined) {
     const inside = relative(model.root, realSig);
@@ -171,8 +193,23 @@ function recordedIgnorePatterns(patterns: readonly string[], model: ReturnType<t
       ignore.push(pattern);
     }
   }
-  if (model.kind === 'file' && ignore.length > 0) throw new MsSignError('USAGE', 'ignore patterns apply to directory models only');
-  return [...new Set(ignore)];
+  if (model.kind === 'file' && given.length > 0) throw new MsSignError('USAGE', 'ignore patterns apply to directory models only');
+  if (model.kind === 'directory' && ignoreGit) ignore.push((anchorIgnorePattern(DEFAULT_IGNORE) as IgnorePattern).anchored);
+  // Counted before any pattern is compiled or matched against the model's names.
+  if (ignore.length > LIMITS.ignorePatterns) throw new MsSignError('LIMIT_EXCEEDED', `at most ${LIMITS.ignorePatterns} ignore patterns`);
+  return { recorded: [...new Set(ignore)], given };
+}
+
+export interface CosignOptions extends HashingOptions {
+  readonly signer: Signer;
+  readonly signaturePath: string;
+  /**
+   * The ignore patterns the co-signer vouches for, as given to sign: co-signing refuses unless the
+   * signature file records exactly these (IGNORE_MISMATCH). Undefined accepts the recorded ones.
+   */
+  readonly ignore?: readonly string[];
+  /** With `ignore`: the co-signer also vouches for leaving out `.git/` (the default); false: it does not. */
+  readonly ignoreGit?: boolean;
 }
 
 /**
@@ -221,7 +258,7 @@ export async function cosignModel(modelPath: string, existing: Uint8Array, optio
   if (options.ignore !== undefined) {
     // A co-signer vouches for every file the signature leaves out: one compromised publisher must
     // not get a file past a threshold-2 rule through patterns the other never saw.
-    const vouched = new Set(recordedIgnorePatterns(options.ignore, resolveModel(modelPath), options.signaturePath));
+    const vouched = new Set(recordedIgnorePatterns(options.ignore, resolveModel(modelPath), options.signaturePath, options.ignoreGit !== false).recorded);
     const recorded = new Set(ignoredBy(expected));
     if (vouched.size !== recorded.size || [...recorded].some((p) => !vouched.has(p))) {
       const list = (patterns: Iterable<string>) => [...patterns].map((p) => JSON.stringify(p)).join(', ') || 'none';

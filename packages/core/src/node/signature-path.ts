@@ -1,7 +1,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
-/** The default signature file of a model: `MODEL.sig` next to it (SPEC section 2). */
+/** The default signature file of a model: `MODEL.sig` next to it (the README). */
 export function defaultSignaturePath(modelPath: string): string {
   return `${modelPath.replace(/\/+$/, '') || '/'}.sig`;
 }

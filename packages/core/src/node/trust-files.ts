@@ -8,7 +8,7 @@ import { parseTrustPolicy, type TrustPolicy, type TrustPolicyDocument } from '..
 import { emptyRollbackState, mergeRollbackState, type RollbackRecord, type RollbackState } from '../verify/rollback.js';
 import { readBoundedFile, writeFileAtomic } from './files.js';
 
-/** Where a trust policy was found, in lookup order (SPEC section 4). */
+/** Where a trust policy was found, in lookup order (docs/trust-policy.md). */
 export type TrustPolicyOrigin = 'explicit' | 'MS_SIGN_TRUST' | '$XDG_CONFIG_HOME/ms-sign/trust.json' | '/etc/ms-sign/trust.json';
 
 /** A trust policy file and how it was found. */

@@ -1,4 +1,5 @@
-import { closeSync, chmodSync, constants, ftruncateSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { closeSync, chmodSync, constants, createReadStream, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
 import { dirname, join } from 'node:path';
 import { MsSignError } from '../errors.js';
@@ -23,7 +24,7 @@ export class ModelVerificationError extends MsSignError {
 export type VerifiedReadOptions = Omit<VerifyModelOptions, 'sinkFor'>;
 
 /**
- * Verify before load, for a single-file model (SPEC section 5): reads the file once into memory,
+ * Verify before load, for a single-file model (docs/verify-before-load.md): reads the file once into memory,
  * verifies exactly those bytes and returns them. Hand them to a loader that takes a buffer
  * (MindSpore Lite `Model::Build(buf, size, ...)`, `build_from_buffer`); loading the path after
  * verifying it would reopen a file that may have changed in between (docs/verify-before-load.md).
@@ -170,5 +171,72 @@ function sizeFile(path: string, size: number, create: boolean): void {
     ftruncateSync(fd, size);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Models up to this size are held in memory by {@link readVerifiedModel}; larger ones are spooled. */
+export const SPOOL_ABOVE_BYTES = 64 * 1024 * 1024;
+
+export interface VerifiedStream {
+  readonly report: VerificationReport;
+  /** The verified bytes; read it to the end or call `close`. */
+  readonly chunks: AsyncIterable<Uint8Array>;
+  /** Releases the spool file's descriptor if `chunks` was not read to the end. */
+  close(): void;
+}
+
+/**
+ * Verify before load for a single-file model of any size, in bounded memory: a model of at most
+ * `spoolAbove` bytes (default 64 MiB) is read into memory as by {@link loadVerifiedModel}; a larger
+ * one is copied while it is verified into a 0600 file in a fresh 0700 directory under `tmpDir`
+ * (default: the system's), which is unlinked as soon as verification ends, so only the open
+ * descriptor reaches it. Either way the bytes streamed are exactly the bytes that were verified.
+ * Used by `verify --output -`.
+ *
+ * @throws ModelVerificationError when the model is not verified (nothing is streamed)
+ */
+export async function readVerifiedModel(
+  modelPath: string,
+  options: VerifiedReadOptions,
+  spool: { readonly spoolAbove?: number; readonly tmpDir?: string } = {},
+): Promise<VerifiedStream> {
+  if (resolveModel(modelPath).kind !== 'file') throw new MsSignError('USAGE', `${modelPath} is a directory; use loadVerifiedDirectory`);
+  const spoolAbove = spool.spoolAbove ?? SPOOL_ABOVE_BYTES;
+  let memory: SharedArrayBuffer | undefined;
+  let spoolDir: string | undefined;
+  let spoolPath: string | undefined;
+  let fd: number | undefined;
+  try {
+    const report = await verifyModel(modelPath, {
+      ...options,
+      sinkFor: (file): MemorySink | CopySink => {
+        if (file.size <= spoolAbove) {
+          memory = allocate(file);
+          return { kind: 'memory', buffer: memory, offset: 0 };
+        }
+        try {
+          spoolDir = mkdtempSync(join(spool.tmpDir ?? tmpdir(), 'ms-sign-spool-'));
+          spoolPath = join(spoolDir, 'model');
+          sizeFile(spoolPath, file.size, true);
+        } catch (error) {
+          throw new MsSignError('IO_ERROR', `cannot create a spool file for ${file.path} in ${spool.tmpDir ?? tmpdir()}: ${(error as Error).message}`, { cause: error });
+        }
+        return { kind: 'copy', path: spoolPath };
+      },
+    });
+    if (!report.ok || (memory === undefined && spoolPath === undefined)) throw new ModelVerificationError(report);
+    if (memory !== undefined) {
+      const bytes = new Uint8Array(memory);
+      return { report, chunks: (async function* () { yield bytes; })(), close: () => undefined };
+    }
+    fd = openSync(spoolPath!, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const stream = createReadStream('', { fd, highWaterMark: 1024 * 1024 });
+    return { report, chunks: stream, close: () => stream.destroy() };
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    throw error;
+  } finally {
+    // Unlinked before a byte is streamed: only the descriptor above still reaches the file.
+    if (spoolDir !== undefined) rmSync(spoolDir, { recursive: true, force: true });
   }
 }

@@ -65,7 +65,7 @@ export interface VerifyScanReport {
   readonly files: readonly FileScanResult[];
 }
 
-/** What verify found, as `verify --json` prints it (SPEC section 2). */
+/** What verify found, as `verify --json` prints it (the README). */
 export interface VerificationReport {
   /** True only when the model may be loaded. */
   ok: boolean;

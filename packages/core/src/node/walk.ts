@@ -31,11 +31,13 @@ export interface WalkOptions {
   readonly exclude?: ReadonlySet<string>;
   /** lstat every file (sign needs sizes; verify takes them from the manifest). */
   readonly withStats?: boolean;
+  /** Told of every entry left out and all the patterns that matched it (sign checks each pattern is used). */
+  readonly onIgnored?: (path: string, matched: readonly Glob[], isDirectory: boolean) => void;
 }
 
 /**
  * Lists the files a model consists of. MODEL itself may be a symlink (followed, like sha256sum
- * does); inside a directory, symlinks, FIFOs, sockets and devices are refused (SPEC section 3):
+ * does); inside a directory, symlinks, FIFOs, sockets and devices are refused (docs/signature-format.md):
  * a link can point outside the model, and reading a FIFO blocks forever.
  */
 export function walkModel(modelPath: string, options: WalkOptions = {}): ModelWalk {
@@ -73,7 +75,12 @@ function walkDirectory(root: string, options: WalkOptions): ModelWalk {
   const files: WalkedFile[] = [];
   const problems: Problem[] = [];
   const ignore = options.ignore ?? [];
-  const isIgnored = (rel: string) => ignore.some((g) => g.matches(rel));
+  const isIgnored = (rel: string, entry: Dirent<Buffer>, abs: string) => {
+    if (options.onIgnored === undefined) return ignore.some((g) => g.matches(rel));
+    const matched = ignore.filter((g) => g.matches(rel));
+    if (matched.length > 0) options.onIgnored(rel, matched, direntKind(entry) === 'unknown' ? lstatSync(abs).isDirectory() : entry.isDirectory());
+    return matched.length > 0;
+  };
   // Iterative, so that deep trees cannot overflow the stack.
   const pending: { abs: string; rel: string; depth: number }[] = [{ abs: root, rel: '', depth: 0 }];
   while (pending.length > 0) {
@@ -87,7 +94,7 @@ function walkDirectory(root: string, options: WalkOptions): ModelWalk {
         continue;
       }
       const abs = `${dir.abs}/${name}`;
-      if (options.exclude?.has(abs) || isIgnored(rel)) continue;
+      if (options.exclude?.has(abs) || isIgnored(rel, entry, abs)) continue;
       const why = checkModelPath(rel);
       if (why !== undefined) {
         problems.push(problem('UNSAFE_PATH', `unsafe file name ${JSON.stringify(rel)}: ${why}`, rel));

@@ -155,6 +155,22 @@ export function revokeKey(document: TrustPolicyDocument, keyIdText: string, now:
   return checked(doc, `Revoked key ${keyId}`);
 }
 
+/**
+ * The full key id that `text` names: a full key id (listed or not: a key can be revoked before it
+ * is seen), or a prefix of at least 4 hex characters (as git's shortest abbreviation) that the id
+ * of exactly one key listed in the policy starts with.
+ */
+export function resolveKeyId(document: TrustPolicyDocument, text: string): string {
+  const prefix = text.toLowerCase();
+  if (!/^[0-9a-f]{4,32}$/.test(prefix)) throw new MsSignError('USAGE', `key id ${JSON.stringify(text)}: expected 4 to 32 hex characters, as keygen, keyid and verify print`);
+  if (prefix.length === 32) return prefix;
+  const { policy } = checkTrustPolicy(document, 'the trust policy');
+  const matches = [...new Set(policy.publishers.flatMap((p) => p.keys.map((k) => k.publicKey.keyId)))].filter((id) => id.startsWith(prefix));
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length === 0) throw new MsSignError('USAGE', `no key of the policy has an id starting with ${prefix}; give the full key id or the public key file`);
+  throw new MsSignError('USAGE', `key id prefix ${prefix} is ambiguous: ${matches.join(', ')}; give more characters`);
+}
+
 /** The settings of a rule to change; what is left out stays as it is. */
 export interface RuleSettings {
   readonly threshold?: number;

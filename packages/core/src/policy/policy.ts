@@ -83,6 +83,8 @@ export interface TrustPolicy {
   readonly publishers: readonly Publisher[];
   /** Revoked key ids (hex). */
   readonly revoked: ReadonlySet<string>;
+  /** When and why each revoked key was revoked, for messages (absent for policies built from keys). */
+  readonly revocations?: ReadonlyMap<string, { readonly reason?: string; readonly revokedAt?: string }>;
   readonly rules: readonly Rule[];
 }
 
@@ -294,11 +296,13 @@ export function compileTrustPolicy(
     return { name: p.name, models: p.models.map((m, j) => glob(m, `${at}/models/${j}`)), keys, ecdsaKeys, certificateRoots, sigstoreIdentities };
   });
   const revoked = new Set<string>();
+  const revocations = new Map<string, { reason?: string; revokedAt?: string }>();
   document.revoked.forEach((r, i) => {
     const length = fromHex(r.keyId)?.length;
     if (length !== 16 && length !== 32) fail(`/revoked/${i}/keyId`, 'expected 32 (Ed25519) or 64 (ECDSA key, certificate) lower-case hex characters');
     date(r.revokedAt, `/revoked/${i}/revokedAt`);
     revoked.add(r.keyId);
+    revocations.set(r.keyId, { ...(r.reason === undefined ? {} : { reason: r.reason }), ...(r.revokedAt === undefined ? {} : { revokedAt: r.revokedAt }) });
   });
   const seenRules = new Set<string>();
   const rules = document.rules.map((r, i): Rule => {
@@ -331,7 +335,7 @@ export function compileTrustPolicy(
       ...(scanWaive === undefined ? {} : { scanWaive: new Set(scanWaive) }),
     };
   });
-  return { publishers, revoked, rules };
+  return { publishers, revoked, revocations, rules };
 }
 
 function publicKeyFromDocument(text: string, field: string, fail: PolicyFailure): PublicKey {

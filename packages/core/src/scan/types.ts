@@ -87,7 +87,7 @@ export class ScanAbort extends Error {
 export interface FileScanResult {
   readonly path: string;
   readonly size: number;
-  /** Format id from detection (SCAN-NOTES section 2 names: `mindspore-lite-ms`, `pickle`, ...), or `unknown`. */
+  /** Format id from detection (the detector's names, e.g. `mindspore-lite-ms`, `pickle`, ...), or `unknown`. */
   readonly format: string;
   readonly formatInfo?: FormatInfo;
   readonly verdict: Verdict;

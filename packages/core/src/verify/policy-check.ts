@@ -24,7 +24,7 @@ export interface PolicyOutcome {
 const CLOCK_SKEW_SECONDS = 300;
 
 /**
- * Applies the trust policy to a signed statement whose payload signatures were checked (SPEC section 4):
+ * Applies the trust policy to a signed statement whose payload signatures were checked (docs/trust-policy.md):
  * key windows, publisher scopes, revocation, the threshold of distinct publishers, expiry and
  * maximum age. Pure: `now` is Unix seconds.
  */

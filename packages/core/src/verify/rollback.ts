@@ -4,7 +4,7 @@ import { formatDate } from '../policy/time.js';
 import type { SignedStatement } from './statement.js';
 
 /**
- * Rollback protection state (SPEC section 4): per model name, the newest version accepted. A
+ * Rollback protection state (docs/trust-policy.md): per model name, the newest version accepted. A
  * replayed older release is a validly signed model, so only memory of what was seen stops it.
  */
 export interface RollbackState {

@@ -1,6 +1,6 @@
 import { problem, type ErrorCode, type Problem } from '../errors.js';
 import { formatDate } from '../policy/time.js';
-import type { SignatureCheck } from './signatures.js';
+import { revokedMessage, type SignatureCheck } from './signatures.js';
 import type { SignedStatement } from './statement.js';
 
 /** A signer identified by an X.509 certificate (formats that carry certificate chains). */
@@ -62,7 +62,7 @@ export function signerReport(check: SignatureCheck, statement?: SignedStatement)
   });
   switch (check.status) {
     case 'revoked':
-      return fail('REVOKED_KEY', `signed by revoked key ${check.keyId}`, null, true);
+      return fail('REVOKED_KEY', revokedMessage(check.keyId, check.revocation), check.revocation?.publisher ?? null, true);
     case 'untrusted':
       return fail('UNTRUSTED_SIGNER', `key ${check.keyId} is not a trusted publisher's key`);
     case 'bad-signature':
