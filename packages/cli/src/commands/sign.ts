@@ -105,7 +105,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       try {
         // The co-signer vouches for what the signature leaves out: the same --ignore list, or
         // --accept-ignores after reading the patterns the refusal lists.
-        signed = await cosignModel(modelPath, existing, { signer, signaturePath, ...(options.acceptIgnores ? {} : { ignore: options.ignore }), ...hashing });
+        signed = await cosignModel(modelPath, existing, { signer, signaturePath, ...(options.acceptIgnores ? {} : { ignore: options.ignore, ignoreGit: options.ignoreGit !== false }), ...hashing });
       } catch (error) {
         if (error instanceof MsSignError && error.code === 'IGNORE_MISMATCH') {
           throw new MsSignError(error.code, `${error.message}; co-sign with the same --ignore list, or with --accept-ignores once you have checked them`, { path: signatureArg, cause: error });
