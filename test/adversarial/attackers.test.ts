@@ -117,19 +117,20 @@ describe('a compromised co-signer', () => {
     // beta co-signs as it always does: refused, and told what it would vouch for.
     const cosign = await runCli(['sign', 'bundle', '-k', w.b.secretPath, '--append', '--json'], { cwd: w.dir });
     assertCodes(cosign, 2, ['IGNORE_MISMATCH']);
-    assert.match(cosign.json<{ errors: { message: string }[] }>().errors[0]!.message, /1 file .*"loader\.py"/);
+    assert.match(cosign.json<{ errors: { message: string }[] }>().errors[0]!.message, /1 file .*loader\.py/);
     const verify = () => runCli(['verify', 'bundle', '-t', 'trust.json', '--json'], { cwd: w.dir });
     assertCodes(await verify(), 1, ['THRESHOLD_NOT_MET']);
     // Another list is refused too; the same list, or --accept-ignores, is a choice made knowingly.
     assertCodes(await runCli(['sign', 'bundle', '-k', w.b.secretPath, '--append', '--ignore', '*.tmp', '--json'], { cwd: w.dir }), 2, ['IGNORE_MISMATCH']);
     const knowingly = await must(['sign', 'bundle', '-k', w.b.secretPath, '--append', '--ignore', 'loader.py'], w.dir);
-    assert.match(knowingly.stdout, /Ignored \(not covered\): loader\.py/);
+    // Patterns are recorded in their anchored form (.gitignore's "loader.py" is "**/loader.py"), .git/ by default.
+    assert.match(knowingly.stdout, /Ignored \(not covered\): \*\*\/loader\.py, \*\*\/\.git\/\*\*/);
     // verify says which patterns it applied, in text and in --json.
     const report = await verify();
     assertCodes(report, 0, []);
-    assert.deepEqual(report.json<{ ignore: string[] }>().ignore, ['loader.py']);
+    assert.deepEqual(report.json<{ ignore: string[] }>().ignore, ['**/loader.py', '**/.git/**']);
     const text = await runCli(['verify', 'bundle', '-t', 'trust.json'], { cwd: w.dir });
-    assert.match(text.stdout, /ignored: +loader\.py \(not covered\)/);
+    assert.match(text.stdout, /ignored: +\*\*\/loader\.py, \*\*\/\.git\/\*\* \(not covered\)/);
   });
 
   test('--accept-ignores co-signs the recorded patterns as they are; a manifest without patterns needs neither flag', async (t) => {

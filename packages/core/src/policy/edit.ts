@@ -162,10 +162,12 @@ export function revokeKey(document: TrustPolicyDocument, keyIdText: string, now:
  */
 export function resolveKeyId(document: TrustPolicyDocument, text: string): string {
   const prefix = text.toLowerCase();
-  if (!/^[0-9a-f]{4,32}$/.test(prefix)) throw new MsSignError('USAGE', `key id ${JSON.stringify(text)}: expected 4 to 32 hex characters, as keygen, keyid and verify print`);
-  if (prefix.length === 32) return prefix;
+  // 32 hex characters for Ed25519 key ids; 64 for ECDSA key ids and certificate fingerprints.
+  if (!/^[0-9a-f]{4,64}$/.test(prefix)) throw new MsSignError('USAGE', `key id ${JSON.stringify(text)}: expected 4 to 64 hex characters, as keygen, keyid and verify print`);
+  if (prefix.length === 32 || prefix.length === 64) return prefix;
   const { policy } = checkTrustPolicy(document, 'the trust policy');
-  const matches = [...new Set(policy.publishers.flatMap((p) => p.keys.map((k) => k.publicKey.keyId)))].filter((id) => id.startsWith(prefix));
+  const ids = policy.publishers.flatMap((p) => [...p.keys.map((k) => k.publicKey.keyId), ...(p.ecdsaKeys ?? []).map((k) => k.keyId), ...(p.certificateRoots ?? []).map((r) => r.fingerprint)]);
+  const matches = [...new Set(ids)].filter((id) => id.startsWith(prefix));
   if (matches.length === 1) return matches[0]!;
   if (matches.length === 0) throw new MsSignError('USAGE', `no key of the policy has an id starting with ${prefix}; give the full key id or the public key file`);
   throw new MsSignError('USAGE', `key id prefix ${prefix} is ambiguous: ${matches.join(', ')}; give more characters`);
