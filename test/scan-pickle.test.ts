@@ -127,7 +127,9 @@ describe('a file that only starts like a pickle', () => {
     assert.equal(scanFile(new BufferSource(junk), 'a').verdict, 'unknown');
     assert.equal(scanFile(new BufferSource(junk), 'weights.safetensors').verdict, 'unknown');
     assert.equal(scanFile(new BufferSource(junk), 'a.pkl').verdict, 'malformed');
-    assert.equal(scanFile(new BufferSource(junk), 'pytorch_model.bin').verdict, 'malformed');
+    assert.equal(scanFile(new BufferSource(junk), 'a.pt').verdict, 'malformed');
+    // .bin also names raw weights: random bytes there must not fail sign; the parse ran nothing.
+    assert.equal(scanFile(new BufferSource(junk), 'pytorch_model.bin').verdict, 'unknown');
   });
 
   test('an import before the break keeps it a pickle, unsafe, whatever the name', () => {
