@@ -7,8 +7,12 @@ import type { VerifiedFileForScan } from './scan.js';
 import type { ModelWalk } from './walk.js';
 import { omsManifest } from './oms/contents.js';
 
-/** Small files are kept in memory while they are hashed, up to this much in all. */
-const CAPTURE_TOTAL_BYTES = 256 * 1024 * 1024;
+/**
+ * Small files are kept in memory while they are hashed, up to this much in all; the rest are
+ * scanned from the file with their hashed identity checked. 32 MiB keeps verify of 20,000 small
+ * files under the 200 MiB peak-RSS bound (256 MiB gave 228 MiB in the benchmark).
+ */
+const CAPTURE_TOTAL_BYTES = 32 * 1024 * 1024;
 /** Memory for captured files is taken in blocks of this size (one SharedArrayBuffer each). */
 const BLOCK_BYTES = 8 * 1024 * 1024;
 
