@@ -1,6 +1,5 @@
-import { decodeUtf8Strict } from '../bytes.js';
 import { MsSignError } from '../errors.js';
-import { asObject, decodeBase64, parseStrictJson, StrictJsonError } from './json.js';
+import { asObject, decodeBase64, parseJsonBytes } from './json.js';
 
 /**
  * The outer Sigstore bundle of an OMS / model_signing signature (protobuf JSON): which trust
@@ -59,14 +58,7 @@ export function parseOmsBundle(bytes: Uint8Array, source: string): OmsBundle {
     throw new MsSignError('MALFORMED_SIGNATURE_FILE', `${source}: ${message}`, { path: source });
   };
   if (bytes.length === 0) fail('the file is empty');
-  const text = decodeUtf8Strict(bytes) ?? fail('not valid UTF-8');
-  let parsed: unknown;
-  try {
-    parsed = parseStrictJson(text, MAX_DEPTH);
-  } catch (error) {
-    if (error instanceof StrictJsonError) fail(error.message);
-    throw error;
-  }
+  const parsed = parseJsonBytes(bytes, MAX_DEPTH, fail);
   const top = object(parsed, 'bundle', ['mediaType', 'verificationMaterial', 'dsseEnvelope', 'messageSignature'], fail);
   const mediaType = string(top.mediaType, 'mediaType', fail);
   // Not a Sigstore bundle at all: a damaged or foreign file. A Sigstore bundle of another version: unsupported.

@@ -1,4 +1,4 @@
-import { fromBase64, toBase64 } from '../bytes.js';
+import { decodeUtf8Strict, fromBase64, toBase64 } from '../bytes.js';
 /**
  * Strict JSON for OMS bundles and in-toto statements. JSON.parse keeps the last of two equal keys,
  * so `{"hint": A, "hint": B}` would mean B here and possibly A to another verifier: a bundle that
@@ -51,6 +51,17 @@ function checkKeysAndDepth(text: string, maxDepth: number): void {
 }
 
 /** A JSON object's own fields, or undefined when `value` is not a plain object. */
+/** Strict UTF-8, then strict JSON; `fail` reports either problem in the caller's terms. */
+export function parseJsonBytes(bytes: Uint8Array, maxDepth: number, fail: (message: string) => never): unknown {
+  const text = decodeUtf8Strict(bytes) ?? fail('not valid UTF-8');
+  try {
+    return parseStrictJson(text, maxDepth);
+  } catch (error) {
+    if (error instanceof StrictJsonError) return fail(error.message);
+    throw error;
+  }
+}
+
 export function asObject(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }

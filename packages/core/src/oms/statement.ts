@@ -3,7 +3,7 @@ import { decodeUtf8Strict, fromHex, toHex } from '../bytes.js';
 import { MsSignError } from '../errors.js';
 import { checkModelPath } from '../format/paths.js';
 import { LIMITS } from '../limits.js';
-import { asObject, parseStrictJson, StrictJsonError } from './json.js';
+import { asObject, parseJsonBytes } from './json.js';
 
 /**
  * The in-toto statement inside an OMS / model_signing bundle, for every version model_signing has
@@ -73,14 +73,7 @@ export function parseOmsStatement(payload: Uint8Array, source: string): OmsState
   const fail = (message: string, code: 'MALFORMED_SIGNATURE_FILE' | 'UNSUPPORTED_FORMAT' | 'UNSAFE_PATH' = 'MALFORMED_SIGNATURE_FILE'): never => {
     throw new MsSignError(code, `${source}: signed statement: ${message}`, { path: source });
   };
-  const text = decodeUtf8Strict(payload) ?? fail('not valid UTF-8');
-  let parsed: unknown;
-  try {
-    parsed = parseStrictJson(text, MAX_DEPTH);
-  } catch (error) {
-    if (error instanceof StrictJsonError) fail(error.message);
-    throw error;
-  }
+  const parsed = parseJsonBytes(payload, MAX_DEPTH, fail);
   const statement = fields(parsed, 'statement', ['_type', 'subject', 'predicateType', 'predicate'], fail);
   if (statement._type !== STATEMENT_TYPE) fail(`_type must be ${STATEMENT_TYPE}`, 'UNSUPPORTED_FORMAT');
   const subjects = Array.isArray(statement.subject) ? statement.subject : fail('subject: expected an array');
