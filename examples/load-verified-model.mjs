@@ -7,7 +7,8 @@
 // TRUST_POLICY defaults to the file `ms-sign verify` would find (-t aside): MS_SIGN_TRUST,
 // ./.ms-sign/trust.json, $XDG_CONFIG_HOME/ms-sign/trust.json. Exit code 0 verified, 1 not
 // verified, 2 setup error, as the CLI.
-import { loadVerifiedModel, locateTrustPolicy, ModelVerificationError, MsSignError, readTrustPolicyFile } from '@ms-sign/core';
+import { MsSignError } from '@ms-sign/core';
+import { loadVerifiedModel, locateTrustPolicy, ModelVerificationError, readTrustPolicyFile } from '@ms-sign/core/node';
 import { createHash } from 'node:crypto';
 
 const [model, policyArg] = process.argv.slice(2);

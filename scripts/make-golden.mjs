@@ -2,7 +2,8 @@
 // Made test/data/golden/v1 once (format version 1). Golden files are FROZEN: they must keep
 // verifying with every future ms-sign, so never regenerate them; add a v2 folder for a new format.
 // Kept for provenance: it shows exactly how the files were made.
-import { createSignatureFile, encodePublicKeyPem, encodeSecretKeyPem, secretKeyFromSeed, hashModelFiles, walkModel, compileGlob } from '@ms-sign/core';
+import { createSignatureFile, secretKeySigner, encodePublicKeyPem, encodeSecretKeyPem, secretKeyFromSeed, compileGlob } from '@ms-sign/core';
+import { hashModelFiles, walkModel } from '@ms-sign/core/internal';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ const created = 1793491200; // 2026-11-01T00:00:00Z
   const walk = walkModel(join(fixtures, 'parallel.ms'), { withStats: true });
   const files = await hashModelFiles(walk, 'sha256', 64 * 1024 * 1024);
   const manifest = { version: 1, kind: 'file', subject: { name: 'parallel.ms' }, hashAlgorithm: 'sha256', shardSize: 64 * 1024 * 1024, files, created, ignore: [], annotations: {} };
-  writeFileSync(join(out, 'parallel.ms.sig'), createSignatureFile(manifest, [key]));
+  writeFileSync(join(out, 'parallel.ms.sig'), await createSignatureFile(manifest, [secretKeySigner(key)]));
 }
 
 // 2. A directory with a nested file, a sharded file (64 KiB shards), an ignored file, a version,
@@ -41,5 +42,5 @@ const created = 1793491200; // 2026-11-01T00:00:00Z
     version: 1, kind: 'directory', subject: { name: 'example/lenet', version: '1.2.0' }, hashAlgorithm: 'sha256', shardSize: 64 * 1024,
     files, created, expires: 4102444800 /* 2100-01-01 */, ignore, annotations: { 'ci.run': '42', source: 'https://example.invalid/lenet' },
   };
-  writeFileSync(join(out, 'model-dir.sig'), createSignatureFile(manifest, [key]));
+  writeFileSync(join(out, 'model-dir.sig'), await createSignatureFile(manifest, [secretKeySigner(key)]));
 }

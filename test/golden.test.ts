@@ -14,15 +14,13 @@ import {
   decodeManifest,
   encodeEnvelope,
   encodeManifest,
-  loadVerifiedModel,
   MANIFEST_PAYLOAD_TYPE,
   parsePublicKeyPem,
   parseSecretKeyPem,
   policyFromKeys,
   toHex,
-  verifyModel,
-  type VerificationReport,
 } from '@ms-sign/core';
+import { loadVerifiedModel, verifyModel, type VerificationReport } from '@ms-sign/core/node';
 import { dataDir, fixture, runCli, tempDir } from './helpers/index.js';
 import { assertFailure } from './helpers/scenarios.js';
 

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { compareRecords, emptyRollbackState, readRollbackState, writeRollbackState, type RollbackRecord } from '@ms-sign/core';
+import { compareRecords, emptyRollbackState, type RollbackRecord } from '@ms-sign/core';
+import { readRollbackState, writeRollbackState } from '@ms-sign/core/node';
 import { copyFixture, makeKey, tempDir } from './helpers/index.js';
 import { nowSeconds, signAt, verifyJson } from './helpers/trust.js';
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { parsePublicKeyPem, readTrustPolicyFile } from '@ms-sign/core';
+import { parsePublicKeyPem } from '@ms-sign/core';
+import { readTrustPolicyFile } from '@ms-sign/core/node';
 import { copyFixture, errorCodes, makeKey, repoRoot, runCli, tempDir } from './helpers/index.js';
 import { cliOk, signAt, verifyJson } from './helpers/trust.js';
 

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { encodePublicKeyPem, encodeSecretKeyPem, MsSignError, publicKeyToDocument, readTrustPolicyFile, secretKeyFromSeed, type TrustPolicyDocument } from '@ms-sign/core';
+import { encodePublicKeyPem, encodeSecretKeyPem, MsSignError, publicKeyToDocument, secretKeyFromSeed, type TrustPolicyDocument } from '@ms-sign/core';
+import { readTrustPolicyFile } from '@ms-sign/core/node';
 import { copyFixture, errorCodes, makeKey, repoRoot, runCli, tempDir } from './helpers/index.js';
 import { cliOk, DAY, nowSeconds, signAt, verifyJson } from './helpers/trust.js';
 

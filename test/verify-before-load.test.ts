@@ -10,16 +10,14 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { MsSignError, parsePublicKeyPem, policyFromKeys } from '@ms-sign/core';
 import {
   copyVerifiedModel,
   loadVerifiedDirectory,
   loadVerifiedModel,
   ModelVerificationError,
-  MsSignError,
-  parsePublicKeyPem,
-  policyFromKeys,
   type VerifiedReadOptions,
-} from '@ms-sign/core';
+} from '@ms-sign/core/node';
 import { cliBin, copyFixture, errorCodes, makeKey, repoRoot, runCli, spawnCli, tempDir } from './helpers/index.js';
 import { cliOk } from './helpers/trust.js';
 

@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { createSignatureFile, decodeEnvelope, decodeManifest, generateSecretKey, readBoundedFile, signModel } from '@ms-sign/core';
+import { createSignatureFile, decodeEnvelope, decodeManifest, generateSecretKey, secretKeySigner } from '@ms-sign/core';
+import { signModel } from '@ms-sign/core/node';
+import { readBoundedFile } from '@ms-sign/core/internal';
 import { writeKeyFiles, type KeyFiles } from '../helpers/crafted.js';
 import { assertCodes } from '../helpers/hostile.js';
 import { errorCodes, runCli, tempDir, type CliResult } from '../helpers/index.js';
@@ -53,7 +55,7 @@ describe('a stolen or revoked key', () => {
     // The thief signs the same manifest twice with the same key: still one publisher.
     const sigPath = join(w.dir, 'model.ms.sig');
     const manifest = decodeManifest(decodeEnvelope(readBoundedFile(sigPath, 1 << 20, 'MALFORMED_SIGNATURE_FILE', 'sig')!).payload);
-    writeFileSync(sigPath, createSignatureFile(manifest, [w.a.key, w.a.key]));
+    writeFileSync(sigPath, await createSignatureFile(manifest, [secretKeySigner(w.a.key), secretKeySigner(w.a.key)]));
     assertCodes(await w.verify(), 1, ['THRESHOLD_NOT_MET']);
   });
 
@@ -68,7 +70,7 @@ describe('a stolen or revoked key', () => {
     await w.sign(w.a);
     assertCodes(await w.verify(), 1, ['KEY_NOT_VALID']);
     // The creation time is the signer's claim: a thief backdates it into the key's window.
-    const { signatureFile } = await signModel(join(w.dir, 'model.ms'), { keys: [w.a.key], signaturePath: join(w.dir, 'model.ms.sig'), now: Date.parse('2023-06-01') / 1000 });
+    const { signatureFile } = await signModel(join(w.dir, 'model.ms'), { signers: [secretKeySigner(w.a.key)], signaturePath: join(w.dir, 'model.ms.sig'), now: Date.parse('2023-06-01') / 1000 });
     writeFileSync(join(w.dir, 'model.ms.sig'), signatureFile);
     assertCodes(await w.verify(), 0, [], 'the window alone does not stop a backdated signature');
     await must(['trust', 'rule', '**', '--max-age', '180d', '-t', 'trust.json'], w.dir);

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, closeSync, ftruncateSync, openSync, readFileSync, renameSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { generateSecretKey, loadVerifiedModel, ModelVerificationError, MsSignError, signModel, verifyModel } from '@ms-sign/core';
+import { generateSecretKey, MsSignError, secretKeySigner } from '@ms-sign/core';
+import { loadVerifiedModel, ModelVerificationError, signModel, verifyModel } from '@ms-sign/core/node';
 import { sha256, trustKeys } from '../helpers/crafted.js';
 import { tempDir } from '../helpers/index.js';
 
@@ -54,7 +55,7 @@ async function signedModel(t: Parameters<typeof tempDir>[0]) {
   threeShardFile(model);
   const bytes = new Uint8Array(readFileSync(model));
   const sig = join(dir, 'model.bin.sig');
-  const { signatureFile } = await signModel(model, { keys: [key], signaturePath: sig, shardSize: SHARD, threads: 1 });
+  const { signatureFile } = await signModel(model, { signers: [secretKeySigner(key)], signaturePath: sig, shardSize: SHARD, threads: 1 });
   writeFileSync(sig, signatureFile);
   return { dir, model, sig, bytes };
 }
@@ -67,7 +68,7 @@ describe('sign: a file that changes while it is hashed is FILE_CHANGED', () => {
     const model = join(dir, 'model.bin');
     threeShardFile(model);
     await assert.rejects(
-      signModel(model, { keys: [key], signaturePath: `${model}.sig`, shardSize: SHARD, threads: 1, onProgress: once(() => appendFileSync(model, 'more')) }),
+      signModel(model, { signers: [secretKeySigner(key)], signaturePath: `${model}.sig`, shardSize: SHARD, threads: 1, onProgress: once(() => appendFileSync(model, 'more')) }),
       isFileChanged,
     );
   });
@@ -76,7 +77,7 @@ describe('sign: a file that changes while it is hashed is FILE_CHANGED', () => {
     const dir = tempDir(t);
     const model = join(dir, 'model.bin');
     threeShardFile(model);
-    await assert.rejects(signModel(model, { keys: [key], signaturePath: `${model}.sig`, shardSize: SHARD, threads: 1, onProgress: once(() => rewriteInPlace(model)) }), isFileChanged);
+    await assert.rejects(signModel(model, { signers: [secretKeySigner(key)], signaturePath: `${model}.sig`, shardSize: SHARD, threads: 1, onProgress: once(() => rewriteInPlace(model)) }), isFileChanged);
   });
 
   test('a file replaced by another of the same size after the walk, before it is hashed', async (t) => {
@@ -89,7 +90,7 @@ describe('sign: a file that changes while it is hashed is FILE_CHANGED', () => {
         renameSync(join(dir, `${name}.new`), join(dir, name));
       }
     };
-    await assert.rejects(signModel(dir, { keys: [key], signaturePath: join(dir, '..', 'x.sig'), shardSize: SHARD, threads: 1, onProgress: once(swap) }), isFileChanged);
+    await assert.rejects(signModel(dir, { signers: [secretKeySigner(key)], signaturePath: join(dir, '..', 'x.sig'), shardSize: SHARD, threads: 1, onProgress: once(swap) }), isFileChanged);
   });
 
   test('with worker threads: a file that grows while its shards are being hashed', async (t) => {
@@ -99,7 +100,7 @@ describe('sign: a file that changes while it is hashed is FILE_CHANGED', () => {
     // result arrives.
     sparseFile(model, 8 * SHARD);
     await assert.rejects(
-      signModel(model, { keys: [key], signaturePath: `${model}.sig`, shardSize: SHARD, threads: 2, onProgress: once(() => appendFileSync(model, 'x')) }),
+      signModel(model, { signers: [secretKeySigner(key)], signaturePath: `${model}.sig`, shardSize: SHARD, threads: 2, onProgress: once(() => appendFileSync(model, 'x')) }),
       isFileChanged,
     );
   });

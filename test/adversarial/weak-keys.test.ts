@@ -20,9 +20,9 @@ import {
   publicKeyFromBytes,
   signingMessage,
   verifyEd25519,
-  verifyModel,
   type TrustPolicy,
 } from '@ms-sign/core';
+import { verifyModel } from '@ms-sign/core/node';
 import { fileEntry, manifestOf, spkiBase64, spkiPem } from '../helpers/crafted.js';
 import { canonicalSmallOrderEncodings, decodePoint, forgeSignature, isSmallOrder, nonCanonicalSmallOrderEncodings, permissiveVerify } from '../helpers/ed25519-curve.js';
 import { errorCodes, runCli, tempDir } from '../helpers/index.js';

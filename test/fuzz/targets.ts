@@ -27,10 +27,10 @@ import {
   LIMITS,
   MsSignError,
   parseTrustPolicy,
-  walkModel,
   type ErrorCode,
   type Manifest,
 } from '@ms-sign/core';
+import { walkModel } from '@ms-sign/core/internal';
 import { fileEntry, manifestOf, seedKey, signManifest, spkiBase64 } from '../helpers/crafted.js';
 import { unicodeStringArbitrary } from '../helpers/property.js';
 import { mutatedArbitrary } from './mutate.js';

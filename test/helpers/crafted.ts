@@ -23,8 +23,8 @@ import {
   type ManifestFile,
   type PublicKey,
   type SecretKey,
-  type TrustSource,
 } from '@ms-sign/core';
+import { type TrustSource } from '@ms-sign/core/node';
 
 // RFC 8410 DER prefixes: PKCS#8 v1 PrivateKeyInfo and SubjectPublicKeyInfo for Ed25519.
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');

@@ -3,7 +3,8 @@
  * when the CLI cannot express it (a chosen creation time, a past expiry), and running the real
  * `trust` and `verify` commands.
  */
-import { parseSecretKeyPem, signModel, writeFileAtomic, type Manifest } from '@ms-sign/core';
+import { parseSecretKeyPem, type Manifest, secretKeySigner } from '@ms-sign/core';
+import { signModel, writeFileAtomic } from '@ms-sign/core/node';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { errorCodes, runCli, type CliResult } from './index.js';
@@ -30,7 +31,7 @@ export async function signAt(dir: string, model: string, secretKeyFiles: string 
   const keys = await Promise.all(files.map((f) => parseSecretKeyPem(readFileSync(resolve(dir, f), 'utf8'), () => Promise.reject(new Error('no passphrase')), f)));
   const signaturePath = join(dir, options.output ?? `${model}.sig`);
   const { manifest, signatureFile } = await signModel(join(dir, model), {
-    keys,
+    signers: keys.map((key, i) => secretKeySigner(key, files[i])),
     signaturePath,
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.expires === undefined ? {} : { expires: options.expires }),

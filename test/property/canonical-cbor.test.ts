@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { CborDecodeError, decodeCanonical, decodeEnvelope, encodeCanonical, MsSignError, type CborValue } from '@ms-sign/core';
+import { decodeCanonical, decodeEnvelope, encodeCanonical, MsSignError, type CborValue } from '@ms-sign/core';
+import { CborDecodeError } from '@ms-sign/core/internal';
 import { encodeReference, seededChoose } from '../helpers/cbor-reference.js';
 import { manifestBytes, seedKey, signPayload } from '../helpers/crafted.js';
 import { fcParams, unicodeStringArbitrary } from '../helpers/property.js';

@@ -9,7 +9,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { decodeEnvelope, decodeManifest, encodeEnvelope, encodeManifest, generateSecretKey, shardCount, signModel, verifyModel, type HashAlgorithm } from '@ms-sign/core';
+import {
+  decodeEnvelope,
+  decodeManifest,
+  encodeEnvelope,
+  encodeManifest,
+  generateSecretKey,
+  shardCount,
+  type HashAlgorithm,
+  secretKeySigner,
+} from '@ms-sign/core';
+import { signModel, verifyModel } from '@ms-sign/core/node';
 import { trustKeys } from '../helpers/crafted.js';
 import { tempDir } from '../helpers/index.js';
 import { contentOf, fcParams, nameArbitrary, SHARD, sizeArbitrary, treeArbitrary } from '../helpers/property.js';
@@ -43,7 +53,7 @@ describe('property: sign then verify round-trips', () => {
           writeFileSync(at, content);
         }
         const signaturePath = join(dir, 'model.sig');
-        const signed = await signModel(model, { keys: [key], signaturePath, shardSize: SHARD, hashAlgorithm, threads: 1 });
+        const signed = await signModel(model, { signers: [secretKeySigner(key)], signaturePath, shardSize: SHARD, hashAlgorithm, threads: 1 });
         writeFileSync(signaturePath, signed.signatureFile);
 
         const report = await verifyModel(model, { trust, signaturePath, threads: 1 });

@@ -16,11 +16,11 @@ import {
   encodeEnvelope,
   generateSecretKey,
   shardCount,
-  signModel,
-  verifyModel,
   type Manifest,
   type ManifestFile,
+  secretKeySigner,
 } from '@ms-sign/core';
+import { signModel, verifyModel } from '@ms-sign/core/node';
 import { trustKeys } from '../helpers/crafted.js';
 import { tempDir, writeFile } from '../helpers/index.js';
 import { contentOf, fcParams, SHARD, sizeArbitrary, treeArbitrary } from '../helpers/property.js';
@@ -39,7 +39,7 @@ async function signedModel(root: string, run: number, spec: ModelSpec) {
   const files = spec.paths.map((path, i) => ({ path, content: contentOf(spec.sizes[i]!, spec.salt + i) }));
   for (const f of files) writeFile(join(model, f.path), f.content);
   const signaturePath = join(dir, 'model.sig');
-  const { signatureFile, manifest } = await signModel(model, { keys: [trusted], signaturePath, shardSize: SHARD, threads: 1 });
+  const { signatureFile, manifest } = await signModel(model, { signers: [secretKeySigner(trusted)], signaturePath, shardSize: SHARD, threads: 1 });
   writeFileSync(signaturePath, signatureFile);
   const verify = async () => (await verifyModel(model, { trust, signaturePath, threads: 1 })).errors;
   return { model, files, signaturePath, signatureFile, manifest, verify };
@@ -147,9 +147,9 @@ describe('property: any single-bit change fails verification with the right code
       forSignedModels(t, 10, async (m, bit) => {
         const mutated = mutate(decodeManifest(decodeEnvelope(m.signatureFile).payload), bit);
         fc.pre(mutated !== undefined);
-        writeFileSync(m.signaturePath, createSignatureFile(mutated!, [untrusted]));
+        writeFileSync(m.signaturePath, await createSignatureFile(mutated!, [secretKeySigner(untrusted)]));
         assert.deepEqual(codes(await m.verify()), ['UNTRUSTED_SIGNER']);
-        writeFileSync(m.signaturePath, createSignatureFile(mutated!, [trusted]));
+        writeFileSync(m.signaturePath, await createSignatureFile(mutated!, [secretKeySigner(trusted)]));
         assert.deepEqual(codes(await m.verify()).sort(), [...contentCodes].sort());
       }));
   }

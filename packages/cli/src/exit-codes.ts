@@ -43,6 +43,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, 1 | 2 | 126 | 127>> = {
   BAD_STATE_FILE: 2,
   FILE_EXISTS: 2,
   ALREADY_SIGNED: 2,
+  SIGNER_FAILED: 2,
   IO_ERROR: 2,
   INTERNAL: 2,
   COMMAND_NOT_FOUND: 127,

@@ -1,4 +1,14 @@
-import { LIMITS, MsSignError, parsePublicKeyPem, parseSecretKeyPem, readBoundedFile, type PublicKey, type SecretKey } from '@ms-sign/core';
+import {
+  LIMITS,
+  MsSignError,
+  parsePublicKeyPem,
+  parseSecretKeyPem,
+  secretKeySigner,
+  type PublicKey,
+  type SecretKey,
+  type Signer,
+} from '@ms-sign/core';
+import { readBoundedFile } from '@ms-sign/core/internal';
 import { resolve } from 'node:path';
 import type { CliIo } from './io.js';
 import { passphraseFor } from './passphrase.js';
@@ -25,6 +35,11 @@ export async function loadSecretKey(file: string | undefined, io: CliIo): Promis
   const text = io.env.MS_SIGN_KEY;
   if (text !== undefined && text.trim() !== '') return parseSecretKeyPem(text, () => passphraseFor(io, 'MS_SIGN_KEY'), 'MS_SIGN_KEY');
   throw new MsSignError('USAGE', 'no secret key: give -k FILE, or put the key file\'s text in MS_SIGN_KEY');
+}
+
+/** The file-key signer for `-k FILE` or MS_SIGN_KEY: the seam where other signers plug in. */
+export async function loadSigner(file: string | undefined, io: CliIo): Promise<Signer> {
+  return secretKeySigner(await loadSecretKey(file, io), file ?? 'MS_SIGN_KEY');
 }
 
 export function loadPublicKey(file: string, io: CliIo): PublicKey {

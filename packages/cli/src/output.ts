@@ -1,4 +1,4 @@
-import type { Problem } from '@ms-sign/core';
+import type { Problem, SignerReport } from '@ms-sign/core';
 import { paint, printable, useColor, writeLine, type CliIo } from './io.js';
 
 /** Diagnostics go to stderr, one line per problem: "ms-sign: CODE: message". */
@@ -21,4 +21,12 @@ export function formatBytes(n: number): string {
     unit++;
   }
   return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** A signer as people read it: "key 3f…", or its certificate or Sigstore identity (escaped). */
+export function signerName(signer: Pick<SignerReport, 'keyId' | 'certificate' | 'sigstore'>): string {
+  if (signer.keyId !== null) return `key ${signer.keyId}`;
+  if (signer.certificate) return `certificate ${printable(signer.certificate.subject)} (issued by ${printable(signer.certificate.issuer)})`;
+  if (signer.sigstore) return `${printable(signer.sigstore.identity)} (via ${printable(signer.sigstore.issuer)})`;
+  return 'unidentified signer';
 }

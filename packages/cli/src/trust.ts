@@ -1,4 +1,5 @@
-import { locateTrustPolicy, MsSignError, policyFromKeys, readTrustPolicyFile, type TrustSource } from '@ms-sign/core';
+import { MsSignError, policyFromKeys } from '@ms-sign/core';
+import { locateTrustPolicy, readTrustPolicyFile, type TrustPolicyOrigin, type TrustSource } from '@ms-sign/core/node';
 import type { CliIo } from './io.js';
 import { loadPublicKey } from './keys.js';
 
@@ -25,5 +26,10 @@ export function resolveTrust(options: TrustOptions, io: CliIo): TrustSource & { 
       'no trust anchor: give the publisher\'s key with -p PUBKEY, or a trust policy with -t FILE, MS_SIGN_TRUST, ./.ms-sign/trust.json or $XDG_CONFIG_HOME/ms-sign/trust.json',
     );
   }
-  return { policy: readTrustPolicyFile(location.path).policy, source: location.path, origin: location.origin };
+  return { policy: readTrustPolicyFile(location.path).policy, source: location.path, origin: originLabel(location.origin) };
+}
+
+/** How a trust policy was found, as the CLI names it: the file given on purpose is "-t". */
+export function originLabel(origin: TrustPolicyOrigin): string {
+  return origin === 'explicit' ? '-t' : origin;
 }

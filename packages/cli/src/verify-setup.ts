@@ -1,8 +1,9 @@
-import { defaultSignaturePath, MsSignError, readRollbackState, writeRollbackState, type RollbackState, type VerificationReport, type VerifyModelOptions } from '@ms-sign/core';
+import { MsSignError, type ErrorCode, type Problem, type RollbackState } from '@ms-sign/core';
+import { defaultSignaturePath, readRollbackState, writeRollbackState, type VerificationReport, type VerifyModelOptions } from '@ms-sign/core/node';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { paint, printable, useColor, writeLine, type CliIo } from './io.js';
-import { formatBytes, printProblems } from './output.js';
+import { formatBytes, printProblems, signerName } from './output.js';
 import type { Progress } from './progress.js';
 import { resolveTrust } from './trust.js';
 
@@ -58,7 +59,19 @@ export type PresentedReport = VerificationReport & { policy: { origin: string } 
 /** Reports paths as the user typed them, not as resolved for the library. */
 export function presentReport(report: VerificationReport, model: string, cli: VerifyCliOptions, origin: string): PresentedReport {
   const signature = cli.signature ?? defaultSignaturePath(model);
-  return { ...report, model, signature, policy: { ...report.policy, origin } };
+  return { ...report, model, signature, policy: { ...report.policy, origin }, errors: report.errors.map(withHint) };
+}
+
+/** The library reports facts; the CLI adds which option would change the outcome. */
+const HINTS: Partial<Record<ErrorCode, string>> = {
+  MISSING_SIGNATURE_FILE: '; sign the model or give its signature with -s',
+  ROLLBACK: '; use --allow-rollback to accept it on purpose',
+  EXPIRY_REQUIRED: ' (sign with --expires)',
+};
+
+function withHint(problem: Problem): Problem {
+  const hint = HINTS[problem.code];
+  return hint === undefined ? problem : { ...problem, message: `${problem.message}${hint}` };
 }
 
 /** Which trust anchors and rules were applied: always reported (SPEC section 4). */
@@ -81,7 +94,7 @@ export function printReport(io: CliIo, report: PresentedReport, out: Writable, q
   }
   if (quiet) return;
   const color = out === io.stdout ? useColor(io, 'stdout') : useColor(io, 'stderr');
-  const signers = report.signers.filter((s) => s.valid).map((s) => `${printable(s.publisher ?? '?')} (key ${s.keyId})`);
+  const signers = report.signers.filter((s) => s.valid).map((s) => `${printable(s.publisher ?? '?')} (${signerName(s)})`);
   writeLine(out, `${paint(color, 32, 'Verified')} ${printable(report.model)}`);
   writeLine(out, `  model:     ${printable(report.subject.name ?? '')}${report.subject.version ? ` version ${printable(report.subject.version)}` : ''}, signed ${report.created}${report.expires ? `, expires ${report.expires}` : ''}`);
   writeLine(out, `  signed by: ${signers.join(', ')}`);

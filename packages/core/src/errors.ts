@@ -46,6 +46,7 @@ export const SETUP_ERROR_CODES = [
   'BAD_STATE_FILE',
   'FILE_EXISTS',
   'ALREADY_SIGNED',
+  'SIGNER_FAILED',
   'IO_ERROR',
   'INTERNAL',
 ] as const;
@@ -53,11 +54,16 @@ export const SETUP_ERROR_CODES = [
 /** `exec` only: CMD could not be started (exit codes 127 and 126, as `env` and `timeout` use). */
 export const EXEC_ERROR_CODES = ['COMMAND_NOT_FOUND', 'COMMAND_NOT_EXECUTABLE'] as const;
 
+/** A code meaning the model is not verified (exit 1). */
 export type VerificationFailureCode = (typeof VERIFICATION_FAILURE_CODES)[number];
+/** A code meaning the operator's setup is wrong (exit 2). */
 export type SetupErrorCode = (typeof SETUP_ERROR_CODES)[number];
+/** A code of `exec` only: CMD could not start. */
 export type ExecErrorCode = (typeof EXEC_ERROR_CODES)[number];
+/** Every error code ms-sign reports. */
 export type ErrorCode = VerificationFailureCode | SetupErrorCode | ExecErrorCode;
 
+/** Every error code, verification failures first (docs/errors.md lists each). */
 export const ERROR_CODES: readonly ErrorCode[] = [
   ...VERIFICATION_FAILURE_CODES,
   ...SETUP_ERROR_CODES,
@@ -74,6 +80,7 @@ export interface Problem {
   readonly field?: string;
 }
 
+/** Where an MsSignError happened, and what caused it. */
 export interface MsSignErrorOptions {
   readonly path?: string | undefined;
   readonly field?: string | undefined;
@@ -100,10 +107,12 @@ export class MsSignError extends Error {
   }
 }
 
+/** A Problem; `path` only when given. */
 export function problem(code: ErrorCode, message: string, path?: string): Problem {
   return path === undefined ? { code, message } : { code, message, path };
 }
 
+/** True for codes that mean "the model is not verified" (exit 1), false for setup errors. */
 export function isVerificationFailure(code: ErrorCode): code is VerificationFailureCode {
   return (VERIFICATION_FAILURE_CODES as readonly string[]).includes(code);
 }

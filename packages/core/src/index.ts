@@ -1,9 +1,10 @@
 /**
- * @ms-sign/core: sign model files and directories with Ed25519, verify them against a trust
- * policy, and hand back exactly the verified bytes.
+ * @ms-sign/core: the pure core of ms-sign. Encoding and strict decoding of signature files and
+ * manifests, keys, trust policies and their edits, signature checks and the pure verification
+ * stage (verifySignatureFile), and the Signer and SignatureFormat seams. No file I/O here.
  *
- * Pure modules (format, crypto, policy, verify) do no file I/O; everything that touches the file
- * system lives under node/.
+ * Signing and verifying models on disk, verify-before-load and the trust files are in
+ * `@ms-sign/core/node`.
  */
 export * from './errors.js';
 export { LIMITS } from './limits.js';
@@ -12,12 +13,13 @@ export { toHex } from './bytes.js';
 export { caseFoldKey, checkModelPath, findPathCollision } from './format/paths.js';
 export { PATH_UNICODE_VERSION } from './format/unicode-fold.js';
 export { checkGlob, compileGlob, escapeGlob, type Glob } from './format/glob.js';
-export { encodeCanonical, decodeCanonical, CborDecodeError, type CborValue, type CborMap } from './format/cbor.js';
+export { encodeCanonical, decodeCanonical, type CborValue, type CborMap } from './format/cbor.js';
 export { SIGNING_DOMAIN, MANIFEST_PAYLOAD_TYPE, signingMessage } from './format/pae.js';
 export { encodeEnvelope, decodeEnvelope, type Envelope, type EnvelopeSignature } from './format/envelope.js';
 export {
   encodeManifest,
   decodeManifest,
+  checkManifest,
   shardCount,
   HASH_ALGORITHMS,
   MANIFEST_VERSION,
@@ -29,6 +31,7 @@ export {
 } from './format/manifest.js';
 export { createSignatureFile, appendSignature } from './format/signature-file.js';
 
+export { secretKeySigner, type Signer, type SignatureAlgorithm } from './crypto/signer.js';
 export { checkPublicKeyBytes, verifyEd25519, keyIdHex } from './crypto/ed25519.js';
 export {
   publicKeyFromBytes,
@@ -62,11 +65,29 @@ export {
   type Rule,
   type PolicyFailure,
 } from './policy/policy.js';
+export {
+  addPublisherKey,
+  removePublisher,
+  revokeKey,
+  setRule,
+  removeRule,
+  describeRule,
+  describeWindow,
+  type PolicyEdit,
+  type KeyWindow,
+  type AddKeyOptions,
+  type RuleSettings,
+} from './policy/edit.js';
 export { parseDuration, parseDate, parseWhen, formatDate, formatDuration } from './policy/time.js';
 export { parseSemver, compareSemver } from './policy/semver.js';
 
 export { checkSignatures, type SignatureCheck } from './verify/signatures.js';
-export { applyPolicy, type AppliedRule, type SignerReport, type PolicyOutcome } from './verify/policy-check.js';
+export { applyPolicy, type AppliedRule, type PolicyOutcome } from './verify/policy-check.js';
+export { signerReport, type SignerReport, type SignerVerdict, type CertificateIdentity, type SigstoreIdentity } from './verify/signer-report.js';
+export { contentsSummary, type SignedStatement, type ExpectedContents } from './verify/statement.js';
+export type { SignatureFormat, SignatureVerification, SignatureDescription, FormatVerifyOptions } from './verify/format.js';
+export { NATIVE_FORMAT } from './verify/native-format.js';
+export { verifySignatureFile, signatureFormatOf, SIGNATURE_FORMATS, type VerifySignatureFileOptions } from './verify/verify-signature-file.js';
 export {
   checkRollback,
   advanceRollbackState,
@@ -76,22 +97,3 @@ export {
   type RollbackState,
   type RollbackRecord,
 } from './verify/rollback.js';
-
-export { readBoundedFile, writeFileAtomic } from './node/files.js';
-export { walkModel, resolveModel, type ModelWalk, type WalkedFile } from './node/walk.js';
-export { hashModelFiles, compareModel } from './node/contents.js';
-export { DEFAULT_SHARD_SIZE } from './node/hash/tuning.js';
-export { defaultSignaturePath } from './node/signature-path.js';
-export { signModel, cosignModel, type SignModelOptions, type SignedModel, type CosignOptions } from './node/sign.js';
-export { verifyModel, type VerifyModelOptions, type VerificationReport, type TrustSource } from './node/verify.js';
-export { loadVerifiedModel, loadVerifiedDirectory, copyVerifiedModel, ModelVerificationError, type VerifiedReadOptions } from './node/verified-bytes.js';
-export {
-  locateTrustPolicy,
-  userTrustPolicyPath,
-  readTrustPolicyFile,
-  writeTrustPolicyFile,
-  readRollbackState,
-  writeRollbackState,
-  type TrustPolicyLocation,
-  type TrustPolicyOrigin,
-} from './node/trust-files.js';

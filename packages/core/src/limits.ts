@@ -5,6 +5,7 @@
  */
 const MiB = 1024 * 1024;
 
+/** Every bound ms-sign applies to untrusted input (signature files, manifests, policies, model trees). */
 export const LIMITS = {
   /** A signature file larger than this is refused before it is read. */
   signatureFileBytes: 64 * MiB,

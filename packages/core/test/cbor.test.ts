@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { CborDecodeError, decodeCanonical, encodeCanonical, LIMITS, type CborValue } from '@ms-sign/core';
+import { decodeCanonical, encodeCanonical, LIMITS, type CborValue } from '@ms-sign/core';
+import { CborDecodeError } from '@ms-sign/core/internal';
 import { unicodeText } from '../../../test/helpers/arbitraries.js';
 import { encodeReference as referenceEncode } from '../../../test/helpers/cbor-reference.js';
 

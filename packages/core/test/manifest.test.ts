@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  checkManifest,
   decodeEnvelope,
   decodeManifest,
   encodeCanonical,
@@ -170,6 +171,33 @@ describe('decodeManifest', () => {
     for (const bytes of [new Uint8Array(0), Uint8Array.of(0xa0), Uint8Array.of(0x80), Uint8Array.of(...valid, 0), valid.subarray(0, valid.length - 1)]) {
       assert.equal(thrownCode(() => decodeManifest(bytes)), 'MALFORMED_SIGNATURE_FILE');
     }
+  });
+});
+
+describe('checkManifest', () => {
+  const valid = () => decodeManifest(encodeCanonical(body()));
+
+  test('a decoded valid manifest has no problem', () => {
+    assert.deepEqual(checkManifest(valid()), []);
+  });
+
+  test('collects every problem, in field order, each with its code', () => {
+    const m = valid();
+    const broken: Manifest = {
+      ...m,
+      subject: { name: '' },
+      files: [m.files[1]!, { ...m.files[0]!, path: '../x' }],
+      annotations: { 'bad key': 'v', ok: 'a\u0007' },
+      ignore: Array.from({ length: LIMITS.ignorePatterns + 1 }, (_, i) => `p${i}`),
+    };
+    const found = checkManifest(broken).map((p) => p.code);
+    assert.deepEqual(found, ['MALFORMED_SIGNATURE_FILE', 'UNSAFE_PATH', 'UNSAFE_PATH', 'LIMIT_EXCEEDED', 'MALFORMED_SIGNATURE_FILE', 'MALFORMED_SIGNATURE_FILE']);
+  });
+
+  test('a value a decoder cannot produce is still refused: a lone surrogate, a negative size', () => {
+    const m = valid();
+    assert.deepEqual(checkManifest({ ...m, annotations: { a: '\ud800' } }).map((p) => p.code), ['MALFORMED_SIGNATURE_FILE']);
+    assert.deepEqual(checkManifest({ ...m, files: [{ ...m.files[0]!, size: -1 }, m.files[1]!] }).map((p) => p.code), ['MALFORMED_SIGNATURE_FILE']);
   });
 });
 

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { caseFoldKey, checkModelPath, findPathCollision, LIMITS, PATH_UNICODE_VERSION, walkModel } from '@ms-sign/core';
+import { caseFoldKey, checkModelPath, findPathCollision, LIMITS, PATH_UNICODE_VERSION } from '@ms-sign/core';
+import { walkModel } from '@ms-sign/core/internal';
 
 let repoRoot = dirname(fileURLToPath(import.meta.url));
 while (!existsSync(join(repoRoot, 'pnpm-workspace.yaml')) && dirname(repoRoot) !== repoRoot) repoRoot = dirname(repoRoot);

@@ -1,4 +1,5 @@
-import { copyVerifiedModel, ModelVerificationError, MsSignError, verifyModel, type VerificationReport } from '@ms-sign/core';
+import { MsSignError } from '@ms-sign/core';
+import { copyVerifiedModel, ModelVerificationError, verifyModel, type VerificationReport } from '@ms-sign/core/node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';

@@ -1,8 +1,9 @@
-import { decodeEnvelope, decodeManifest, formatDate, LIMITS, MsSignError, readBoundedFile, toHex } from '@ms-sign/core';
+import { formatDate, LIMITS, MsSignError, signatureFormatOf, toHex, type SignatureDescription } from '@ms-sign/core';
+import { readBoundedFile } from '@ms-sign/core/internal';
 import { resolve } from 'node:path';
 import { exitCodeFor } from '../exit-codes.js';
 import { printable, writeLine, type CliIo } from '../io.js';
-import { formatBytes, printJson, printProblems } from '../output.js';
+import { formatBytes, printJson, printProblems, signerName } from '../output.js';
 
 export interface InspectOptions {
   readonly json?: boolean;
@@ -17,27 +18,7 @@ export async function inspectCommand(sig: string, options: InspectOptions, io: C
   try {
     const bytes = readBoundedFile(resolve(io.cwd, sig), LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
     if (bytes === undefined) throw new MsSignError('MISSING_SIGNATURE_FILE', `signature file ${sig} not found`, { path: sig });
-    const envelope = decodeEnvelope(bytes, sig);
-    const manifest = decodeManifest(envelope.payload, sig);
-    view = {
-      ok: true,
-      verified: false,
-      signature: sig,
-      payloadType: envelope.payloadType,
-      subject: { name: manifest.subject.name, version: manifest.subject.version ?? null },
-      kind: manifest.kind,
-      hashAlgorithm: manifest.hashAlgorithm,
-      shardSize: manifest.shardSize,
-      created: formatDate(manifest.created),
-      expires: manifest.expires === undefined ? null : formatDate(manifest.expires),
-      ignore: manifest.ignore,
-      annotations: { ...manifest.annotations },
-      signers: envelope.signatures.map((s) => ({ keyId: toHex(s.keyId) })),
-      files: manifest.files.map((f) =>
-        f.digests.length === 1 ? { path: f.path, size: f.size, digest: toHex(f.digests[0]!) } : { path: f.path, size: f.size, shards: f.digests.map(toHex) },
-      ),
-      errors: [],
-    };
+    view = { ok: true, verified: false, signature: sig, ...describeView(signatureFormatOf(bytes).describe(bytes, sig)), errors: [] };
   } catch (error) {
     if (!(error instanceof MsSignError)) throw error;
     const problems = [error.toProblem()];
@@ -56,11 +37,36 @@ export async function inspectCommand(sig: string, options: InspectOptions, io: C
   out(`  model:       ${printable(subject.name)}${subject.version ? ` version ${printable(subject.version)}` : ''} (${String(view.kind)})`);
   out(`  created:     ${String(view.created)}${view.expires ? `, expires ${String(view.expires)}` : ''}`);
   out(`  hash:        ${String(view.hashAlgorithm)}, shards of ${formatBytes(view.shardSize as number)}`);
-  out(`  signers:     ${(view.signers as { keyId: string }[]).map((s) => `key ${s.keyId}`).join(', ')}`);
+  out(`  signers:     ${(view.signers as SignatureDescription['signers']).map(signerName).join(', ')}`);
   const ignore = view.ignore as string[];
   if (ignore.length > 0) out(`  ignore:      ${ignore.map((p) => printable(p)).join(', ')}`);
   for (const [key, value] of Object.entries(view.annotations as Record<string, string>)) out(`  annotation:  ${printable(key)}=${printable(value)}`);
   out(`  files:       ${files.length} (${formatBytes(files.reduce((n, f) => n + f.size, 0))})`);
   for (const f of files) out(`    ${f.digest ?? `${f.shards!.length} shards`}  ${f.size}  ${printable(f.path)}`);
   return 0;
+}
+
+/** The --json fields of a signature file's description, in the order inspect prints them. */
+function describeView(description: SignatureDescription): Record<string, unknown> {
+  const { statement, expected } = description;
+  switch (expected.kind) {
+    case 'manifest': {
+      const manifest = expected.manifest;
+      return {
+        payloadType: description.payloadType,
+        subject: { name: statement.subject.name, version: statement.subject.version ?? null },
+        kind: manifest.kind,
+        hashAlgorithm: manifest.hashAlgorithm,
+        shardSize: manifest.shardSize,
+        created: formatDate(statement.created),
+        expires: statement.expires === undefined ? null : formatDate(statement.expires),
+        ignore: manifest.ignore,
+        annotations: { ...statement.annotations },
+        signers: description.signers,
+        files: manifest.files.map((f) =>
+          f.digests.length === 1 ? { path: f.path, size: f.size, digest: toHex(f.digests[0]!) } : { path: f.path, size: f.size, shards: f.digests.map(toHex) },
+        ),
+      };
+    }
+  }
 }

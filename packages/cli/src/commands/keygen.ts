@@ -1,4 +1,5 @@
-import { encodePublicKeyPem, encodeSecretKeyPem, generateSecretKey, MsSignError, writeFileAtomic } from '@ms-sign/core';
+import { encodePublicKeyPem, encodeSecretKeyPem, generateSecretKey, MsSignError } from '@ms-sign/core';
+import { writeFileAtomic } from '@ms-sign/core/node';
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeLine, type CliIo } from '../io.js';

@@ -1,18 +1,17 @@
 import {
-  cosignModel,
-  defaultSignaturePath,
   MsSignError,
   parseWhen,
-  readBoundedFile,
-  signModel,
-  writeFileAtomic,
   LIMITS,
   type HashAlgorithm,
-  type SignedModel,
+  contentsSummary,
+  type ExpectedContents,
+  type SignedStatement,
 } from '@ms-sign/core';
+import { cosignModel, defaultSignaturePath, signModel, writeFileAtomic } from '@ms-sign/core/node';
+import { readBoundedFile } from '@ms-sign/core/internal';
 import { resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
-import { loadSecretKey } from '../keys.js';
+import { loadSigner } from '../keys.js';
 import { formatBytes, printJson } from '../output.js';
 import { startProgress } from '../progress.js';
 
@@ -49,18 +48,18 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       throw new MsSignError('USAGE', '--append co-signs the existing manifest as it is; it takes no --name, --model-version, -a, --ignore or --expires');
     }
   }
-  const key = await loadSecretKey(options.key, io);
+  const signer = await loadSigner(options.key, io);
   const progress = startProgress(io, options.json !== true);
-  let signed: SignedModel;
+  let signed: { readonly statement: SignedStatement; readonly expected: ExpectedContents; readonly signatureFile: Uint8Array };
   try {
     const hashing = { threads: options.threads, onProgress: progress.onProgress };
     if (options.append) {
       const existing = readBoundedFile(signaturePath, LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
       if (existing === undefined) throw new MsSignError('MISSING_SIGNATURE_FILE', `--append: signature file ${signatureArg} not found`, { path: signatureArg });
-      signed = await cosignModel(modelPath, existing, { key, signaturePath, ...hashing });
+      signed = await cosignModel(modelPath, existing, { signer, signaturePath, ...hashing });
     } else {
-      signed = await signModel(modelPath, {
-        keys: [key],
+      const { manifest, signatureFile } = await signModel(modelPath, {
+        signers: [signer],
         signaturePath,
         annotations,
         ignore: options.ignore,
@@ -72,28 +71,30 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
         ...(options.shardSize === undefined ? {} : { shardSize: options.shardSize }),
         ...hashing,
       });
+      signed = { statement: manifest, expected: { kind: 'manifest', manifest }, signatureFile };
     }
   } finally {
     progress.stop();
   }
   writeFileAtomic(signaturePath, signed.signatureFile, { overwrite: true });
 
-  const { manifest } = signed;
-  const bytes = manifest.files.reduce((n, f) => n + f.size, 0);
+  const { statement } = signed;
+  const { count, bytes: recorded } = contentsSummary(signed.expected);
+  const bytes = recorded ?? 0;
   if (options.json) {
     printJson(io, {
       ok: true,
       model,
       signature: signatureArg,
-      keyId: key.publicKey.keyId,
+      keyId: signer.keyId,
       appended: options.append === true,
-      subject: { name: manifest.subject.name, version: manifest.subject.version ?? null },
-      files: { count: manifest.files.length, bytes },
+      subject: { name: statement.subject.name, version: statement.subject.version ?? null },
+      files: { count, bytes },
       errors: [],
     });
   } else {
-    const what = `${manifest.files.length} file${manifest.files.length === 1 ? '' : 's'}, ${formatBytes(bytes)}`;
-    writeLine(io.stdout, `${options.append ? 'Co-signed' : 'Signed'} ${printable(model)} as "${printable(manifest.subject.name)}"${manifest.subject.version ? ` version ${printable(manifest.subject.version)}` : ''} (${what}) with key ${key.publicKey.keyId}`);
+    const what = `${count} file${count === 1 ? '' : 's'}${recorded === null ? '' : `, ${formatBytes(recorded)}`}`;
+    writeLine(io.stdout, `${options.append ? 'Co-signed' : 'Signed'} ${printable(model)} as "${printable(statement.subject.name)}"${statement.subject.version ? ` version ${printable(statement.subject.version)}` : ''} (${what}) with key ${signer.keyId}`);
     writeLine(io.stdout, `Signature: ${printable(signatureArg)}`);
   }
   return 0;

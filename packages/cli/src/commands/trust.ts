@@ -1,22 +1,22 @@
 import {
-  checkGlob,
-  checkTrustPolicy,
+  addPublisherKey,
+  describeRule,
+  describeWindow,
   EMPTY_POLICY_DOCUMENT,
-  locateTrustPolicy,
   MsSignError,
-  parseDate,
-  parseDuration,
-  publicKeyToDocument,
-  readTrustPolicyFile,
-  writeTrustPolicyFile,
-  type KeyDocument,
+  removePublisher,
+  removeRule,
+  revokeKey,
+  setRule,
+  type PolicyEdit,
   type TrustPolicyDocument,
-  type TrustPolicyLocation,
 } from '@ms-sign/core';
+import { locateTrustPolicy, readTrustPolicyFile, writeTrustPolicyFile, type TrustPolicyLocation } from '@ms-sign/core/node';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
 import { loadPublicKey } from '../keys.js';
+import { originLabel } from '../trust.js';
 import { printJson } from '../output.js';
 
 interface TrustFileOptions {
@@ -31,7 +31,7 @@ interface TrustFileOptions {
  */
 function policyLocation(options: TrustFileOptions, io: CliIo, forInit: boolean): TrustPolicyLocation {
   if (forInit) {
-    if (options.trust !== undefined) return { path: resolve(io.cwd, options.trust), origin: '-t' };
+    if (options.trust !== undefined) return { path: resolve(io.cwd, options.trust), origin: 'explicit' };
     if (io.env.MS_SIGN_TRUST) return { path: resolve(io.cwd, io.env.MS_SIGN_TRUST), origin: 'MS_SIGN_TRUST' };
     return { path: resolve(io.cwd, '.ms-sign', 'trust.json'), origin: './.ms-sign/trust.json' };
   }
@@ -44,22 +44,22 @@ function policyLocation(options: TrustFileOptions, io: CliIo, forInit: boolean):
 }
 
 /**
- * Applies an edit and writes the policy atomically, only after the result passed the same schema
- * and checks as a policy verify loads: an edit can never leave a policy verify refuses.
+ * Applies an edit (a pure function of core's policy/edit.ts, which refuses a change that would
+ * leave a policy verify refuses) and writes the policy atomically. `hint` is added to a refusal.
  */
-function edit(options: TrustFileOptions, io: CliIo, change: (doc: TrustPolicyDocument) => string): number {
+function edit(options: TrustFileOptions, io: CliIo, change: (doc: TrustPolicyDocument) => PolicyEdit, hint = ''): number {
   const { path } = policyLocation(options, io, false);
   const { document } = readTrustPolicyFile(path);
-  const summary = change(document);
+  let result: PolicyEdit;
   try {
-    checkTrustPolicy(document, path);
+    result = change(document);
   } catch (error) {
-    if (!(error instanceof MsSignError) || error.code !== 'BAD_TRUST_POLICY') throw error;
-    throw new MsSignError('USAGE', `refusing the change, the policy would be invalid: ${error.message}`, { path, field: error.field });
+    if (!(error instanceof MsSignError) || error.code !== 'USAGE') throw error;
+    throw new MsSignError('USAGE', `${error.message}${hint}`, { path, field: error.field, cause: error });
   }
-  writeTrustPolicyFile(path, document, { overwrite: true });
-  if (options.json) printJson(io, { ok: true, path, change: summary, errors: [] });
-  else writeLine(io.stdout, `${printable(summary)} (${printable(path)})`);
+  writeTrustPolicyFile(path, result.document, { overwrite: true });
+  if (options.json) printJson(io, { ok: true, path, change: result.summary, errors: [] });
+  else writeLine(io.stdout, `${printable(result.summary)} (${printable(path)})`);
   return 0;
 }
 
@@ -93,62 +93,15 @@ interface TrustAddOptions extends TrustFileOptions {
  */
 export async function trustAdd(name: string, options: TrustAddOptions, io: CliIo): Promise<number> {
   const key = loadPublicKey(options.publicKey, io);
-  for (const [flag, value] of [['--not-before', options.notBefore], ['--not-after', options.notAfter]] as const) {
-    if (value !== undefined && parseDate(value) === undefined) throw new MsSignError('USAGE', `${flag} ${JSON.stringify(value)}: expected a date such as 2027-01-31 or 2027-01-31T12:00:00Z`);
-  }
-  for (const glob of options.models) {
-    const why = checkGlob(glob);
-    if (why) throw new MsSignError('USAGE', `--models ${JSON.stringify(glob)}: ${why}`);
-  }
-  const publicKey = publicKeyToDocument(key);
-  return edit(options, io, (doc) => {
-    const owner = doc.publishers.find((p) => p.name !== name && p.keys.some((k) => k.publicKey === publicKey));
-    // One key, one publisher: otherwise a single signature could count for two publishers.
-    if (owner) throw new MsSignError('USAGE', `key ${key.keyId} already belongs to publisher ${owner.name}; one key can serve one publisher only`);
-    const existing = doc.publishers.find((p) => p.name === name);
-    if (!existing) {
-      const models = options.models.length > 0 ? [...new Set(options.models)] : ['**'];
-      doc.publishers.push({ name, models, keys: [withWindow({ publicKey }, options)] });
-      return `Added publisher ${name} with key ${key.keyId}${describeWindow(options)}, for models ${models.join(', ')}`;
-    }
-    const changes: string[] = [];
-    const index = existing.keys.findIndex((k) => k.publicKey === publicKey);
-    if (index < 0) {
-      existing.keys.push(withWindow({ publicKey }, options));
-      changes.push(`added key ${key.keyId}${describeWindow(options)}`);
-    } else if (options.notBefore !== undefined || options.notAfter !== undefined) {
-      const updated = withWindow(existing.keys[index]!, options);
-      existing.keys[index] = updated;
-      changes.push(`key ${key.keyId} now valid${describeWindow(updated) || ' at any time'}`);
-    }
-    const widened = options.models.filter((g) => !existing.models.includes(g));
-    if (widened.length > 0) {
-      existing.models.push(...new Set(widened));
-      changes.push(`models now ${existing.models.join(', ')}`);
-    }
-    if (changes.length === 0) return `Publisher ${name} already has key ${key.keyId}; nothing changed`;
-    return `Publisher ${name}: ${changes.join('; ')}`;
-  });
-}
-
-function withWindow(key: KeyDocument, window: { readonly notBefore?: string; readonly notAfter?: string }): KeyDocument {
-  const notBefore = window.notBefore ?? key.notBefore;
-  const notAfter = window.notAfter ?? key.notAfter;
-  return { publicKey: key.publicKey, ...(notBefore === undefined ? {} : { notBefore }), ...(notAfter === undefined ? {} : { notAfter }) };
-}
-
-function describeWindow(window: { readonly notBefore?: string | undefined; readonly notAfter?: string | undefined }): string {
-  const parts = [window.notBefore === undefined ? '' : `from ${window.notBefore}`, window.notAfter === undefined ? '' : `until ${window.notAfter}`].filter(Boolean);
-  return parts.length === 0 ? '' : ` ${parts.join(' ')}`;
+  const window = {
+    ...(options.notBefore === undefined ? {} : { notBefore: options.notBefore }),
+    ...(options.notAfter === undefined ? {} : { notAfter: options.notAfter }),
+  };
+  return edit(options, io, (doc) => addPublisherKey(doc, name, key, { models: options.models, ...window }));
 }
 
 export async function trustRemove(name: string, options: TrustFileOptions, io: CliIo): Promise<number> {
-  return edit(options, io, (doc) => {
-    const index = doc.publishers.findIndex((p) => p.name === name);
-    if (index < 0) throw new MsSignError('USAGE', `no publisher named ${JSON.stringify(name)} (see "ms-sign trust list")`);
-    doc.publishers.splice(index, 1);
-    return `Removed publisher ${name}`;
-  });
+  return edit(options, io, (doc) => removePublisher(doc, name), ' (see "ms-sign trust list")');
 }
 
 interface TrustRevokeOptions extends TrustFileOptions {
@@ -157,13 +110,8 @@ interface TrustRevokeOptions extends TrustFileOptions {
 
 /** `trust revoke KEYID`: from now on every signature by the key fails verification (REVOKED_KEY). */
 export async function trustRevoke(keyIdArg: string, options: TrustRevokeOptions, io: CliIo): Promise<number> {
-  const keyId = keyIdArg.toLowerCase();
-  if (!/^[0-9a-f]{32}$/.test(keyId)) throw new MsSignError('USAGE', `key id ${JSON.stringify(keyIdArg)}: expected 32 hex characters, as keygen, inspect and verify print`);
-  return edit(options, io, (doc) => {
-    if (doc.revoked.some((r) => r.keyId === keyId)) return `Key ${keyId} was already revoked; nothing changed`;
-    doc.revoked.push({ keyId, revokedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), ...(options.reason === undefined ? {} : { reason: options.reason }) });
-    return `Revoked key ${keyId}`;
-  });
+  const now = Math.floor(Date.now() / 1000);
+  return edit(options, io, (doc) => revokeKey(doc, keyIdArg, now, options.reason));
 }
 
 interface TrustRuleOptions extends TrustFileOptions {
@@ -180,42 +128,25 @@ interface TrustRuleOptions extends TrustFileOptions {
  * `--no-max-age` and `--no-require-expiry` lift a setting, `--remove` drops the rule.
  */
 export async function trustRule(glob: string, options: TrustRuleOptions, io: CliIo): Promise<number> {
-  const why = checkGlob(glob);
-  if (why) throw new MsSignError('USAGE', `rule pattern ${JSON.stringify(glob)}: ${why}`);
-  if (options.threshold !== undefined && options.threshold < 1) {
-    throw new MsSignError('USAGE', '--threshold must be at least 1: a rule that needs no publisher would accept models nobody signed');
-  }
-  if (typeof options.maxAge === 'string' && parseDuration(options.maxAge) === undefined) {
-    throw new MsSignError('USAGE', `--max-age ${JSON.stringify(options.maxAge)}: expected a duration such as 90d, 12h or 2w`);
-  }
-  if (options.remove && (options.threshold !== undefined || options.maxAge !== undefined || options.requireExpiry !== undefined)) {
-    throw new MsSignError('USAGE', '--remove takes no other rule setting');
-  }
-  return edit(options, io, (doc) => {
-    const index = doc.rules.findIndex((r) => r.models === glob);
-    if (options.remove) {
-      if (index < 0) throw new MsSignError('USAGE', `no rule for ${JSON.stringify(glob)} (see "ms-sign trust list")`);
-      doc.rules.splice(index, 1);
-      return `Removed the rule for "${glob}"`;
+  if (options.remove) {
+    if (options.threshold !== undefined || options.maxAge !== undefined || options.requireExpiry !== undefined) {
+      throw new MsSignError('USAGE', '--remove takes no other rule setting');
     }
-    const rule = index < 0 ? { models: glob } : doc.rules[index]!;
-    if (index < 0) doc.rules.push(rule);
-    if (options.threshold !== undefined) rule.threshold = options.threshold;
-    if (options.maxAge === false) delete rule.maxAge;
-    else if (options.maxAge !== undefined) rule.maxAge = options.maxAge;
-    if (options.requireExpiry === false) delete rule.requireExpiry;
-    else if (options.requireExpiry) rule.requireExpiry = true;
-    return `Rule for "${glob}": ${describeRule(rule)}`;
-  });
-}
-
-function describeRule(rule: { readonly threshold?: number; readonly maxAge?: string; readonly requireExpiry?: boolean }): string {
-  return `threshold ${rule.threshold ?? 1}${rule.maxAge ? `, max age ${rule.maxAge}` : ''}${rule.requireExpiry ? ', expiry required' : ''}`;
+    return edit(options, io, (doc) => removeRule(doc, glob), ' (see "ms-sign trust list")');
+  }
+  const settings = {
+    ...(options.threshold === undefined ? {} : { threshold: options.threshold }),
+    ...(options.maxAge === undefined ? {} : { maxAge: options.maxAge }),
+    ...(options.requireExpiry === undefined ? {} : { requireExpiry: options.requireExpiry }),
+  };
+  return edit(options, io, (doc) => setRule(doc, glob, settings));
 }
 
 /** `trust list`: the policy as verify applies it, defaults filled in. */
 export async function trustList(options: TrustFileOptions, io: CliIo): Promise<number> {
-  const { path, origin } = policyLocation(options, io, false);
+  const location = policyLocation(options, io, false);
+  const { path } = location;
+  const origin = originLabel(location.origin);
   const { document, policy } = readTrustPolicyFile(path);
   const ownerOf = new Map<string, string>();
   const publishers = policy.publishers.map((p, i) => ({

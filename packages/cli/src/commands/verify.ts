@@ -1,4 +1,6 @@
-import { copyVerifiedModel, loadVerifiedModel, ModelVerificationError, MsSignError, resolveModel, verifyModel, type VerificationReport } from '@ms-sign/core';
+import { MsSignError } from '@ms-sign/core';
+import { copyVerifiedModel, loadVerifiedModel, ModelVerificationError, verifyModel, type VerificationReport } from '@ms-sign/core/node';
+import { resolveModel } from '@ms-sign/core/internal';
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';

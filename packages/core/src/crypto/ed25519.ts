@@ -86,6 +86,7 @@ export function keyIdBytes(publicKey: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(publicKey).digest().subarray(0, 16));
 }
 
+/** Key id in hex (32 characters), as keygen, inspect and verify print it. */
 export function keyIdHex(publicKey: Uint8Array): string {
   return toHex(keyIdBytes(publicKey));
 }

@@ -12,6 +12,7 @@ export interface PublicKey {
   readonly keyId: string;
 }
 
+/** An Ed25519 key pair in memory; wrap it with secretKeySigner to sign. */
 export interface SecretKey {
   /** The RFC 8032 32-byte seed. */
   readonly seed: Uint8Array;
@@ -36,6 +37,7 @@ export const SCRYPT_PARAMS = { N: 2 ** 17, r: 8, p: 1 } as const;
 // Bounds for keys we read, so a crafted key file cannot make us allocate gigabytes.
 const SCRYPT_MAX = { N: 2 ** 20, r: 32, p: 16 } as const;
 
+/** A public key from its raw 32 bytes, refused (BAD_KEY) if not canonical or of small order. */
 export function publicKeyFromBytes(bytes: Uint8Array, source?: KeySource): PublicKey {
   const why = checkPublicKeyBytes(bytes);
   if (why !== undefined) throw new MsSignError('BAD_KEY', `refusing Ed25519 public key${from(source)}: ${why}`, { path: source });
@@ -72,15 +74,18 @@ export function parsePublicKeyPem(text: string, source?: KeySource): PublicKey {
   return publicKey;
 }
 
+/** The SPKI PEM ("-----BEGIN PUBLIC KEY-----") of a key, as OpenSSL reads it. */
 export function encodePublicKeyPem(key: PublicKey): string {
   return writePem('PUBLIC KEY', concat(SPKI_PREFIX, key.bytes));
 }
 
+/** The key pair of a 32-byte RFC 8032 seed. */
 export function secretKeyFromSeed(seed: Uint8Array, source?: KeySource): SecretKey {
   if (seed.length !== SEED_BYTES) throw new MsSignError('BAD_KEY', `secret key${from(source)}: expected a ${SEED_BYTES}-byte seed`, { path: source });
   return { seed: new Uint8Array(seed), publicKey: publicKeyFromBytes(publicKeyFromSeed(seed), source) };
 }
 
+/** A new random Ed25519 key pair. */
 export function generateSecretKey(): SecretKey {
   return secretKeyFromSeed(randomSeed());
 }

@@ -14,6 +14,7 @@ import { LIMITS } from '../limits.js';
  * re-encode that must give back exactly the input bytes.
  */
 export type CborValue = number | string | Uint8Array | readonly CborValue[] | CborMap;
+/** A decoded CBOR map: text keys only, as the signature format uses. */
 export type CborMap = ReadonlyMap<string, CborValue>;
 
 // useRecords: false turns off cbor-x's non-standard record extension (tag 105 etc.);
@@ -31,6 +32,7 @@ const codec = new Encoder({
 
 const UINT32_LIMIT = 2 ** 32;
 
+/** Encodes a value as deterministic CBOR (RFC 8949 section 4.2): the bytes ms-sign signs. */
 export function encodeCanonical(value: CborValue): Uint8Array {
   const encoded = codec.encode(toCanonicalTree(value));
   return new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);

@@ -14,6 +14,7 @@ export interface Envelope {
   readonly signatures: readonly EnvelopeSignature[];
 }
 
+/** One signature in a signature file. */
 export interface EnvelopeSignature {
   /** 16 bytes: a lookup hint derived from the public key, never a reason to trust. */
   readonly keyId: Uint8Array;
@@ -24,6 +25,7 @@ export interface EnvelopeSignature {
 export const KEY_ID_BYTES = 16;
 export const SIGNATURE_BYTES = 64;
 
+/** Encodes a signature file (deterministic CBOR); nothing is checked, the caller built it. */
 export function encodeEnvelope(envelope: Envelope): Uint8Array {
   return encodeCanonical(
     new Map<string, CborValue>([

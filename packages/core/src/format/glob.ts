@@ -46,6 +46,7 @@ const DOUBLE_STAR = Symbol('**');
 type Token = string | typeof STAR | typeof ONE;
 type Segment = readonly Token[] | typeof DOUBLE_STAR;
 
+/** Compiles a glob (checked with checkGlob first) into a matcher over model-relative paths. */
 export function compileGlob(pattern: string): Glob {
   const why = checkGlob(pattern);
   if (why !== undefined) throw new RangeError(`glob ${JSON.stringify(pattern)}: ${why}`);

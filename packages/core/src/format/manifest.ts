@@ -1,19 +1,23 @@
 import { compareUtf8, utf8ByteLength } from '../bytes.js';
-import { MsSignError } from '../errors.js';
+import { MsSignError, problem, type ErrorCode, type Problem } from '../errors.js';
 import { LIMITS, MAX_SHARD_SIZE, MIN_SHARD_SIZE } from '../limits.js';
 import { CborDecodeError, decodeCanonical, encodeCanonical, type CborValue } from './cbor.js';
 import { expectArray, expectBytes, expectMap, expectText, expectUint, type FieldReader } from './fields.js';
 import { checkGlob } from './glob.js';
 import { checkModelPath, findPathCollision } from './paths.js';
 
+/** The manifest format version this ms-sign writes and reads. */
 export const MANIFEST_VERSION = 1;
 
 /** Digest length in bytes for each supported hash algorithm (node:crypto names). */
 export const HASH_ALGORITHMS = { sha256: 32, sha512: 64 } as const;
+/** A digest algorithm a manifest may use. */
 export type HashAlgorithm = keyof typeof HASH_ALGORITHMS;
 
+/** A model is one file or a directory tree. */
 export type ModelKind = 'file' | 'directory';
 
+/** One signed file of a model. */
 export interface ManifestFile {
   /** Model-relative path (SPEC section 3); for a single-file model, the file's name when signed. */
   readonly path: string;
@@ -25,6 +29,7 @@ export interface ManifestFile {
   readonly digests: readonly Uint8Array[];
 }
 
+/** The model a manifest names: the name trust-policy scopes match, and an optional version. */
 export interface Subject {
   readonly name: string;
   readonly version?: string;
@@ -66,12 +71,102 @@ export function checkLabel(value: string, maxBytes: number): string | undefined 
   return undefined;
 }
 
+/** Returns why an annotation key is unacceptable, or undefined. */
 export function checkAnnotationKey(key: string): string | undefined {
   if (utf8ByteLength(key) > LIMITS.annotationKeyBytes) return `is longer than ${LIMITS.annotationKeyBytes} bytes`;
   if (!ANNOTATION_KEY.test(key)) return 'must start with a letter or digit and use only A-Z a-z 0-9 . _ : / -';
   return undefined;
 }
 
+/** Returns why an annotation value is unacceptable, or undefined. Unlike a name, it may be empty. */
+export function checkAnnotationValue(value: string): string | undefined {
+  return value === '' ? undefined : checkLabel(value, LIMITS.annotationValueBytes);
+}
+
+/**
+ * Every rule a manifest must satisfy (docs/signature-format.md), whoever made it: the decoder runs
+ * it on a signed payload after checking its shape, and signing runs it on the manifest it is
+ * about to sign, so ms-sign never signs what it would refuse to verify. Collects every problem,
+ * in the order of the manifest's fields (the first is the most fundamental).
+ *
+ * Codes: UNSUPPORTED_FORMAT (version), UNSAFE_PATH (file paths, their order and collisions),
+ * LIMIT_EXCEEDED (a count over LIMITS), MALFORMED_SIGNATURE_FILE (any other rule). Callers map
+ * them to their context (signing reports USAGE for a bad name).
+ */
+export function checkManifest(manifest: Manifest): Problem[] {
+  const problems: Problem[] = [];
+  const add = (code: ErrorCode, message: string) => void problems.push(problem(code, message));
+
+  if (manifest.version !== MANIFEST_VERSION) add('UNSUPPORTED_FORMAT', `manifest version ${String(manifest.version)} is not supported (this ms-sign reads version ${MANIFEST_VERSION})`);
+  const kind: string = manifest.kind;
+  if (kind !== 'file' && kind !== 'directory') add('MALFORMED_SIGNATURE_FILE', `kind: expected "file" or "directory", got ${JSON.stringify(kind)}`);
+
+  const nameProblem = checkLabel(manifest.subject.name, LIMITS.nameBytes);
+  if (nameProblem) add('MALFORMED_SIGNATURE_FILE', `subject.name ${nameProblem}`);
+  if (manifest.subject.version !== undefined) {
+    const versionProblem = checkLabel(manifest.subject.version, LIMITS.versionBytes);
+    if (versionProblem) add('MALFORMED_SIGNATURE_FILE', `subject.version ${versionProblem}`);
+  }
+
+  const knownHash = Object.hasOwn(HASH_ALGORITHMS, manifest.hashAlgorithm);
+  if (!knownHash) add('MALFORMED_SIGNATURE_FILE', `hash: unsupported algorithm ${JSON.stringify(manifest.hashAlgorithm)}`);
+  const shardSizeOk = isValidShardSize(manifest.shardSize);
+  if (!shardSizeOk) add('MALFORMED_SIGNATURE_FILE', `shardSize: expected a power of two from ${MIN_SHARD_SIZE} to ${MAX_SHARD_SIZE}`);
+
+  const files = manifest.files;
+  if (files.length === 0) add('MALFORMED_SIGNATURE_FILE', 'files: the manifest covers no file');
+  if (files.length > LIMITS.files) add('LIMIT_EXCEEDED', `files: more than ${LIMITS.files}`);
+  if (manifest.kind === 'file' && files.length !== 1) add('MALFORMED_SIGNATURE_FILE', 'files: a single-file manifest must list exactly one file');
+  const sizesOk = files.every((f) => Number.isSafeInteger(f.size) && f.size >= 0);
+  // Checked before any per-file digest count, so a huge declared size is reported as the limit.
+  if (shardSizeOk && sizesOk && files.reduce((n, f) => n + shardCount(f.size, manifest.shardSize), 0) > LIMITS.shards) {
+    add('LIMIT_EXCEEDED', `files: more than ${LIMITS.shards} shard digests`);
+  }
+  const digestBytes = knownHash ? HASH_ALGORITHMS[manifest.hashAlgorithm] : undefined;
+  files.forEach((f, i) => {
+    const unsafe = checkModelPath(f.path) ?? (manifest.kind === 'file' && f.path.includes('/') ? 'a single-file model path has no "/"' : undefined);
+    if (unsafe) add('UNSAFE_PATH', `files[${i}].path ${JSON.stringify(f.path)} is unsafe: ${unsafe}`);
+    if (!Number.isSafeInteger(f.size) || f.size < 0) add('MALFORMED_SIGNATURE_FILE', `files[${i}].size: expected an unsigned integer`);
+    else if (shardSizeOk) {
+      const shards = shardCount(f.size, manifest.shardSize);
+      if (f.digests.length !== shards) add('MALFORMED_SIGNATURE_FILE', `files[${i}]: expected ${shards} digests for ${f.size} bytes, got ${f.digests.length}`);
+    }
+    if (digestBytes !== undefined) {
+      const wrong = f.digests.findIndex((d) => d.length !== digestBytes);
+      if (wrong >= 0) add('MALFORMED_SIGNATURE_FILE', `files[${i}] digest ${wrong}: expected ${digestBytes} bytes, got ${f.digests[wrong]!.length}`);
+    }
+  });
+  for (let i = 1; i < files.length; i++) {
+    if (compareUtf8(files[i - 1]!.path, files[i]!.path) >= 0) {
+      add('UNSAFE_PATH', `manifest paths are not sorted and unique at ${JSON.stringify(files[i]!.path)}`);
+      break;
+    }
+  }
+  const collision = findPathCollision(files.map((f) => f.path));
+  if (collision) add('UNSAFE_PATH', `manifest paths ${JSON.stringify(collision[0])} and ${JSON.stringify(collision[1])} collide ignoring case`);
+
+  if (!Number.isSafeInteger(manifest.created) || manifest.created < 0) add('MALFORMED_SIGNATURE_FILE', 'created: expected Unix seconds');
+  if (manifest.expires !== undefined && !(manifest.expires > manifest.created)) add('MALFORMED_SIGNATURE_FILE', 'expires: must be later than created');
+
+  if (manifest.ignore.length > LIMITS.ignorePatterns) add('LIMIT_EXCEEDED', `ignore: more than ${LIMITS.ignorePatterns} patterns`);
+  manifest.ignore.forEach((pattern, i) => {
+    const why = checkGlob(pattern);
+    if (why) add('MALFORMED_SIGNATURE_FILE', `ignore[${i}] ${JSON.stringify(pattern)}: ${why}`);
+  });
+  if (manifest.kind === 'file' && manifest.ignore.length > 0) add('MALFORMED_SIGNATURE_FILE', 'ignore: a single-file manifest has no ignore patterns');
+
+  const annotations = Object.entries(manifest.annotations);
+  if (annotations.length > LIMITS.annotations) add('LIMIT_EXCEEDED', `annotations: more than ${LIMITS.annotations}`);
+  for (const [key, value] of annotations) {
+    const keyProblem = checkAnnotationKey(key);
+    if (keyProblem) add('MALFORMED_SIGNATURE_FILE', `annotations: key ${JSON.stringify(key)} ${keyProblem}`);
+    const valueProblem = checkAnnotationValue(value);
+    if (valueProblem) add('MALFORMED_SIGNATURE_FILE', `annotations.${key} ${valueProblem}`);
+  }
+  return problems;
+}
+
+/** Encodes a manifest as deterministic CBOR: the payload that is signed. Check it with checkManifest first. */
 export function encodeManifest(manifest: Manifest): Uint8Array {
   const subject = new Map<string, CborValue>([['name', manifest.subject.name]]);
   if (manifest.subject.version !== undefined) subject.set('version', manifest.subject.version);
@@ -101,10 +196,12 @@ export function encodeManifest(manifest: Manifest): Uint8Array {
 }
 
 /**
- * Strictly decodes and validates a manifest. Call only on payload bytes whose signature by a
+ * Strictly decodes and validates a manifest: CBOR, then shape (types, known fields, bounded
+ * sizes), then every rule (checkManifest). Call only on payload bytes whose signature by a
  * trusted key has been checked (SPEC section 3).
  *
- * @throws MsSignError MALFORMED_SIGNATURE_FILE, UNSUPPORTED_FORMAT or UNSAFE_PATH
+ * @throws MsSignError MALFORMED_SIGNATURE_FILE, UNSUPPORTED_FORMAT or UNSAFE_PATH (the first
+ * problem found; the message counts the others)
  */
 export function decodeManifest(payload: Uint8Array, sourcePath?: string): Manifest {
   const fail = (message: string): never => {
@@ -117,105 +214,78 @@ export function decodeManifest(payload: Uint8Array, sourcePath?: string): Manife
     if (error instanceof CborDecodeError) return fail(error.message);
     throw error;
   }
+  const manifest = readManifestShape(root, fail, sourcePath);
+  const problems = checkManifest(manifest);
+  if (problems.length > 0) {
+    const first = problems[0]!;
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+    // A count over the limits is, in a signature file, one more way of being malformed.
+    const code = first.code === 'LIMIT_EXCEEDED' ? 'MALFORMED_SIGNATURE_FILE' : first.code;
+    throw new MsSignError(code, `${code === 'UNSUPPORTED_FORMAT' ? '' : 'malformed manifest: '}${first.message}${more}`, { path: sourcePath });
+  }
+  return manifest;
+}
+
+/**
+ * The shape stage: every field present with the right type and no unknown field, texts and lists
+ * bounded before they are read. The rules on values are checkManifest's.
+ */
+function readManifestShape(root: CborValue, fail: (message: string) => never, sourcePath: string | undefined): Manifest {
   const read: FieldReader = { fail, context: 'manifest' };
   const body = expectMap(read, root, 'manifest', [
     'version', 'kind', 'subject', 'hash', 'shardSize', 'files', 'created', 'expires', 'ignore', 'annotations',
   ]);
+  // First of all, so that a future format version is reported as such, not as malformed.
   const version = expectUint(read, body.get('version'), 'version');
   if (version !== MANIFEST_VERSION) {
     throw new MsSignError('UNSUPPORTED_FORMAT', `manifest version ${version} is not supported (this ms-sign reads version ${MANIFEST_VERSION})`, { path: sourcePath });
   }
   const kind = expectText(read, body.get('kind'), 'kind', 16);
-  if (kind !== 'file' && kind !== 'directory') return fail(`kind: expected "file" or "directory", got ${JSON.stringify(kind)}`);
 
   const subjectMap = expectMap(read, body.get('subject'), 'subject', ['name', 'version']);
-  const name = expectText(read, subjectMap.get('name'), 'subject.name', LIMITS.nameBytes);
-  const nameProblem = checkLabel(name, LIMITS.nameBytes);
-  if (nameProblem) fail(`subject.name ${nameProblem}`);
-  const subject: { name: string; version?: string } = { name };
-  if (subjectMap.has('version')) {
-    const v = expectText(read, subjectMap.get('version'), 'subject.version', LIMITS.versionBytes);
-    const versionProblem = checkLabel(v, LIMITS.versionBytes);
-    if (versionProblem) fail(`subject.version ${versionProblem}`);
-    subject.version = v;
-  }
+  const subject: { name: string; version?: string } = { name: expectText(read, subjectMap.get('name'), 'subject.name', LIMITS.nameBytes) };
+  if (subjectMap.has('version')) subject.version = expectText(read, subjectMap.get('version'), 'subject.version', LIMITS.versionBytes);
 
   const hash = expectText(read, body.get('hash'), 'hash', 16);
-  if (!Object.hasOwn(HASH_ALGORITHMS, hash)) fail(`hash: unsupported algorithm ${JSON.stringify(hash)}`);
-  const hashAlgorithm = hash as HashAlgorithm;
-  const digestBytes = HASH_ALGORITHMS[hashAlgorithm];
-
   const shardSize = expectUint(read, body.get('shardSize'), 'shardSize');
-  if (!isValidShardSize(shardSize)) fail(`shardSize: expected a power of two from ${MIN_SHARD_SIZE} to ${MAX_SHARD_SIZE}`);
 
   const list = expectArray(read, body.get('files'), 'files', LIMITS.files);
-  if (list.length === 0) fail('files: the manifest covers no file');
-  if (kind === 'file' && list.length !== 1) fail('files: a single-file manifest must list exactly one file');
-  let totalShards = 0;
+  // A budget on digests read, over all files: each list is bounded, and so is their sum.
+  let digestsRead = 0;
   const files: ManifestFile[] = list.map((item, i) => {
     const entry = expectMap(read, item, `files[${i}]`, ['path', 'size', 'digest', 'shards']);
     const path = expectText(read, entry.get('path'), `files[${i}].path`, LIMITS.pathBytes);
-    const unsafe = checkModelPath(path) ?? (kind === 'file' && path.includes('/') ? 'a single-file model path has no "/"' : undefined);
-    if (unsafe) throw new MsSignError('UNSAFE_PATH', `manifest lists an unsafe path ${JSON.stringify(path)}: ${unsafe}`, { path: sourcePath });
     const size = expectUint(read, entry.get('size'), `files[${i}].size`);
-    const shards = shardCount(size, shardSize);
-    totalShards += shards;
-    if (totalShards > LIMITS.shards) fail(`files: more than ${LIMITS.shards} shard digests`);
+    if (entry.has('digest') === entry.has('shards')) fail(`files[${i}]: expected either "digest" or "shards"`);
     let digests: Uint8Array[];
-    if (shards === 1) {
-      if (entry.has('shards')) fail(`files[${i}]: a file of one shard has "digest", not "shards"`);
-      digests = [expectBytes(read, entry.get('digest'), `files[${i}].digest`, digestBytes)];
-    } else {
-      if (entry.has('digest')) fail(`files[${i}]: a file of several shards has "shards", not "digest"`);
+    if (entry.has('digest')) digests = [expectBytes(read, entry.get('digest'), `files[${i}].digest`)];
+    else {
       const shardList = expectArray(read, entry.get('shards'), `files[${i}].shards`, LIMITS.shards);
-      if (shardList.length !== shards) fail(`files[${i}].shards: expected ${shards} digests for ${size} bytes, got ${shardList.length}`);
-      digests = shardList.map((d, j) => expectBytes(read, d, `files[${i}].shards[${j}]`, digestBytes));
+      // One digest is always written as "digest": the encoding is unique.
+      if (shardList.length === 1) fail(`files[${i}]: a file of one shard has "digest", not "shards"`);
+      digestsRead += shardList.length;
+      if (digestsRead > LIMITS.shards) fail(`files: more than ${LIMITS.shards} shard digests`);
+      digests = shardList.map((d, j) => expectBytes(read, d, `files[${i}].shards[${j}]`));
     }
     return { path, size, digests };
   });
-  for (let i = 1; i < files.length; i++) {
-    if (compareUtf8(files[i - 1]!.path, files[i]!.path) >= 0) {
-      throw new MsSignError('UNSAFE_PATH', `manifest paths are not sorted and unique at ${JSON.stringify(files[i]!.path)}`, { path: sourcePath });
-    }
-  }
-  const collision = findPathCollision(files.map((f) => f.path));
-  if (collision) {
-    throw new MsSignError('UNSAFE_PATH', `manifest paths ${JSON.stringify(collision[0])} and ${JSON.stringify(collision[1])} collide ignoring case`, { path: sourcePath });
-  }
 
   const created = expectUint(read, body.get('created'), 'created');
-  let expires: number | undefined;
-  if (body.has('expires')) {
-    expires = expectUint(read, body.get('expires'), 'expires');
-    if (expires <= created) fail('expires: must be later than created');
-  }
-
+  const expires = body.has('expires') ? expectUint(read, body.get('expires'), 'expires') : undefined;
   const ignoreList = expectArray(read, body.get('ignore'), 'ignore', LIMITS.ignorePatterns);
-  const ignore = ignoreList.map((p, i) => {
-    const pattern = expectText(read, p, `ignore[${i}]`, LIMITS.globBytes);
-    const why = checkGlob(pattern);
-    if (why) fail(`ignore[${i}]: ${why}`);
-    return pattern;
-  });
-  if (kind === 'file' && ignore.length > 0) fail('ignore: a single-file manifest has no ignore patterns');
+  const ignore = ignoreList.map((p, i) => expectText(read, p, `ignore[${i}]`, LIMITS.globBytes));
 
   const annotationMap = body.get('annotations');
   if (!(annotationMap instanceof Map)) return fail('annotations: expected a map');
   if (annotationMap.size > LIMITS.annotations) fail(`annotations: more than ${LIMITS.annotations}`);
   const annotations: Record<string, string> = Object.create(null);
-  for (const [key, value] of annotationMap) {
-    const keyProblem = checkAnnotationKey(key);
-    if (keyProblem) fail(`annotations: key ${JSON.stringify(key)} ${keyProblem}`);
-    const text = expectText(read, value, `annotations.${key}`, LIMITS.annotationValueBytes);
-    if (/\p{Cc}/u.test(text)) fail(`annotations.${key}: contains a control character`);
-    annotations[key] = text;
-  }
+  for (const [key, value] of annotationMap) annotations[key] = expectText(read, value, `annotations.${key}`, LIMITS.annotationValueBytes);
 
-  const manifest: Manifest = {
+  return {
     version: MANIFEST_VERSION,
-    kind,
+    kind: kind as ModelKind,
     subject,
-    hashAlgorithm,
+    hashAlgorithm: hash as HashAlgorithm,
     shardSize,
     files,
     created,
@@ -223,5 +293,4 @@ export function decodeManifest(payload: Uint8Array, sourcePath?: string): Manife
     annotations,
     ...(expires === undefined ? {} : { expires }),
   };
-  return manifest;
 }

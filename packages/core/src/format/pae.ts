@@ -14,6 +14,7 @@ export const SIGNING_DOMAIN = 'MSSIGN/v1';
 /** The payload type of a v1 manifest, the only one this version reads. */
 export const MANIFEST_PAYLOAD_TYPE = 'application/vnd.ms-sign.manifest.v1+cbor';
 
+/** The exact bytes a signature covers: the payload type and payload bound together with the signing domain. */
 export function signingMessage(payloadType: string, payload: Uint8Array): Uint8Array {
   const type = utf8(payloadType);
   const head = utf8(`${SIGNING_DOMAIN} ${type.length} ${payloadType} ${payload.length} `);

@@ -3,8 +3,10 @@ import { MsSignError, problem, type ErrorCode, type Problem } from '../errors.js
 import type { HashAlgorithm, Manifest, ManifestFile } from '../format/manifest.js';
 import { runHashJob } from './hash/pool.js';
 import { sameIdentity, type CopySink, type FileIdentity, type HashFile, type HashTaskResult, type MemorySink } from './hash/task.js';
+import type { ExpectedContents } from '../verify/statement.js';
 import type { ModelWalk, WalkedFile } from './walk.js';
 
+/** How hashing runs: worker threads and progress reports. */
 export interface HashingOptions {
   readonly threads?: number | undefined;
   readonly onProgress?: ((bytesDone: number, bytesTotal: number) => void) | undefined;
@@ -57,6 +59,7 @@ function signFailure(file: WalkedFile, result: Exclude<HashTaskResult, { ok: tru
   }
 }
 
+/** Options of the content comparison. */
 export interface CompareOptions extends HashingOptions {
   /** Stop at the first problem instead of reporting all (--fail-fast). */
   readonly failFast?: boolean;
@@ -66,6 +69,26 @@ export interface CompareOptions extends HashingOptions {
 
 export interface CompareResult {
   readonly problems: Problem[];
+}
+
+/**
+ * The content stage of verification: compares the model on disk with what a verified signature
+ * says it must contain. One case per kind of ExpectedContents; a format that describes contents
+ * differently (e.g. digests without sizes) adds its kind and its case here.
+ */
+export function compareContents(expected: ExpectedContents, walk: ModelWalk, options: CompareOptions = {}): Promise<CompareResult> {
+  switch (expected.kind) {
+    case 'manifest':
+      return compareModel(expected.manifest, walk, options);
+  }
+}
+
+/** The globs of files the expected contents leave out of the model (applied by the walk). */
+export function ignoredBy(expected: ExpectedContents): readonly string[] {
+  switch (expected.kind) {
+    case 'manifest':
+      return expected.manifest.ignore;
+  }
 }
 
 /**

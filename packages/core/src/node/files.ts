@@ -84,7 +84,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, options
         linkSync(temp, path);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-          throw new MsSignError('FILE_EXISTS', `${path} already exists; refusing to overwrite it (use --force to replace it)`, { path });
+          throw new MsSignError('FILE_EXISTS', `${path} already exists; refusing to overwrite it`, { path });
         }
         throw error;
       }

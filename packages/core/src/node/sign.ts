@@ -1,19 +1,24 @@
 import { basename, relative, resolve, sep } from 'node:path';
-import type { SecretKey } from '../crypto/keys.js';
+import type { Signer } from '../crypto/signer.js';
 import { MsSignError } from '../errors.js';
-import { decodeEnvelope } from '../format/envelope.js';
 import { checkGlob, compileGlob, escapeGlob } from '../format/glob.js';
-import { checkAnnotationKey, checkLabel, decodeManifest, isValidShardSize, MANIFEST_VERSION, type HashAlgorithm, type Manifest } from '../format/manifest.js';
-import { appendSignature, createSignatureFile } from '../format/signature-file.js';
+import { checkManifest, isValidShardSize, MANIFEST_VERSION, HASH_ALGORITHMS, shardCount, type HashAlgorithm, type Manifest, type ManifestFile } from '../format/manifest.js';
+import { createSignatureFile } from '../format/signature-file.js';
 import { LIMITS } from '../limits.js';
-import { compareModel, hashModelFiles, type HashingOptions } from './contents.js';
+import type { ExpectedContents, SignedStatement } from '../verify/statement.js';
+import { signatureFormatOf } from '../verify/verify-signature-file.js';
+import { compareContents, hashModelFiles, ignoredBy, type HashingOptions } from './contents.js';
 import { DEFAULT_SHARD_SIZE } from './hash/tuning.js';
 import { realSignaturePath } from './signature-path.js';
-import { resolveModel, walkModel } from './walk.js';
+import { resolveModel, walkModel, type ModelWalk } from './walk.js';
 
+/** Options of signModel. */
 export interface SignModelOptions extends HashingOptions {
-  /** One or more secret keys; each adds a signature over the same manifest. */
-  readonly keys: readonly SecretKey[];
+  /**
+   * One or more signers (a file key: `secretKeySigner`); each adds a signature over the same
+   * manifest, checked with the signer's public key before the signature file is returned.
+   */
+  readonly signers: readonly Signer[];
   /** Where the signature file will be written: left out of the model if it lies inside it. */
   readonly signaturePath: string;
   /** Subject name; default: the model's file or directory name. */
@@ -30,6 +35,7 @@ export interface SignModelOptions extends HashingOptions {
   readonly now?: number;
 }
 
+/** A signed model: the manifest and the signature file bytes. */
 export interface SignedModel {
   readonly manifest: Manifest;
   /** The bytes of the signature file, for the caller to write (atomically). */
@@ -41,24 +47,24 @@ export interface SignedModel {
  *
  * @example
  * ```ts
- * import { signModel, generateSecretKey, writeFileAtomic } from '@ms-sign/core';
- * const key = generateSecretKey();
- * const { signatureFile } = await signModel('model.ms', { keys: [key], signaturePath: 'model.ms.sig' });
+ * import { generateSecretKey, secretKeySigner } from '@ms-sign/core';
+ * import { signModel, writeFileAtomic } from '@ms-sign/core/node';
+ * const signer = secretKeySigner(generateSecretKey());
+ * const { signatureFile } = await signModel('model.ms', { signers: [signer], signaturePath: 'model.ms.sig' });
  * writeFileAtomic('model.ms.sig', signatureFile);
  * ```
  */
 export async function signModel(modelPath: string, options: SignModelOptions): Promise<SignedModel> {
-  if (options.keys.length === 0) throw new MsSignError('USAGE', 'no secret key given');
+  if (options.signers.length === 0) throw new MsSignError('USAGE', 'no signer given');
   const hashAlgorithm = options.hashAlgorithm ?? 'sha256';
   const shardSize = options.shardSize ?? DEFAULT_SHARD_SIZE;
   if (!isValidShardSize(shardSize)) throw new MsSignError('USAGE', `shard size must be a power of two from 64 KiB to 4 GiB, got ${shardSize}`);
   const ignore = [...(options.ignore ?? [])];
   for (const pattern of ignore) {
     const why = checkGlob(pattern);
-    if (why) throw new MsSignError('USAGE', `--ignore ${JSON.stringify(pattern)}: ${why}`);
+    if (why) throw new MsSignError('USAGE', `ignore pattern ${JSON.stringify(pattern)}: ${why}`);
   }
   const now = options.now ?? Math.floor(Date.now() / 1000);
-  if (options.expires !== undefined && options.expires <= now) throw new MsSignError('USAGE', 'the expiry must be in the future');
 
   const realSig = realSignaturePath(options.signaturePath);
   const model = resolveModel(modelPath);
@@ -69,12 +75,11 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
       const pattern = escapeGlob(inside.split(sep).join('/'));
       // Recorded in the manifest, it must be a valid glob (e.g. at most LIMITS.globBytes long).
       const why = checkGlob(pattern);
-      if (why) throw new MsSignError('USAGE', `cannot record the signature file's place inside the model (${why}); write it outside the model with -o`);
+      if (why) throw new MsSignError('USAGE', `cannot record the signature file's place inside the model (${why}); write it outside the model`);
       ignore.push(pattern);
     }
   }
-  if (model.kind === 'file' && ignore.length > 0) throw new MsSignError('USAGE', '--ignore applies to directory models only');
-  if (ignore.length > LIMITS.ignorePatterns) throw new MsSignError('LIMIT_EXCEEDED', `at most ${LIMITS.ignorePatterns} ignore patterns`);
+  if (model.kind === 'file' && ignore.length > 0) throw new MsSignError('USAGE', 'ignore patterns apply to directory models only');
   const uniqueIgnore = [...new Set(ignore)];
 
   const walk = walkModel(modelPath, { ignore: uniqueIgnore.map(compileGlob), withStats: true });
@@ -85,59 +90,82 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   }
   if (walk.files.length === 0) throw new MsSignError('USAGE', `${modelPath} holds no file to sign`);
 
-  const name = options.name ?? basename(resolve(modelPath));
-  const nameProblem = checkLabel(name, LIMITS.nameBytes);
-  if (nameProblem) throw new MsSignError('USAGE', `model name ${nameProblem}`);
-  if (options.version !== undefined) {
-    const versionProblem = checkLabel(options.version, LIMITS.versionBytes);
-    if (versionProblem) throw new MsSignError('USAGE', `model version ${versionProblem}`);
-  }
   const annotations: Record<string, string> = Object.create(null);
-  for (const [key, value] of Object.entries(options.annotations ?? {})) {
-    const keyProblem = checkAnnotationKey(key);
-    if (keyProblem) throw new MsSignError('USAGE', `annotation key ${JSON.stringify(key)} ${keyProblem}`);
-    if (/\p{Cc}/u.test(value) || Buffer.byteLength(value) > LIMITS.annotationValueBytes) {
-      throw new MsSignError('USAGE', `annotation ${key}: value must be at most ${LIMITS.annotationValueBytes} bytes without control characters`);
-    }
-    annotations[key] = value;
-  }
-  if (Object.keys(annotations).length > LIMITS.annotations) throw new MsSignError('LIMIT_EXCEEDED', `at most ${LIMITS.annotations} annotations`);
-
-  const files = await hashModelFiles(walk, hashAlgorithm, shardSize, options);
-  const manifest: Manifest = {
+  Object.assign(annotations, options.annotations ?? {});
+  const draft: Manifest = {
     version: MANIFEST_VERSION,
     kind: walk.kind,
-    subject: { name, ...(options.version === undefined ? {} : { version: options.version }) },
+    subject: { name: options.name ?? basename(resolve(modelPath)), ...(options.version === undefined ? {} : { version: options.version }) },
     hashAlgorithm,
     shardSize,
-    files,
+    files: placeholderFiles(walk, hashAlgorithm, shardSize),
     created: now,
     ignore: walk.kind === 'file' ? [] : uniqueIgnore,
     annotations,
     ...(options.expires === undefined ? {} : { expires: options.expires }),
   };
-  return { manifest, signatureFile: createSignatureFile(manifest, options.keys) };
+  // Every manifest rule, before hours of hashing: ms-sign never signs what verify would refuse.
+  refuseInvalid(modelPath, draft);
+  const manifest: Manifest = { ...draft, files: await hashModelFiles(walk, hashAlgorithm, shardSize, options) };
+  refuseInvalid(modelPath, manifest);
+  return { manifest, signatureFile: await createSignatureFile(manifest, options.signers) };
 }
 
+/** Options of cosignModel. */
 export interface CosignOptions extends HashingOptions {
-  readonly key: SecretKey;
+  readonly signer: Signer;
   readonly signaturePath: string;
 }
 
 /**
- * Co-signing (`sign --append`): re-hashes the model, checks it matches the existing signature
- * file exactly, and adds `key`'s signature over the same payload. The existing signatures are
- * not trusted here; verify checks them against its policy.
+ * The walked files with all-zero digests of the right count and length, so that checkManifest can
+ * judge the manifest before the files are hashed. The digest arrays share one zero buffer and stop
+ * growing past LIMITS.shards in total (the check then reports the limit).
  */
-export async function cosignModel(modelPath: string, existing: Uint8Array, options: CosignOptions): Promise<SignedModel> {
-  const envelope = decodeEnvelope(existing, options.signaturePath);
-  const manifest = decodeManifest(envelope.payload, options.signaturePath);
+function placeholderFiles(walk: ModelWalk, hashAlgorithm: HashAlgorithm, shardSize: number): ManifestFile[] {
+  const zero = new Uint8Array(HASH_ALGORITHMS[hashAlgorithm]);
+  let budget = LIMITS.shards + 1;
+  return walk.files.map((f) => {
+    const size = Number(f.stats?.size ?? 0n);
+    const count = Math.min(shardCount(size, shardSize), budget);
+    budget -= count;
+    return { path: f.path, size, digests: new Array<Uint8Array>(count).fill(zero) };
+  });
+}
+
+/** Throws the manifest's first problem as a signing error: the caller's input is what is wrong. */
+function refuseInvalid(modelPath: string, manifest: Manifest): void {
+  const problems = checkManifest(manifest);
+  if (problems.length === 0) return;
+  const first = problems[0]!;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  const code = first.code === 'MALFORMED_SIGNATURE_FILE' || first.code === 'UNSUPPORTED_FORMAT' ? 'USAGE' : first.code;
+  throw new MsSignError(code, `cannot sign ${modelPath}: ${first.message}${more}`);
+}
+
+/** A co-signed signature file, with what its (unchanged) signed payload claims. */
+export interface CosignedModel {
+  readonly statement: SignedStatement;
+  readonly expected: ExpectedContents;
+  /** The bytes of the signature file with the new signature, for the caller to write (atomically). */
+  readonly signatureFile: Uint8Array;
+}
+
+/**
+ * Co-signing (`sign --append`): re-hashes the model, checks it matches what the existing signature
+ * file covers exactly, and adds `signer`'s signature over the same payload, in the file's own
+ * format. The existing signatures are not trusted here; verify checks them against its policy.
+ */
+export async function cosignModel(modelPath: string, existing: Uint8Array, options: CosignOptions): Promise<CosignedModel> {
+  const format = signatureFormatOf(existing);
+  if (format.append === undefined) throw new MsSignError('UNSUPPORTED_FORMAT', `${options.signaturePath} is a ${format.id} signature file, which cannot be co-signed`, { path: options.signaturePath });
+  const { statement, expected } = format.describe(existing, options.signaturePath);
   const realSig = realSignaturePath(options.signaturePath);
-  const walk = walkModel(modelPath, { ignore: manifest.ignore.map(compileGlob), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
-  const { problems } = await compareModel(manifest, walk, options);
+  const walk = walkModel(modelPath, { ignore: ignoredBy(expected).map(compileGlob), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
+  const { problems } = await compareContents(expected, walk, options);
   if (problems.length > 0) {
     const first = problems[0]!;
     throw new MsSignError(first.code, `will not co-sign: the model differs from what ${options.signaturePath} covers: ${first.message}`, { path: first.path });
   }
-  return { manifest, signatureFile: appendSignature(envelope, options.key) };
+  return { statement, expected, signatureFile: await format.append(existing, options.signer, options.signaturePath) };
 }

@@ -8,15 +8,16 @@ import { emptyRollbackState, mergeRollbackState, type RollbackRecord, type Rollb
 import { readBoundedFile, writeFileAtomic } from './files.js';
 
 /** Where a trust policy was found, in lookup order (SPEC section 4). */
-export type TrustPolicyOrigin = '-t' | 'MS_SIGN_TRUST' | './.ms-sign/trust.json' | '$XDG_CONFIG_HOME/ms-sign/trust.json';
+export type TrustPolicyOrigin = 'explicit' | 'MS_SIGN_TRUST' | './.ms-sign/trust.json' | '$XDG_CONFIG_HOME/ms-sign/trust.json';
 
+/** A trust policy file and how it was found. */
 export interface TrustPolicyLocation {
   readonly path: string;
   readonly origin: TrustPolicyOrigin;
 }
 
 /**
- * Finds the trust policy: `-t FILE`, else `MS_SIGN_TRUST`, else `./.ms-sign/trust.json`, else
+ * Finds the trust policy: the file given (`explicit`, origin "explicit"), else `MS_SIGN_TRUST`, else `./.ms-sign/trust.json`, else
  * `$XDG_CONFIG_HOME/ms-sign/trust.json`. The first two must exist when given (a policy named on
  * purpose and missing is an error, never a silent fall-through to a weaker one); the last two are
  * used only when present. As the XDG Base Directory spec says, XDG_CONFIG_HOME defaults to
@@ -28,7 +29,7 @@ export function locateTrustPolicy(
   cwd: string,
   exists: (path: string) => boolean = entryExists,
 ): TrustPolicyLocation | undefined {
-  if (explicit !== undefined) return { path: resolve(cwd, explicit), origin: '-t' };
+  if (explicit !== undefined) return { path: resolve(cwd, explicit), origin: 'explicit' };
   if (env.MS_SIGN_TRUST) return { path: resolve(cwd, env.MS_SIGN_TRUST), origin: 'MS_SIGN_TRUST' };
   const local = resolve(cwd, '.ms-sign', 'trust.json');
   if (exists(local)) return { path: local, origin: './.ms-sign/trust.json' };

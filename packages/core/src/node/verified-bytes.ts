@@ -19,6 +19,7 @@ export class ModelVerificationError extends MsSignError {
   }
 }
 
+/** Options of loadVerifiedModel, loadVerifiedDirectory and copyVerifiedModel: verifyModel's, without the byte sink they set. */
 export type VerifiedReadOptions = Omit<VerifyModelOptions, 'sinkFor'>;
 
 /**
@@ -33,7 +34,7 @@ export type VerifiedReadOptions = Omit<VerifyModelOptions, 'sinkFor'>;
  * @throws MsSignError for a setup error, e.g. USAGE when the model is a directory
  * @example
  * ```ts
- * import { loadVerifiedModel, readTrustPolicyFile } from '@ms-sign/core';
+ * import { loadVerifiedModel, readTrustPolicyFile } from '@ms-sign/core/node';
  * const { policy } = readTrustPolicyFile('.ms-sign/trust.json');
  * const { bytes, report } = await loadVerifiedModel('model.ms', { trust: { policy, source: '.ms-sign/trust.json' } });
  * console.log(`${report.subject.name}: ${bytes.length} verified bytes`);
@@ -63,7 +64,8 @@ export async function loadVerifiedModel(modelPath: string, options: VerifiedRead
  * @throws MsSignError for a setup error, e.g. USAGE when the model is a single file
  * @example
  * ```ts
- * import { loadVerifiedDirectory, parsePublicKeyPem, policyFromKeys } from '@ms-sign/core';
+ * import { parsePublicKeyPem, policyFromKeys } from '@ms-sign/core';
+ * import { loadVerifiedDirectory } from '@ms-sign/core/node';
  * import { readFileSync } from 'node:fs';
  * const key = parsePublicKeyPem(readFileSync('publisher.pub', 'utf8'));
  * const trust = { policy: policyFromKeys([{ name: 'publisher', key }]), source: '-p publisher.pub' };
@@ -95,7 +97,7 @@ export async function loadVerifiedDirectory(modelPath: string, options: Verified
  *
  * @example
  * ```ts
- * import { copyVerifiedModel, readTrustPolicyFile } from '@ms-sign/core';
+ * import { copyVerifiedModel, readTrustPolicyFile } from '@ms-sign/core/node';
  * import { mkdtempSync } from 'node:fs';
  * import { tmpdir } from 'node:os';
  * import { join } from 'node:path';

@@ -1,14 +1,15 @@
 import { compileGlob } from '../format/glob.js';
 import { MsSignError, problem, toProblem, type Problem } from '../errors.js';
-import { decodeEnvelope } from '../format/envelope.js';
-import { decodeManifest, type Manifest, type ModelKind } from '../format/manifest.js';
+import type { ModelKind } from '../format/manifest.js';
 import { LIMITS } from '../limits.js';
 import type { TrustPolicy } from '../policy/policy.js';
 import { formatDate } from '../policy/time.js';
-import { applyPolicy, rejectedSigners, type AppliedRule, type SignerReport } from '../verify/policy-check.js';
+import type { AppliedRule } from '../verify/policy-check.js';
 import { advanceRollbackState, checkRollback, type RollbackState } from '../verify/rollback.js';
-import { checkSignatures } from '../verify/signatures.js';
-import { compareModel, type CompareOptions } from './contents.js';
+import type { SignerReport } from '../verify/signer-report.js';
+import { contentsSummary, type ExpectedContents, type SignedStatement } from '../verify/statement.js';
+import { verifySignatureFile } from '../verify/verify-signature-file.js';
+import { compareContents, ignoredBy, type CompareOptions } from './contents.js';
 import { readBoundedFile } from './files.js';
 import { defaultSignaturePath, realSignaturePath } from './signature-path.js';
 import { walkModel } from './walk.js';
@@ -16,10 +17,11 @@ import { walkModel } from './walk.js';
 /** The trust anchors verify applies, and where they came from (always reported). */
 export interface TrustSource {
   readonly policy: TrustPolicy;
-  /** The policy file's path, or e.g. "-p" for keys given on the command line. */
+  /** The policy file's path, or a description such as the list of key files given. */
   readonly source: string;
 }
 
+/** Options of verifyModel. */
 export interface VerifyModelOptions extends CompareOptions {
   readonly trust: TrustSource;
   /** Default: MODEL.sig. */
@@ -61,7 +63,8 @@ export interface VerificationReport {
  *
  * @example
  * ```ts
- * import { verifyModel, policyFromKeys, parsePublicKeyPem } from '@ms-sign/core';
+ * import { policyFromKeys, parsePublicKeyPem } from '@ms-sign/core';
+ * import { verifyModel } from '@ms-sign/core/node';
  * import { readFileSync } from 'node:fs';
  * const key = parsePublicKeyPem(readFileSync('publisher.pub', 'utf8'));
  * const report = await verifyModel('model.ms', { trust: { policy: policyFromKeys([{ name: 'publisher', key }]), source: '-p' } });
@@ -93,59 +96,68 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
     return report;
   };
 
-  let manifest: Manifest;
+  // Stage 1, read: the signature file, bounded.
+  let bytes: Uint8Array | undefined;
   try {
-    const bytes = readBoundedFile(signaturePath, LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
-    if (bytes === undefined) {
-      return finish([problem('MISSING_SIGNATURE_FILE', `signature file ${signaturePath} not found; sign the model or give its signature with -s`, signaturePath)]);
-    }
-    const envelope = decodeEnvelope(bytes, signaturePath);
-    const checks = checkSignatures(envelope, options.trust.policy);
-    if (!checks.some((c) => c.status === 'verified')) {
-      // Nothing vouches for the payload: do not decode it, let alone act on it.
-      const rejected = rejectedSigners(checks);
-      report.signers = rejected.signers;
-      return finish(rejected.problems);
-    }
-    manifest = decodeManifest(envelope.payload, signaturePath);
-    describe(report, manifest);
-    const outcome = applyPolicy(manifest, checks, options.trust.policy, now);
-    report.signers = [...outcome.signers];
-    report.policy.rule = outcome.rule;
-    report.errors.push(...outcome.problems);
+    bytes = readBoundedFile(signaturePath, LIMITS.signatureFileBytes, 'MALFORMED_SIGNATURE_FILE', 'signature file');
   } catch (error) {
     if (error instanceof MsSignError && error.code !== 'IO_ERROR' && error.code !== 'INTERNAL') return finish([error.toProblem()]);
     throw error;
   }
-  if (options.expectedName !== undefined && manifest.subject.name !== options.expectedName) {
-    report.errors.push(problem('NAME_MISMATCH', `the signature is for model "${manifest.subject.name}", not "${options.expectedName}"`));
+  if (bytes === undefined) {
+    return finish([problem('MISSING_SIGNATURE_FILE', `signature file ${signaturePath} not found`, signaturePath)]);
   }
+
+  // Stage 2, signatures and policy (pure): nothing below runs unless a trusted signature vouches
+  // for the payload.
+  const verified = verifySignatureFile(bytes, options.trust.policy, now, {
+    source: signaturePath,
+    ...(options.expectedName === undefined ? {} : { expectedName: options.expectedName }),
+  });
+  report.signers = [...verified.signers];
+  report.policy.rule = verified.rule;
+  const { statement, expected } = verified;
+  if (statement === undefined || expected === undefined) return finish(verified.problems);
+  fillReport(report, statement, expected);
+  report.errors.push(...verified.problems);
   if (options.rollback) {
-    const rollback = checkRollback(options.rollback.state, manifest);
+    const rollback = checkRollback(options.rollback.state, statement);
     if (rollback && !options.rollback.allow) report.errors.push(rollback);
   }
   if (options.failFast && report.errors.length > 0) return finish([]);
 
+  // Stage 3, contents: the files on disk against what the signature says they must be.
   try {
     const realSig = realSignaturePath(signaturePath);
-    const walk = walkModel(modelPath, { ignore: manifest.ignore.map(compileGlob), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
-    const compared = await compareModel(manifest, walk, options);
+    const walk = walkModel(modelPath, { ignore: ignoredBy(expected).map(compileGlob), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
+    const compared = await compareContents(expected, walk, options);
     report.errors.push(...compared.problems);
   } catch (error) {
     if (!(error instanceof MsSignError) || error.code === 'INTERNAL') throw error;
     report.errors.push(toProblem(error));
   }
+
+  // Stage 4, scan (not yet): a scanner stage goes HERE. It runs only when the contents matched
+  // (report.errors is empty), on the bytes the comparison verified (hand it the verified bytes or
+  // file descriptors from compareContents, never a re-open of the path), and adds its problems to
+  // report.errors before the verdict below.
+
   finish([]);
-  if (report.ok && options.rollback) report.rollback = { recorded: advanceRollbackState(options.rollback.state, manifest) };
+  if (report.ok && options.rollback) report.rollback = { recorded: advanceRollbackState(options.rollback.state, statement) };
   return report;
 }
 
-function describe(report: VerificationReport, manifest: Manifest): void {
-  report.subject = { name: manifest.subject.name, version: manifest.subject.version ?? null };
-  report.kind = manifest.kind;
-  report.hashAlgorithm = manifest.hashAlgorithm;
-  report.created = formatDate(manifest.created);
-  report.expires = manifest.expires === undefined ? null : formatDate(manifest.expires);
-  report.annotations = { ...manifest.annotations };
-  report.files = { count: manifest.files.length, bytes: manifest.files.reduce((n, f) => n + f.size, 0) };
+/** Fills the report's description of the release from what the verified signature claims. */
+function fillReport(report: VerificationReport, statement: SignedStatement, expected: ExpectedContents): void {
+  report.subject = { name: statement.subject.name, version: statement.subject.version ?? null };
+  report.created = formatDate(statement.created);
+  report.expires = statement.expires === undefined ? null : formatDate(statement.expires);
+  report.annotations = { ...statement.annotations };
+  const summary = contentsSummary(expected);
+  report.files = { count: summary.count, bytes: summary.bytes ?? 0 };
+  switch (expected.kind) {
+    case 'manifest':
+      report.kind = expected.manifest.kind;
+      report.hashAlgorithm = expected.manifest.hashAlgorithm;
+  }
 }

@@ -16,12 +16,14 @@ export interface TrustPolicyDocument {
   rules: RuleDocument[];
 }
 
+/** A publisher in a trust policy file: a name, the model names it may sign, and its keys. */
 export interface PublisherDocument {
   name: string;
   models: string[];
   keys: KeyDocument[];
 }
 
+/** A publisher's key in a trust policy file, with an optional validity window. */
 export interface KeyDocument {
   /** Base64 DER SubjectPublicKeyInfo (the body of the .pub PEM). */
   publicKey: string;
@@ -29,12 +31,14 @@ export interface KeyDocument {
   notAfter?: string;
 }
 
+/** A revoked key id in a trust policy file. */
 export interface RevocationDocument {
   keyId: string;
   reason?: string;
   revokedAt?: string;
 }
 
+/** A rule in a trust policy file: what models matching `models` need. */
 export interface RuleDocument {
   models: string;
   threshold?: number;
@@ -50,12 +54,14 @@ export interface TrustPolicy {
   readonly rules: readonly Rule[];
 }
 
+/** A compiled publisher. */
 export interface Publisher {
   readonly name: string;
   readonly models: readonly Glob[];
   readonly keys: readonly TrustedKey[];
 }
 
+/** A compiled publisher's key. */
 export interface TrustedKey {
   readonly publicKey: PublicKey;
   /** Unix seconds; a signature counts only if the manifest was created inside the window. */
@@ -63,6 +69,7 @@ export interface TrustedKey {
   readonly notAfter?: number;
 }
 
+/** A compiled rule. */
 export interface Rule {
   readonly models: Glob;
   readonly threshold: number;
@@ -70,6 +77,7 @@ export interface Rule {
   readonly requireExpiry: boolean;
 }
 
+/** A policy that trusts nobody: what `trust init` writes. */
 export const EMPTY_POLICY_DOCUMENT: TrustPolicyDocument = { version: 1, publishers: [], revoked: [], rules: [] };
 
 const SPKI_ED25519_PREFIX = 'MCowBQYDK2VwAyEA';

@@ -6,6 +6,7 @@ interface SemVer {
   readonly prerelease: readonly string[];
 }
 
+/** Parses a Semantic Versioning 2.0.0 version (a leading "v" allowed); undefined if it is not one. */
 export function parseSemver(text: string): SemVer | undefined {
   const m = SEMVER.exec(text);
   if (!m) return undefined;

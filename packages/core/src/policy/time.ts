@@ -33,10 +33,12 @@ export function parseWhen(text: string, now: number): number | undefined {
   return duration !== undefined ? now + duration : parseDate(text);
 }
 
+/** Unix seconds as RFC 3339 UTC without fractions ("2026-11-01T00:00:00Z"). */
 export function formatDate(unixSeconds: number): string {
   return new Date(unixSeconds * 1000).toISOString().replace('.000Z', 'Z');
 }
 
+/** Seconds in the largest whole unit ("90d", "12h"), as trust policies write durations. */
 export function formatDuration(seconds: number): string {
   for (const [unit, size] of [['w', 604800], ['d', 86400], ['h', 3600], ['m', 60]] as const) {
     if (seconds % size === 0) return `${seconds / size}${unit}`;

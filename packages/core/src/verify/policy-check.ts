@@ -1,19 +1,9 @@
-import { problem, type ErrorCode, type Problem } from '../errors.js';
-import type { Manifest } from '../format/manifest.js';
+import { problem, type Problem } from '../errors.js';
 import type { TrustPolicy } from '../policy/policy.js';
 import { formatDate, formatDuration } from '../policy/time.js';
+import { signerReport, type SignerReport } from './signer-report.js';
 import type { SignatureCheck } from './signatures.js';
-
-/** One signer as verify reports it (`signers[]` in --json). */
-export interface SignerReport {
-  readonly keyId: string;
-  /** The policy publisher holding this key, if any. */
-  readonly publisher: string | null;
-  /** True when this signature counts toward the threshold. */
-  readonly valid: boolean;
-  /** Why it does not count. */
-  readonly error?: { readonly code: ErrorCode; readonly message: string };
-}
+import type { SignedStatement } from './statement.js';
 
 /** The strictest combination of every rule whose pattern matches the model name. */
 export interface AppliedRule {
@@ -23,6 +13,7 @@ export interface AppliedRule {
   readonly requireExpiry: boolean;
 }
 
+/** What applyPolicy decided: a verdict per signer, the rule applied, and every problem. */
 export interface PolicyOutcome {
   readonly signers: readonly SignerReport[];
   readonly rule: AppliedRule;
@@ -33,45 +24,23 @@ export interface PolicyOutcome {
 const CLOCK_SKEW_SECONDS = 300;
 
 /**
- * Applies the trust policy to a manifest whose payload signatures were checked (SPEC section 4):
+ * Applies the trust policy to a signed statement whose payload signatures were checked (SPEC section 4):
  * key windows, publisher scopes, revocation, the threshold of distinct publishers, expiry and
  * maximum age. Pure: `now` is Unix seconds.
  */
-export function applyPolicy(manifest: Manifest, checks: readonly SignatureCheck[], policy: TrustPolicy, now: number): PolicyOutcome {
-  const name = manifest.subject.name;
+export function applyPolicy(statement: SignedStatement, checks: readonly SignatureCheck[], policy: TrustPolicy, now: number): PolicyOutcome {
+  const name = statement.subject.name;
   const problems: Problem[] = [];
   const signerProblems: Problem[] = [];
   const countedPublishers = new Set<string>();
 
   const signers = checks.map((check): SignerReport => {
-    const fail = (code: ErrorCode, message: string, publisher: string | null = null): SignerReport => {
-      signerProblems.push(problem(code, message));
-      return { keyId: check.keyId, publisher, valid: false, error: { code, message } };
-    };
-    switch (check.status) {
-      case 'revoked':
-        // Revocation is fatal, not just "does not count": a revoked key signing is a red flag.
-        problems.push(problem('REVOKED_KEY', `signed by revoked key ${check.keyId}`));
-        return { keyId: check.keyId, publisher: null, valid: false, error: { code: 'REVOKED_KEY', message: `key ${check.keyId} is revoked` } };
-      case 'untrusted':
-        return fail('UNTRUSTED_SIGNER', `key ${check.keyId} is not a trusted publisher's key`);
-      case 'bad-signature':
-        return fail('BAD_SIGNATURE', `signature by key ${check.keyId} does not verify: the signature file was altered`);
-      case 'verified': {
-        const { publisher, key } = check;
-        if ((key.notBefore !== undefined && manifest.created < key.notBefore) || (key.notAfter !== undefined && manifest.created > key.notAfter)) {
-          const window = `${key.notBefore === undefined ? '' : `from ${formatDate(key.notBefore)} `}${key.notAfter === undefined ? '' : `until ${formatDate(key.notAfter)}`}`.trim();
-          return fail('KEY_NOT_VALID', `key ${check.keyId} of ${publisher.name} signed at ${formatDate(manifest.created)}, outside its validity window (${window})`, publisher.name);
-        }
-        if (!publisher.models.some((g) => g.matches(name))) {
-          return fail('OUT_OF_SCOPE', `publisher ${publisher.name} may not sign model "${name}" (allowed: ${publisher.models.map((g) => g.pattern).join(', ')})`, publisher.name);
-        }
-        // The same key signing twice, or appearing under two key ids, counts once; so does a
-        // publisher with several keys: the threshold is of distinct publishers.
-        countedPublishers.add(publisher.name);
-        return { keyId: check.keyId, publisher: publisher.name, valid: true };
-      }
-    }
+    const verdict = signerReport(check, statement);
+    if (verdict.problem) (verdict.fatal ? problems : signerProblems).push(verdict.problem);
+    // The same key signing twice, or appearing under two key ids, counts once; so does a
+    // publisher with several keys: the threshold is of distinct publishers.
+    if (verdict.report.valid && verdict.report.publisher !== null) countedPublishers.add(verdict.report.publisher);
+    return verdict.report;
   });
 
   const rule = effectiveRule(policy, name);
@@ -81,17 +50,17 @@ export function applyPolicy(manifest: Manifest, checks: readonly SignatureCheck[
       problems.push(problem('THRESHOLD_NOT_MET', `model "${name}" needs ${rule.threshold} distinct trusted publisher${rule.threshold === 1 ? '' : 's'}, has ${countedPublishers.size}`));
     }
   }
-  if (manifest.created > now + CLOCK_SKEW_SECONDS) {
-    problems.push(problem('NOT_YET_VALID', `signature claims to be made at ${formatDate(manifest.created)}, in the future; check the clock`));
+  if (statement.created > now + CLOCK_SKEW_SECONDS) {
+    problems.push(problem('NOT_YET_VALID', `signature claims to be made at ${formatDate(statement.created)}, in the future; check the clock`));
   }
-  if (manifest.expires !== undefined && now >= manifest.expires) {
-    problems.push(problem('EXPIRED', `signature expired at ${formatDate(manifest.expires)}`));
+  if (statement.expires !== undefined && now >= statement.expires) {
+    problems.push(problem('EXPIRED', `signature expired at ${formatDate(statement.expires)}`));
   }
-  if (rule.requireExpiry && manifest.expires === undefined) {
-    problems.push(problem('EXPIRY_REQUIRED', `policy requires signatures of "${name}" to carry an expiry (sign with --expires)`));
+  if (rule.requireExpiry && statement.expires === undefined) {
+    problems.push(problem('EXPIRY_REQUIRED', `policy requires signatures of "${name}" to carry an expiry`));
   }
-  if (rule.maxAgeSeconds !== undefined && now - manifest.created > rule.maxAgeSeconds) {
-    problems.push(problem('TOO_OLD', `signed at ${formatDate(manifest.created)}, more than ${formatDuration(rule.maxAgeSeconds)} ago (policy maximum age)`));
+  if (rule.maxAgeSeconds !== undefined && now - statement.created > rule.maxAgeSeconds) {
+    problems.push(problem('TOO_OLD', `signed at ${formatDate(statement.created)}, more than ${formatDuration(rule.maxAgeSeconds)} ago (policy maximum age)`));
   }
   return {
     signers,
@@ -125,18 +94,3 @@ function effectiveRule(policy: TrustPolicy, name: string) {
   return { patterns, threshold, maxAgeSeconds, requireExpiry };
 }
 
-/** Signer reports when no signature verified under a policy key (the manifest stays undecoded). */
-export function rejectedSigners(checks: readonly SignatureCheck[]): { signers: SignerReport[]; problems: Problem[] } {
-  const problems: Problem[] = [];
-  const signers = checks.map((check): SignerReport => {
-    const [code, message]: [ErrorCode, string] =
-      check.status === 'revoked'
-        ? ['REVOKED_KEY', `signed by revoked key ${check.keyId}`]
-        : check.status === 'bad-signature'
-          ? ['BAD_SIGNATURE', `signature by key ${check.keyId} does not verify: the signature file was altered`]
-          : ['UNTRUSTED_SIGNER', `key ${check.keyId} is not a trusted publisher's key`];
-    problems.push(problem(code, message));
-    return { keyId: check.keyId, publisher: null, valid: false, error: { code, message } };
-  });
-  return { signers, problems };
-}

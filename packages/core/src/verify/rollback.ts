@@ -1,7 +1,7 @@
 import { problem, type Problem } from '../errors.js';
-import type { Manifest } from '../format/manifest.js';
 import { compareSemver, parseSemver } from '../policy/semver.js';
 import { formatDate } from '../policy/time.js';
+import type { SignedStatement } from './statement.js';
 
 /**
  * Rollback protection state (SPEC section 4): per model name, the newest version accepted. A
@@ -12,6 +12,7 @@ export interface RollbackState {
   models: Record<string, RollbackRecord>;
 }
 
+/** The newest accepted release of one model name. */
 export interface RollbackRecord {
   /** Subject version, when the accepted manifest had one. */
   version?: string;
@@ -19,6 +20,7 @@ export interface RollbackRecord {
   created: number;
 }
 
+/** A rollback state that has seen no model yet. */
 export function emptyRollbackState(): RollbackState {
   return { version: 1, models: Object.create(null) as Record<string, RollbackRecord> };
 }
@@ -29,7 +31,7 @@ export function emptyRollbackState(): RollbackState {
  * ignored); otherwise, and for equal versions, by creation time. Returns the ROLLBACK problem or
  * undefined.
  */
-export function checkRollback(state: RollbackState, manifest: Manifest): Problem | undefined {
+export function checkRollback(state: RollbackState, manifest: SignedStatement): Problem | undefined {
   const name = manifest.subject.name;
   const seen = recordOf(state, name);
   if (seen === undefined) return undefined;
@@ -38,7 +40,7 @@ export function checkRollback(state: RollbackState, manifest: Manifest): Problem
   const what = (r: RollbackRecord) => `${r.version === undefined ? '' : `version ${r.version}, `}signed ${formatDate(r.created)}`;
   return problem(
     'ROLLBACK',
-    `model "${name}" (${what(candidate)}) is older than the one accepted before (${what(seen)}); use --allow-rollback to accept it on purpose`,
+    `model "${name}" (${what(candidate)}) is older than the one accepted before (${what(seen)})`,
   );
 }
 
@@ -46,7 +48,7 @@ export function checkRollback(state: RollbackState, manifest: Manifest): Problem
  * Records `manifest` as accepted if it is newer than what the state holds. Never goes back: a
  * model accepted with --allow-rollback leaves the newer record in place.
  */
-export function advanceRollbackState(state: RollbackState, manifest: Manifest): boolean {
+export function advanceRollbackState(state: RollbackState, manifest: SignedStatement): boolean {
   return advance(state, manifest.subject.name, toRecord(manifest));
 }
 
@@ -70,7 +72,7 @@ function recordOf(state: RollbackState, name: string): RollbackRecord | undefine
   return Object.hasOwn(state.models, name) ? state.models[name] : undefined;
 }
 
-function toRecord(manifest: Manifest): RollbackRecord {
+function toRecord(manifest: SignedStatement): RollbackRecord {
   return { ...(manifest.subject.version === undefined ? {} : { version: manifest.subject.version }), created: manifest.created };
 }
 

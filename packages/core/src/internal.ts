@@ -1,0 +1,9 @@
+/**
+ * @ms-sign/core/internal: building blocks that ms-sign's own CLI, tests and scripts use, NOT a
+ * public API: anything here may change or go away in any release. Applications use
+ * `@ms-sign/core` and `@ms-sign/core/node`.
+ */
+export { CborDecodeError } from './format/cbor.js';
+export { readBoundedFile } from './node/files.js';
+export { walkModel, resolveModel, type ModelWalk, type WalkedFile } from './node/walk.js';
+export { hashModelFiles, compareModel, compareContents } from './node/contents.js';

@@ -1,0 +1,23 @@
+/**
+ * @ms-sign/core/node: ms-sign on the file system. Sign a model file or directory, verify it
+ * against a trust policy, load or copy exactly the bytes that were verified, and read and write
+ * the trust policy and rollback-state files. The pure parts (keys, policies, formats, signers)
+ * are in `@ms-sign/core`.
+ */
+export { writeFileAtomic } from './files.js';
+export { DEFAULT_SHARD_SIZE } from './hash/tuning.js';
+export type { HashingOptions, CompareOptions } from './contents.js';
+export { defaultSignaturePath } from './signature-path.js';
+export { signModel, cosignModel, type SignModelOptions, type SignedModel, type CosignOptions, type CosignedModel } from './sign.js';
+export { verifyModel, type VerifyModelOptions, type VerificationReport, type TrustSource } from './verify.js';
+export { loadVerifiedModel, loadVerifiedDirectory, copyVerifiedModel, ModelVerificationError, type VerifiedReadOptions } from './verified-bytes.js';
+export {
+  locateTrustPolicy,
+  userTrustPolicyPath,
+  readTrustPolicyFile,
+  writeTrustPolicyFile,
+  readRollbackState,
+  writeRollbackState,
+  type TrustPolicyLocation,
+  type TrustPolicyOrigin,
+} from './trust-files.js';
