@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
-import { cliBin, cliUnderTest, repoRoot, tempDir } from './helpers/index.js';
+import { cliBin, cliUnderTest, repoRoot, runCli, tempDir } from './helpers/index.js';
 import { generate } from './tools/conformance-cases.js';
 
 const conformanceDir = join(repoRoot, 'conformance');
@@ -55,6 +55,17 @@ describe('conformance suite', () => {
     const r = runSuite(impl);
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /conformance: 450 passed, 0 failed/);
+  });
+
+  test('verify-raw: exit 0 for a valid signature, 1 for an invalid one, 2 for an argument that is not hex', async (t) => {
+    const dir = tempDir(t);
+    const { vectors } = JSON.parse(readFileSync(join(conformanceDir, 'vectors.json'), 'utf8')) as { vectors: { id: string; publicKey: string; message: string; signature: string }[] };
+    const v = vectors.find((x) => x.id === 'rfc8032-ed25519 test 1')!;
+    assert.equal((await runCli(['verify-raw', v.publicKey, v.message, v.signature], { cwd: dir })).code, 0);
+    assert.equal((await runCli(['verify-raw', v.publicKey, '00', v.signature], { cwd: dir })).code, 1);
+    const bad = await runCli(['verify-raw', 'xyz', v.message, v.signature], { cwd: dir });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /PUBLIC_KEY must be hex/);
   });
 
   test('the runner reports a failing implementation: exit 1, with the case and what differed', () => {
