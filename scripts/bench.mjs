@@ -12,6 +12,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'packages', 'cli', 'bin', 'ms-sign.js');
+// The one-file bundle and the x64 single binary (npm run build:binary), timed in the startup case when built.
+const bundle = join(root, 'packages', 'cli', 'dist-bundle', 'ms-sign.cjs');
+const binary = join(root, 'packages', 'cli', 'dist-bin', 'ms-sign-linux-x64');
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
@@ -19,8 +22,10 @@ const HELP = `usage: node scripts/bench.mjs [options]   (or: pnpm bench -- [opti
 
   --quick             small inputs (256 MiB file, 8 x 32 MiB, 2,000 x 4 KiB), 2 runs: for iterating
   --runs N            timed runs of every tool per case (default 5; the best and the median are kept)
-  --cases LIST        comma-separated subset of: single,shards,small,rss10g (default: single,shards,small)
+  --cases LIST        comma-separated subset of: single,shards,small,rss10g,startup (default: single,shards,small)
                       rss10g: sign and verify a sparse 10 GiB file to show peak RSS stays flat
+                      startup: verify of a 2 MiB file and --version by the Node.js CLI, the one-file
+                      bundle and the single binary (those two when built: npm run build:binary)
   --work DIR          where inputs go (default: bench-work/ in the repo, gitignored; or $TMPDIR with --tmp)
   --tmp               put inputs under $TMPDIR instead of the repo
   --keep              keep the generated inputs (later runs reuse them)
@@ -54,7 +59,7 @@ function parseArgs(argv) {
       process.exit(0);
     } else fail(`unknown option ${a} (see --help)`);
   }
-  for (const c of o.cases) if (!['single', 'shards', 'small', 'rss10g'].includes(c)) fail(`unknown case ${c}`);
+  for (const c of o.cases) if (!['single', 'shards', 'small', 'rss10g', 'startup'].includes(c)) fail(`unknown case ${c}`);
   o.runs ??= o.quick ? 2 : 5;
   o.work ??= o.tmp ? join(process.env.TMPDIR ?? tmpdir(), 'ms-sign-bench') : join(root, 'bench-work');
   o.out ??= o.quick ? join(o.work, 'quick.json') : join(root, 'bench-results', 'latest.json');
@@ -147,6 +152,7 @@ const CASES = {
     ? { title: '2,000 files of 4 KiB', files: smallFiles(2_000) }
     : { title: '20,000 files of 4 KiB', files: smallFiles(20_000) },
   rss10g: { title: 'sparse 10 GiB file (peak RSS)', files: [['model.bin', 10 * GiB]], sparse: true, onlyMsSign: true },
+  startup: { title: '2 MiB file (start-up: Node.js CLI, bundle, binary)', files: [['model.bin', 2 * MiB]] },
 };
 
 function smallFiles(n) {
@@ -247,6 +253,13 @@ function toolsFor(name) {
     { id: 'ms-sign sign', argv: ['node', cli, 'sign', model, '-k', key, '-o', sig, ...shard, ...extra], mssign: true },
     { id: 'ms-sign verify', argv: ['node', cli, 'verify', model, '-s', sig, '-p', pub, '-q', ...extra], mssign: true, verify: true },
   ];
+  if (name === 'startup') {
+    const verifyArgs = ['verify', model, '-s', sig, '-p', pub, '-q', ...extra];
+    tools.push({ id: 'node -e 0', argv: ['node', '-e', '0'] }, { id: 'ms-sign --version', argv: ['node', cli, '--version'] });
+    if (existsSync(bundle)) tools.push({ id: 'ms-sign verify (bundle)', argv: ['node', bundle, ...verifyArgs] }, { id: 'ms-sign --version (bundle)', argv: ['node', bundle, '--version'] });
+    if (existsSync(binary)) tools.push({ id: 'ms-sign verify (binary)', argv: [binary, ...verifyArgs] }, { id: 'ms-sign --version (binary)', argv: [binary, '--version'] });
+    return tools;
+  }
   if (!opts.peers || CASES[name].onlyMsSign) return tools;
   // Many small files go through find | xargs (what the target names); a few big ones as arguments.
   const many = name === 'small';

@@ -10,7 +10,8 @@ export * from './errors.js';
 export { LIMITS } from './limits.js';
 export { toHex } from './bytes.js';
 
-export { checkModelPath, findPathCollision } from './format/paths.js';
+export { caseFoldKey, checkModelPath, findPathCollision } from './format/paths.js';
+export { PATH_UNICODE_VERSION } from './format/unicode-fold.js';
 export { checkGlob, compileGlob, escapeGlob, type Glob } from './format/glob.js';
 export { encodeCanonical, decodeCanonical, type CborValue, type CborMap } from './format/cbor.js';
 export { SIGNING_DOMAIN, MANIFEST_PAYLOAD_TYPE, signingMessage } from './format/pae.js';
