@@ -95,6 +95,20 @@ describe('Ed25519 test vectors through the verification path of ms-sign', () => 
     for (const publicKey of flips(c.publicKey)) assert.equal(verifyEd25519(c.signature, c.message, publicKey), false);
   });
 
+  test('S + L (the same scalar, not reduced) is refused for every accepted vector, as libsodium does', () => {
+    // verifyEd25519 checks S < L itself before node:crypto's equation: never left to the OpenSSL version.
+    const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+    const accepted = vectorFileNames().flatMap((file) => loadCases(file)).filter((c) => c.accept);
+    assert.ok(accepted.length > 10);
+    for (const c of accepted) {
+      const s = BigInt(`0x${Buffer.from(c.signature.subarray(32)).reverse().toString('hex')}`) + L;
+      if (s >= 2n ** 256n) continue;
+      const unreduced = new Uint8Array(c.signature);
+      unreduced.set(Buffer.from(s.toString(16).padStart(64, '0'), 'hex').reverse(), 32);
+      assert.equal(verifyEd25519(unreduced, c.message, c.publicKey), false, `${c.id}: S + L`);
+    }
+  });
+
   test('hostile argument lengths return false, never throw', () => {
     const c = loadCases('rfc8032-ed25519.json')[0]!;
     for (const length of [0, 1, 31, 33, 63, 65, 128]) {

@@ -1,5 +1,5 @@
 import * as ed from '@noble/ed25519';
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { toHex } from '../bytes.js';
 
 // @noble/ed25519's synchronous API needs a SHA-512. node:crypto's runs at native speed: the signed
@@ -37,33 +37,33 @@ function littleEndianNumber(bytes: Uint8Array): bigint {
   return BigInt(`0x${Buffer.from(bytes).reverse().toString('hex') || '0'}`);
 }
 
-/**
- * The rules on top of the library's strict verification that make ms-sign's verdict the one
- * libsodium (and PyNaCl), OpenSSL, Go and Monocypher give on every vector (docs/signature-format.md):
- * R must not have small order (libsodium refuses it), and the cofactorless equation
- * [S]B = R + [k]A must hold, not only the cofactored [8][S]B = [8]R + [8][k]A that @noble/ed25519
- * checks (the two differ only for crafted points with a small-order component).
- */
-function portableRulesHold(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  const R = ed.Point.fromBytes(signature.subarray(0, 32), false);
-  if (R.isSmallOrder()) return false;
-  const A = ed.Point.fromBytes(publicKey, false);
-  const s = littleEndianNumber(signature.subarray(32, 64));
-  if (s >= GROUP_ORDER) return false;
-  const digest = createHash('sha512').update(signature.subarray(0, 32)).update(publicKey).update(message).digest();
-  const k = littleEndianNumber(digest) % GROUP_ORDER;
-  return ed.Point.BASE.multiply(s, false).equals(R.add(A.multiply(k, false)));
-}
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the 32 key bytes follow. */
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 /**
- * Strict RFC 8032 verification: `zip215: false`. The library default (ZIP-215) accepts
- * non-canonical encodings and, with the identity key, any message. On top of it, the portable
- * rules above. Returns false for a bad signature; never throws for well-typed input.
+ * Strict verification with the portable rules (docs/signature-format.md section 6): A canonical
+ * and not of small order, R canonical and not of small order (libsodium refuses it), S < L, and
+ * the cofactorless equation [S]B = R + [k]A. Returns false for a bad signature; never throws for
+ * well-typed input.
+ *
+ * The checks on A, R and S run here, on @noble/ed25519's point decoding with `zip215: false`
+ * (strict RFC 8032 decoding) and [8]P; the equation is OpenSSL's (node:crypto), which checks
+ * exactly the cofactorless one, by re-encoding [S]B - [k]A and comparing it byte for byte with R.
+ * With R canonical that comparison is point equality, and where the cofactorless equation holds
+ * so does the cofactored one that @noble/ed25519's own verify checks: the verdict is the one
+ * `ed.verify(..., { zip215: false })` plus these rules gave, on every vector
+ * (test/ed25519-vectors.test.ts), without @noble/ed25519's base-point table, which cost ~37 ms
+ * to build on every run (docs/performance.md).
  */
 export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.length !== 64) return false;
   if (checkPublicKeyBytes(publicKey) !== undefined) return false;
   try {
-    return ed.verify(signature, message, publicKey, { zip215: false }) && portableRulesHold(signature, message, publicKey);
+    const R = ed.Point.fromBytes(signature.subarray(0, 32), false); // throws unless canonical
+    if (R.isSmallOrder()) return false;
+    if (littleEndianNumber(signature.subarray(32, 64)) >= GROUP_ORDER) return false;
+    const key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+    return cryptoVerify(null, message, key, signature);
   } catch {
     return false;
   }
