@@ -9,7 +9,7 @@
  *   - what is accepted satisfies the format's invariants (canonical re-encoding, path rules).
  * Used by test/fuzz/fuzz.test.ts (a short run in `npm test`) and scripts/fuzz.mjs (long runs).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -26,6 +26,7 @@ import {
   findPathCollision,
   LIMITS,
   MsSignError,
+  SCAN_CODES,
   parseTrustPolicy,
   BufferSource,
   scanFile,
@@ -413,7 +414,45 @@ export const scanTarget: FuzzTarget<{ name: string; bytes: Uint8Array }> = {
   serialize: ({ bytes }) => bytes,
 };
 
-export const FUZZ_TARGETS: readonly FuzzTarget<never>[] = [signatureFileTarget, trustPolicyTarget, pathTarget, walkerTarget, scanTarget] as unknown as readonly FuzzTarget<never>[];
+
+// ---------------------------------------------------------------------------------------------
+// The model scanner on hostile bytes: the abstract unpickler and the zip reader (with everything
+// behind them: torch, npz and Keras checks, the inflater), seeded with the generated scan corpus.
+// scanFile must never throw: every problem is a finding with a catalogue code.
+
+function corpusSeeds(dir: string, maxBytes: number): Uint8Array[] {
+  const root = join(repoRoot, 'test', 'fixtures', 'scan', dir);
+  return readdirSync(root)
+    .map((name) => join(root, name))
+    .filter((path) => statSync(path).size <= maxBytes)
+    .sort()
+    .map((path) => new Uint8Array(readFileSync(path)));
+}
+
+function scannerTarget(name: string, description: string, seeds: readonly Uint8Array[], path: string): FuzzTarget<Uint8Array> {
+  return {
+    name,
+    description,
+    arbitrary: fc.oneof({ weight: 1, arbitrary: fc.uint8Array({ maxLength: 400 }) }, { weight: 8, arbitrary: mutatedArbitrary(seeds) }),
+    allowed: [],
+    budgetMs: 1000,
+    run(bytes) {
+      const result = scanFile(new BufferSource(bytes), path);
+      ensure(['clean', 'unsafe', 'malformed', 'unknown'].includes(result.verdict), `verdict ${result.verdict}`);
+      for (const f of result.findings) ensure(f.code in SCAN_CODES || f.code === 'SCAN_FINDINGS_TRUNCATED', `unknown code ${f.code}`);
+      // A finding of effect unsafe or malformed decides the verdict: none may be lost.
+      const worst = result.findings.some((f) => f.verdict === 'unsafe') ? 'unsafe' : undefined;
+      ensure(worst === undefined || result.verdict === 'unsafe', 'an unsafe finding did not make the file unsafe');
+    },
+    serialize: (bytes) => bytes,
+  };
+}
+
+export const pickleTarget = scannerTarget('pickle', 'scanFile on random bytes and mutated pickles of the scan corpus (the abstract unpickler)', corpusSeeds('pickle', 4096), 'fuzz.pkl');
+export const zipTarget = scannerTarget('zip', 'scanFile on mutated zip archives of the scan corpus (zip reader, inflater, torch/npz/Keras checks)', [...corpusSeeds('torch', 8192), ...corpusSeeds('zip', 8192), ...corpusSeeds('numpy', 8192).filter((b) => b[0] === 0x50), ...corpusSeeds('keras', 8192).filter((b) => b[0] === 0x50)], 'fuzz.zip');
+
+
+export const FUZZ_TARGETS: readonly FuzzTarget<never>[] = [signatureFileTarget, trustPolicyTarget, pathTarget, walkerTarget, scanTarget, pickleTarget, zipTarget] as unknown as readonly FuzzTarget<never>[];
 
 const hoard: ArrayBuffer[] = [];
 

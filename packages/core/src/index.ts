@@ -147,3 +147,4 @@ export { FlatBufferReader } from './scan/ms/flatbuffer.js';
 export { verifyMsBuffer } from './scan/ms/verifier.js';
 export { walkProtobuf, readPackedVarints, readProtoString, PROTOBUF_LIMITS, type ProtoSchema, type ProtoField, type ProtoFieldSpec, type ProtoVisitor, type ProtoWalkOptions, type ProtoWalkStats } from './scan/protobuf.js';
 export { applyScanPolicy, DEFAULT_SCAN_MODE, type AppliedScan } from './scan/policy.js';
+export { hardDenyReason, HARD_DENY_MODULE_LIST, PROFILES as PICKLE_ALLOWLISTS, TORCH_ALLOWLIST_SOURCE, type PickleProfile } from './scan/pickle/allowlist.js';

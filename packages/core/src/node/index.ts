@@ -21,6 +21,8 @@ export {
   type TrustPolicyLocation,
   type TrustPolicyOrigin,
 } from './trust-files.js';
+export { scanModel, scanFileAt, scanVerifiedFiles, scanWalkedFiles, type ScanModelOptions, type ModelScanReport, type VerifiedFileForScan } from './scan.js';
+export { FileSource } from './file-source.js';
 export {
   openPkcs11Signer,
   generatePkcs11Ed25519Key,
@@ -30,5 +32,3 @@ export {
   type GeneratedPkcs11Key,
 } from './signers/pkcs11.js';
 export { commandSigner, splitCommandLine, SIGNER_COMMAND_LIMITS, type CommandSignerOptions } from './signers/command.js';
-export { scanModel, scanFileAt, scanVerifiedFiles, scanWalkedFiles, type ScanModelOptions, type ModelScanReport, type VerifiedFileForScan } from './scan.js';
-export { FileSource } from './file-source.js';

@@ -33,6 +33,8 @@ export const FORMAT_IDS = [
   'mindspore-ckpt',
   'executable-code',
   'archive-other',
+  'safetensors-index',
+  'chat-template',
   'text',
   'unknown',
 ] as const;
@@ -70,6 +72,8 @@ const EXTENSION_FORMATS: Readonly<Record<string, readonly string[]>> = {
 /** Extensions of files that are code: the content need not prove it. */
 const CODE_EXTENSIONS = new Set(['py', 'pyc', 'so', 'dll', 'dylib', 'sh', 'bash', 'ps1', 'bat', 'cmd', 'exe']);
 const PICKLE_EXTENSIONS = new Set(['pkl', 'pickle', 'joblib', 'pt', 'pth', 'bin', 'ckpt', 'dat', 'data']);
+
+const name = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
 export function extensionOf(path: string): string {
   const name = path.slice(path.lastIndexOf('/') + 1);
@@ -122,8 +126,18 @@ function detect(source: ByteSource, path: string): Detection {
   // A pickle extension goes to the pickle scanner, which reports what breaks the parse. (A .ms
   // without a plausible root table is not sent to the .ms scanner: its content decides, and
   // FORMAT_EXTENSION_MISMATCH says it is no .ms.)
+  // A .safetensors whose header length rules out the content test still goes to its scanner: the
+  // length is the format's only content test, and SAFETENSORS_HEADER_SIZE says what is wrong with it.
+  if (ext === 'safetensors' && size >= 8) return { format: 'safetensors' };
   if (PICKLE_EXTENSIONS.has(ext) && pickle !== undefined && ext !== 'bin' && ext !== 'dat' && ext !== 'data') return { format: 'pickle' };
-  return { format: isUtf8Text(source) ? 'text' : 'unknown' };
+  if (isUtf8Text(source)) {
+    // Text files loaders act on: a shard index names files to open, a chat template is code.
+    const base = name(path);
+    if (base.endsWith('.safetensors.index.json')) return { format: 'safetensors-index' };
+    if (base === 'tokenizer_config.json' || base === 'chat_template.jinja' || base === 'chat_template.json') return { format: 'chat-template' };
+    return { format: 'text' };
+  }
+  return { format: 'unknown' };
 }
 
 /** HDF5's signature may sit at 0 or after a user block of 512 * 2^k bytes. */

@@ -4,9 +4,16 @@
  * add it to SCANNERS (one line each; the ids are detection's, see detect.ts FORMAT_IDS).
  */
 import { executableScanner } from './executable.js';
+import { chatTemplateScanner, ggufScanner } from './gguf.js';
+import { kerasH5Scanner } from './keras.js';
 import { ckptScanner } from './mindir/ckpt.js';
 import { mindirScanner } from './mindir/mindir.js';
 import { msScanner } from './ms/scanner.js';
+import { npyScanner } from './numpy.js';
+import { onnxScanner } from './onnx.js';
+import { pickleScanner, tarScanner } from './pickle/torch.js';
+import { safetensorsIndexScanner, safetensorsScanner } from './safetensors.js';
+import { zipScanner } from './zip-family.js';
 import type { FormatScanner } from './types.js';
 
 export const SCANNERS: readonly FormatScanner[] = [
@@ -14,6 +21,16 @@ export const SCANNERS: readonly FormatScanner[] = [
   mindirScanner,
   ckptScanner,
   executableScanner,
+  pickleScanner,
+  zipScanner,
+  tarScanner,
+  npyScanner,
+  safetensorsScanner,
+  ggufScanner,
+  kerasH5Scanner,
+  onnxScanner,
+  safetensorsIndexScanner,
+  chatTemplateScanner,
 ];
 
 const BY_FORMAT = new Map<string, FormatScanner>();
