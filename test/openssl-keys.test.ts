@@ -10,9 +10,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { decodeEnvelope, SCRYPT_PARAMS, signingMessage, verifyEd25519 } from '@ms-sign/core';
-import { copyFixture, makeKey, runCli, tempDir } from './helpers/index.js';
+import { cliOk, copyFixture, makeKey, runCli, tempDir } from './helpers/index.js';
 import { openssl, opensslStatus, skipWithoutOpenssl } from './helpers/openssl.js';
-import { assertFailure, assertNoSecrets, mustSucceed, ownerOnly, secretForms } from './helpers/scenarios.js';
+import { assertFailure, assertNoSecrets, ownerOnly, secretForms } from './helpers/scenarios.js';
 
 const PASSPHRASE = 'openssl interop passphrase 7';
 
@@ -38,11 +38,11 @@ describe('OpenSSL interoperability', () => {
   test('a key from openssl genpkey signs, and verifies with its public key from openssl pkey -pubout', async (t) => {
     if (skipWithoutOpenssl(t)) return;
     const dir = opensslKeyDir(t);
-    const signed = await mustSucceed(['sign', 'parallel.ms', '-k', 'openssl.key', '--json'], dir);
+    const signed = await cliOk(dir, ['sign', 'parallel.ms', '-k', 'openssl.key', '--json']);
     // The key id is the first 16 bytes of SHA-256 of the raw public key (SPEC section 2).
     const expectedKeyId = createHash('sha256').update(rawPublicKey(dir, 'openssl.pub')).digest().subarray(0, 16).toString('hex');
     assert.equal(signed.json<{ keyId: string }>().keyId, expectedKeyId);
-    const verified = await mustSucceed(['verify', 'parallel.ms', '-p', 'openssl.pub', '--json'], dir);
+    const verified = await cliOk(dir, ['verify', 'parallel.ms', '-p', 'openssl.pub', '--json']);
     assert.deepEqual(verified.json<{ signers: { keyId: string; valid: boolean }[] }>().signers.map((s) => [s.keyId, s.valid]), [[expectedKeyId, true]]);
   });
 
@@ -65,7 +65,7 @@ describe('OpenSSL interoperability', () => {
     const dir = tempDir(t);
     const key = await makeKey(dir);
     copyFixture('parallel.ms', dir);
-    await mustSucceed(['sign', 'parallel.ms', '-k', key.secret], dir);
+    await cliOk(dir, ['sign', 'parallel.ms', '-k', key.secret]);
     const envelope = decodeEnvelope(new Uint8Array(readFileSync(join(dir, 'parallel.ms.sig'))));
     writeFileSync(join(dir, 'message.bin'), signingMessage(envelope.payloadType, envelope.payload));
     writeFileSync(join(dir, 'ms-sign.sig.bin'), envelope.signatures[0]!.signature);
@@ -98,7 +98,7 @@ describe('OpenSSL interoperability', () => {
       openssl(['pkcs8', '-topk8', ...options, '-in', 'openssl.key', '-out', 'encrypted.key', '-passout', 'env:MS_TEST_PASSPHRASE'], dir, { MS_TEST_PASSPHRASE: PASSPHRASE });
       ownerOnly(join(dir, 'encrypted.key'));
       assert.match(readFileSync(join(dir, 'encrypted.key'), 'utf8'), /^-----BEGIN ENCRYPTED PRIVATE KEY-----\n/);
-      const plain = await mustSucceed(['sign', 'parallel.ms', '-k', 'openssl.key', '-o', 'plain.sig', '--json'], dir);
+      const plain = await cliOk(dir, ['sign', 'parallel.ms', '-k', 'openssl.key', '-o', 'plain.sig', '--json']);
 
       const [right, wrong, none] = await Promise.all([
         runCli(['sign', 'parallel.ms', '-k', 'encrypted.key', '--json'], { cwd: dir, env: { MS_SIGN_PASSPHRASE: PASSPHRASE } }),
@@ -109,7 +109,7 @@ describe('OpenSSL interoperability', () => {
       assert.equal(right.json<{ keyId: string }>().keyId, plain.json<{ keyId: string }>().keyId, 'the same key as the plain file');
       assertFailure(wrong, 2, ['WRONG_PASSPHRASE']);
       assertFailure(none, 2, ['PASSPHRASE_REQUIRED']);
-      await mustSucceed(['verify', 'parallel.ms', '-p', 'openssl.pub'], dir);
+      await cliOk(dir, ['verify', 'parallel.ms', '-p', 'openssl.pub']);
       assertNoSecrets([plain, right, wrong, none], await secretForms([join(dir, 'openssl.key')], [PASSPHRASE]));
     });
   }
@@ -118,7 +118,7 @@ describe('OpenSSL interoperability', () => {
     if (skipWithoutOpenssl(t)) return;
     const dir = tempDir(t);
     copyFixture('parallel.ms', dir);
-    const made = await mustSucceed(['keygen', '-o', 'sealed', '--json'], dir, { MS_SIGN_PASSPHRASE: PASSPHRASE });
+    const made = await cliOk(dir, ['keygen', '-o', 'sealed', '--json'], { MS_SIGN_PASSPHRASE: PASSPHRASE });
     // What the docs promise, read by an independent DER parser.
     const structure = openssl(['asn1parse', '-in', 'sealed.key'], dir).stdout;
     const objects = [...structure.matchAll(/OBJECT\s+:(\S+)/g)].map((m) => m[1]);
@@ -129,8 +129,8 @@ describe('OpenSSL interoperability', () => {
     const octets = [...structure.matchAll(/OCTET STRING\s+\[HEX DUMP\]:([0-9A-F]+)/g)].map((m) => m[1]!.length / 2);
     assert.deepEqual(octets, [16, 12, 48 + 16], 'salt, GCM nonce, sealed PKCS#8 with its tag');
 
-    const signed = await mustSucceed(['sign', 'parallel.ms', '-k', 'sealed.key', '--json'], dir, { MS_SIGN_PASSPHRASE: PASSPHRASE });
+    const signed = await cliOk(dir, ['sign', 'parallel.ms', '-k', 'sealed.key', '--json'], { MS_SIGN_PASSPHRASE: PASSPHRASE });
     assert.equal(signed.json<{ keyId: string }>().keyId, made.json<{ keyId: string }>().keyId);
-    await mustSucceed(['verify', 'parallel.ms', '-p', 'sealed.pub'], dir);
+    await cliOk(dir, ['verify', 'parallel.ms', '-p', 'sealed.pub']);
   });
 });

@@ -8,9 +8,9 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { encodePublicKeyPem } from '@ms-sign/core';
-import { copyFixture, makeKey, runCli, spawnCli, tempDir, type CliResult } from './helpers/index.js';
+import { cliOk, copyFixture, makeKey, runCli, spawnCli, tempDir, type CliResult } from './helpers/index.js';
 import { openssl, skipWithoutOpenssl } from './helpers/openssl.js';
-import { assertFailure, assertNoSecrets, mustSucceed, ownerOnly, secretForms, signedFile, type SignedModel } from './helpers/scenarios.js';
+import { assertFailure, assertNoSecrets, ownerOnly, secretForms, signedFile, type SignedModel } from './helpers/scenarios.js';
 
 const PASSPHRASE = 'correct horse battery staple 42';
 const WRONG_PASSPHRASE = 'incorrect donkey battery staple 43';
@@ -161,7 +161,7 @@ describe('secret key file permissions', () => {
     test(`a secret key file with mode 0${mode.toString(8)} signs`, async (t) => {
       const m = await signedFile(t);
       writeFileSync(join(m.dir, 'tight.key'), readFileSync(m.key.secret), { mode });
-      await mustSucceed(['sign', m.model, '-k', 'tight.key'], m.dir);
+      await cliOk(m.dir, ['sign', m.model, '-k', 'tight.key']);
     });
   }
 });
@@ -178,7 +178,7 @@ describe('keygen', () => {
     assert.deepEqual(readFileSync(first.secret), before.secret, 'the old secret key is unchanged');
     assert.deepEqual(readFileSync(first.public), before.public, 'the old public key is unchanged');
 
-    const forced = await mustSucceed(['keygen', '-o', 'release', '--no-passphrase', '--force', '--json'], dir);
+    const forced = await cliOk(dir, ['keygen', '-o', 'release', '--no-passphrase', '--force', '--json']);
     assert.notEqual(forced.json<{ keyId: string }>().keyId, first.keyId);
     assert.notDeepEqual(readFileSync(first.secret), before.secret);
     assert.equal(statSync(first.secret).mode & 0o777, 0o600);
@@ -205,7 +205,7 @@ describe('an encrypted secret key', () => {
   // Each wrong or right passphrase costs one scrypt (N = 2^17): the cases run concurrently.
   test('needs the right passphrase from MS_SIGN_PASSPHRASE or a terminal, and none is ever printed', { concurrency: true }, async (t) => {
     const m = await signedFile(t);
-    const made = await mustSucceed(['keygen', '-o', 'sealed', '--json'], m.dir, { MS_SIGN_PASSPHRASE: PASSPHRASE });
+    const made = await cliOk(m.dir, ['keygen', '-o', 'sealed', '--json'], { MS_SIGN_PASSPHRASE: PASSPHRASE });
     assert.equal(made.json<{ encrypted: boolean }>().encrypted, true);
     const keyFile = join(m.dir, 'sealed.key');
     const keyText = readFileSync(keyFile, 'utf8');
@@ -254,9 +254,9 @@ describe('MS_SIGN_KEY', () => {
     const dir = tempDir(t);
     const key = await makeKey(dir);
     copyFixture('parallel.ms', dir);
-    const signed = await mustSucceed(['sign', 'parallel.ms', '--json'], dir, { MS_SIGN_KEY: readFileSync(key.secret, 'utf8') });
+    const signed = await cliOk(dir, ['sign', 'parallel.ms', '--json'], { MS_SIGN_KEY: readFileSync(key.secret, 'utf8') });
     assert.equal(signed.json<{ keyId: string }>().keyId, key.keyId);
-    const verified = await mustSucceed(['verify', 'parallel.ms', '-p', key.public, '--json'], dir);
+    const verified = await cliOk(dir, ['verify', 'parallel.ms', '-p', key.public, '--json']);
     assertNoSecrets([signed, verified], await secretForms([key.secret], []));
   });
 
@@ -265,7 +265,7 @@ describe('MS_SIGN_KEY', () => {
     const key = await makeKey(dir);
     const other = await makeKey(dir, 'other');
     copyFixture('parallel.ms', dir);
-    const signed = await mustSucceed(['sign', 'parallel.ms', '-k', key.secret, '--json'], dir, { MS_SIGN_KEY: readFileSync(other.secret, 'utf8') });
+    const signed = await cliOk(dir, ['sign', 'parallel.ms', '-k', key.secret, '--json'], { MS_SIGN_KEY: readFileSync(other.secret, 'utf8') });
     assert.equal(signed.json<{ keyId: string }>().keyId, key.keyId);
   });
 

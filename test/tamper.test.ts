@@ -7,8 +7,8 @@ import { appendFileSync, readFileSync, renameSync, rmSync, truncateSync, writeFi
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { decodeEnvelope, MANIFEST_PAYLOAD_TYPE } from '@ms-sign/core';
-import { copyFixture, makeKey } from './helpers/index.js';
-import { assertFailure, errorPaths, mustSucceed, signedDirectory, signedFile, verifyJson } from './helpers/scenarios.js';
+import { cliOk, copyFixture, makeKey } from './helpers/index.js';
+import { assertFailure, errorPaths, signedDirectory, signedFile, verifyJson } from './helpers/scenarios.js';
 
 function flipByte(path: string, offset: number, mask = 0x01): void {
   const bytes = readFileSync(path);
@@ -193,7 +193,7 @@ describe('a tampered signature file is refused', () => {
   test('signed by another key: UNTRUSTED_SIGNER', async (t) => {
     const m = await signedFile(t);
     const other = await makeKey(m.dir, 'other');
-    await mustSucceed(['sign', m.model, '-k', other.secret], m.dir);
+    await cliOk(m.dir, ['sign', m.model, '-k', other.secret]);
     const r = await verifyJson(m);
     assertFailure(r, 1, ['UNTRUSTED_SIGNER']);
     assert.deepEqual(r.json<{ signers: { keyId: string; valid: boolean }[] }>().signers.map((s) => [s.keyId, s.valid]), [[other.keyId, false]]);
@@ -202,7 +202,7 @@ describe('a tampered signature file is refused', () => {
   test("signed by another key whose key id was rewritten to the trusted key's id: BAD_SIGNATURE", async (t) => {
     const m = await signedFile(t);
     const other = await makeKey(m.dir, 'other');
-    await mustSucceed(['sign', m.model, '-k', other.secret], m.dir);
+    await cliOk(m.dir, ['sign', m.model, '-k', other.secret]);
     const sigPath = join(m.dir, m.sig);
     const bytes = readFileSync(sigPath);
     const at = bytes.indexOf(Buffer.from(other.keyId, 'hex'));
@@ -215,7 +215,7 @@ describe('a tampered signature file is refused', () => {
   test("a valid signature of another model by the same key: SIZE_MISMATCH", async (t) => {
     const m = await signedFile(t);
     copyFixture('relu.mindir', m.dir);
-    await mustSucceed(['sign', 'relu.mindir', '-k', m.key.secret], m.dir);
+    await cliOk(m.dir, ['sign', 'relu.mindir', '-k', m.key.secret]);
     assertFailure(await verifyJson(m, '-s', 'relu.mindir.sig'), 1, ['SIZE_MISMATCH']);
   });
 

@@ -20,6 +20,7 @@ import {
 } from '@ms-sign/core/node';
 import { cliBin, copyFixture, errorCodes, makeKey, repoRoot, runCli, spawnCli, tempDir } from './helpers/index.js';
 import { cliOk } from './helpers/trust.js';
+import { DIRECTORY_MODEL_FILES, signedDirectory as signedFixtureDirectory } from './helpers/scenarios.js';
 
 /** A signed copy of a real model, and the trust options for the library. */
 async function signedModel(t: { after: (fn: () => void) => void }, name = 'lenet_tod_infer.ms') {
@@ -39,15 +40,11 @@ function flipByte(path: string, offset: number): void {
   writeFileSync(path, bytes);
 }
 
-/** A signed directory model: two real models, one nested. */
+/** The shared signed directory model (three real models, one nested), with library trust options. */
 async function signedDirectory(t: { after: (fn: () => void) => void }) {
-  const dir = tempDir(t);
-  const key = await makeKey(dir);
-  copyFixture('parallel.ms', join(dir, 'model'));
-  copyFixture('relu.mindir', join(dir, 'model', 'nested'));
-  await cliOk(dir, ['sign', 'model', '-k', key.secret]);
+  const { dir, key, model } = await signedFixtureDirectory(t);
   const trust = { policy: policyFromKeys([{ name: 'publisher', key: parsePublicKeyPem(readFileSync(key.public, 'utf8')) }]), source: '-p' };
-  return { dir, key, model: join(dir, 'model'), options: { trust } satisfies VerifiedReadOptions };
+  return { dir, key, model: join(dir, model), options: { trust } satisfies VerifiedReadOptions };
 }
 
 const isVerificationError = (code: string) => (e: unknown) => e instanceof ModelVerificationError && e instanceof MsSignError && e.code === code && e.report.ok === false;
@@ -176,7 +173,7 @@ describe('loadVerifiedDirectory', () => {
     const { model, options } = await signedDirectory(t);
     const { files, report } = await loadVerifiedDirectory(model, options);
     assert.equal(report.ok, true);
-    assert.deepEqual([...files.keys()].sort(), ['nested/relu.mindir', 'parallel.ms']);
+    assert.deepEqual([...files.keys()].sort(), [...DIRECTORY_MODEL_FILES].sort());
     for (const [path, bytes] of files) assert.ok(Buffer.from(bytes).equals(readFileSync(join(model, ...path.split('/')))), path);
   });
 

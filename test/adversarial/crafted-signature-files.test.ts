@@ -38,7 +38,7 @@ describe('signature files SIGNED by a trusted key with hostile paths are refused
   before(async () => {
     const cleanUp: (() => void)[] = [];
     const m = await setup({ after: (fn) => cleanUp.push(fn) });
-    await runCli(['verify', 'model', '-p', m.key.publicPath, '--json'], { cwd: m.dir });
+    await runCli(['verify', 'model', '-p', m.key.publicPath, '--json', '--threads', '1'], { cwd: m.dir });
     for (const fn of cleanUp) fn();
   });
 
@@ -47,7 +47,7 @@ describe('signature files SIGNED by a trusted key with hostile paths are refused
       const m = await setup(t);
       const files: ManifestFile[] = paths.map((p) => (p === 'weights.bin' ? fileEntry(p, INSIDE) : fileEntry(p === '/OUTSIDE' ? join(m.dir, 'outside.bin') : p, OUTSIDE)));
       writeFileSync(m.sig, signManifest(manifestOf(files), [m.key.key]));
-      const { result, paths: touched } = await withFsPaths(() => runCli(['verify', 'model', '-p', m.key.publicPath, '--json'], { cwd: m.dir }));
+      const { result, paths: touched } = await withFsPaths(() => runCli(['verify', 'model', '-p', m.key.publicPath, '--json', '--threads', '1'], { cwd: m.dir }));
       assertCodes(result, 1, ['UNSAFE_PATH'], what);
       // The manifest is refused as it is decoded, before the model is even listed.
       assert.equal(result.json<{ subject: { name: string | null } }>().subject.name, null);
@@ -64,7 +64,7 @@ describe('signature files SIGNED by a trusted key with hostile paths are refused
     const stranger = generateSecretKey();
     for (const [what, paths] of HOSTILE_PATHS) {
       writeFileSync(m.sig, signManifest(manifestOf(paths.map((p) => fileEntry(p, OUTSIDE))), [stranger]));
-      const r = await runCli(['verify', 'model', '-p', m.key.publicPath, '--json'], { cwd: m.dir });
+      const r = await runCli(['verify', 'model', '-p', m.key.publicPath, '--json', '--threads', '1'], { cwd: m.dir });
       assertCodes(r, 1, ['UNTRUSTED_SIGNER'], what);
       assert.equal(r.json<{ subject: { name: string | null } }>().subject.name, null, what);
     }
@@ -82,13 +82,13 @@ describe('signature files SIGNED by a trusted key with hostile paths are refused
     const at = Buffer.from(payload).indexOf('weights\u0001.bin') + 'weights'.length;
     payload[at] = 0xff;
     writeFileSync(m.sig, signPayload(payload, [m.key.key]));
-    assertCodes(await runCli(['verify', 'model', '-p', m.key.publicPath, '--json'], { cwd: m.dir }), 1, ['MALFORMED_SIGNATURE_FILE']);
+    assertCodes(await runCli(['verify', 'model', '-p', m.key.publicPath, '--json', '--threads', '1'], { cwd: m.dir }), 1, ['MALFORMED_SIGNATURE_FILE']);
   });
 
   test('the same hostile manifest with a correct path verifies: the refusals above are about the path alone', async (t) => {
     const m = await setup(t);
     writeFileSync(m.sig, signManifest(manifestOf([fileEntry('weights.bin', INSIDE)]), [m.key.key]));
-    assertCodes(await runCli(['verify', 'model', '-p', m.key.publicPath, '--json'], { cwd: m.dir }), 0, []);
+    assertCodes(await runCli(['verify', 'model', '-p', m.key.publicPath, '--json', '--threads', '1'], { cwd: m.dir }), 0, []);
   });
 });
 
@@ -108,7 +108,7 @@ describe('signed manifests with hostile values are refused with MALFORMED_SIGNAT
     test(`${what}`, async (t) => {
       const m = await setup(t);
       writeFileSync(m.sig, signPayload(manifestBytes(INSIDE, mutate), [m.key.key]));
-      assertCodes(await runCli(['verify', 'model', '-p', m.key.publicPath, '--json'], { cwd: m.dir }), 1, ['MALFORMED_SIGNATURE_FILE'], what);
+      assertCodes(await runCli(['verify', 'model', '-p', m.key.publicPath, '--json', '--threads', '1'], { cwd: m.dir }), 1, ['MALFORMED_SIGNATURE_FILE'], what);
     });
   }
 });
@@ -151,7 +151,7 @@ describe('signature files that declare huge sizes or nest deeply are refused fas
     const m = await setup(t);
     for (const [what, bytes] of [cases[0]!, cases[4]!]) {
       writeFileSync(m.sig, bytes);
-      const { result, ms } = await measure(() => runCli(['verify', 'model', '-p', m.key.publicPath, '--json'], { cwd: m.dir }));
+      const { result, ms } = await measure(() => runCli(['verify', 'model', '-p', m.key.publicPath, '--json', '--threads', '1'], { cwd: m.dir }));
       assertCodes(result, 1, ['MALFORMED_SIGNATURE_FILE'], what);
       assert.ok(ms < 2000, `${what}: took ${ms} ms`);
       assertCodes(await runCli(['inspect', 'model.sig', '--json'], { cwd: m.dir }), 1, ['MALFORMED_SIGNATURE_FILE'], what);
@@ -163,7 +163,7 @@ describe('signature files that declare huge sizes or nest deeply are refused fas
     const fd = openSync(m.sig, 'w');
     ftruncateSync(fd, 1024 * MiB);
     closeSync(fd);
-    const { result, ms, grewBytes } = await measure(() => runCli(['verify', 'model', '-p', m.key.publicPath, '--json'], { cwd: m.dir }));
+    const { result, ms, grewBytes } = await measure(() => runCli(['verify', 'model', '-p', m.key.publicPath, '--json', '--threads', '1'], { cwd: m.dir }));
     assertCodes(result, 1, ['MALFORMED_SIGNATURE_FILE']);
     assert.ok(ms < 2000, `took ${ms} ms`);
     assert.ok(grewBytes < 64 * MiB, `grew ${grewBytes} bytes`);

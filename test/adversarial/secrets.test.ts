@@ -9,6 +9,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { encodeSecretKeyPem, parseSecretKeyPem, secretKeyFromSeed } from '@ms-sign/core';
+import { nodeKeyFileCipher } from '@ms-sign/core/node';
 import { writeKeyFiles } from '../helpers/crafted.js';
 import { assertCodes } from '../helpers/hostile.js';
 import { errorCodes, runCli, spawnCli, tempDir, type CliResult } from '../helpers/index.js';
@@ -19,7 +20,7 @@ const PASSPHRASE = 'correct horse battery staple 4711';
 const WRONG_PASSPHRASE = 'correct horse battery stapler 4712';
 const KEY = secretKeyFromSeed(SEED);
 // scrypt takes about half a second: encrypt once for the whole file.
-const ENCRYPTED_PEM = await encodeSecretKeyPem(KEY, PASSPHRASE);
+const ENCRYPTED_PEM = await encodeSecretKeyPem(KEY, PASSPHRASE, nodeKeyFileCipher);
 
 /** Every form in which the seed, a PEM body or a passphrase could leak. */
 function secretForms(seed: Uint8Array, pemBodies: readonly string[], passphrases: readonly string[]): string[] {

@@ -24,7 +24,7 @@ import {
   type PublicKey,
   type SecretKey,
 } from '@ms-sign/core';
-import { type TrustSource } from '@ms-sign/core/node';
+import { nodeKeyFileCipher, type TrustSource } from '@ms-sign/core/node';
 
 // RFC 8410 DER prefixes: PKCS#8 v1 PrivateKeyInfo and SubjectPublicKeyInfo for Ed25519.
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -46,7 +46,7 @@ export function seedKey(n: number): SecretKey {
 export async function writeKeyFiles(dir: string, key: SecretKey, prefix = 'publisher', passphrase?: string): Promise<KeyFiles> {
   const secretPath = join(dir, `${prefix}.key`);
   const publicPath = join(dir, `${prefix}.pub`);
-  writeFileSync(secretPath, await encodeSecretKeyPem(key, passphrase), { mode: 0o600 });
+  writeFileSync(secretPath, await encodeSecretKeyPem(key, passphrase, nodeKeyFileCipher), { mode: 0o600 });
   writeFileSync(publicPath, encodePublicKeyPem(key.publicKey));
   return { key, secretPath, publicPath, keyId: key.publicKey.keyId };
 }

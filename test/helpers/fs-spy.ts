@@ -2,7 +2,8 @@
  * Records every path the code under test hands to node:fs, to prove that a hostile signature file
  * or model never makes ms-sign touch a file outside the model. Patches the CommonJS fs object and
  * calls syncBuiltinESMExports(), which updates the live ESM bindings (`import { openSync } from
- * 'node:fs'`) that core uses. Worker threads are not seen: keep models small (hashed inline).
+ * 'node:fs'`) that core uses. Worker threads are not seen: run what is spied on with one hashing
+ * thread (`--threads 1`, `threads: 1`), so every file is opened on the main thread.
  */
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';

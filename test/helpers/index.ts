@@ -124,6 +124,13 @@ export async function runCli(argv: readonly string[], options: RunOptions): Prom
   return result(code, out.bytes(), err.bytes());
 }
 
+/** Runs `ms-sign ARGS` in-process in `dir` and fails the test unless it exits 0. */
+export async function cliOk(dir: string, args: readonly string[], env?: Record<string, string | undefined>): Promise<CliResult> {
+  const r = await runCli(args, env === undefined ? { cwd: dir } : { cwd: dir, env });
+  if (r.code !== 0) throw new Error(`ms-sign ${args.join(' ')} exited ${r.code}:\n${r.stderr}${r.stdout}`);
+  return r;
+}
+
 /** Runs bin/ms-sign.js (or MS_SIGN_CLI) as a child process. */
 export function spawnCli(argv: readonly string[], options: RunOptions & { input?: Buffer | string; timeoutMs?: number }): CliResult {
   const spawnOptions: SpawnSyncOptions = {

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSecretKeyPem } from '@ms-sign/core';
-import { copyFixture, errorCodes, makeKey, runCli, tempDir, type CliResult } from './index.js';
+import { nodeKeyFileCipher } from '@ms-sign/core/node';
+import { cliOk, copyFixture, errorCodes, makeKey, runCli, tempDir, type CliResult } from './index.js';
 
 type TestContext = Parameters<typeof tempDir>[0];
 
@@ -27,7 +28,7 @@ export async function signedFile(t: TestContext, fixtureName = 'parallel.ms'): P
   const dir = tempDir(t);
   const key = await makeKey(dir);
   copyFixture(fixtureName, dir);
-  await mustSucceed(['sign', fixtureName, '-k', key.secret], dir);
+  await cliOk(dir, ['sign', fixtureName, '-k', key.secret]);
   return { dir, model: fixtureName, sig: `${fixtureName}.sig`, key };
 }
 
@@ -39,16 +40,10 @@ export async function signedDirectory(t: TestContext): Promise<SignedModel> {
   const dir = tempDir(t);
   const key = await makeKey(dir);
   for (const path of DIRECTORY_MODEL_FILES) copyFixture(path.split('/').pop()!, join(dir, 'model'), path);
-  await mustSucceed(['sign', 'model', '-k', key.secret], dir);
+  await cliOk(dir, ['sign', 'model', '-k', key.secret]);
   return { dir, model: 'model', sig: 'model.sig', key };
 }
 
-/** Runs the CLI in `cwd` and fails the test unless it exits 0. */
-export async function mustSucceed(argv: readonly string[], cwd: string, env?: Record<string, string | undefined>): Promise<CliResult> {
-  const r = await runCli(argv, env === undefined ? { cwd } : { cwd, env });
-  assert.equal(r.code, 0, `ms-sign ${argv.join(' ')} failed:\n${r.stderr}${r.stdout}`);
-  return r;
-}
 
 /** `verify MODEL --json` with the key of `m` as the only trust anchor. */
 export function verifyJson(m: SignedModel, ...extra: string[]): Promise<CliResult> {
@@ -92,7 +87,7 @@ export async function secretForms(keyFiles: readonly string[], passphrases: read
     const key = await parseSecretKeyPem(pem, () => {
       if (passphrase === undefined) throw new Error(`${file} is encrypted: give its passphrase`);
       return passphrase;
-    });
+    }, file, nodeKeyFileCipher);
     const seed = Buffer.from(key.seed);
     forms.push(seed.toString('hex'), seed.toString('base64').replace(/=+$/, ''), seed.toString('base64url'));
   }

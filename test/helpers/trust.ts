@@ -42,12 +42,7 @@ export async function signAt(dir: string, model: string, secretKeyFiles: string 
   return manifest;
 }
 
-/** Runs `ms-sign ARGS` in `dir` and fails the test unless it exits 0. */
-export async function cliOk(dir: string, args: readonly string[], env?: Record<string, string | undefined>): Promise<CliResult> {
-  const r = await runCli(args, { cwd: dir, ...(env ? { env } : {}) });
-  if (r.code !== 0) throw new Error(`ms-sign ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
-  return r;
-}
+export { cliOk } from './index.js';
 
 export interface VerifyOutcome {
   readonly code: number;

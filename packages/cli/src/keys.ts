@@ -9,6 +9,7 @@ import {
   type Signer,
 } from '@ms-sign/core';
 import { readBoundedFile } from '@ms-sign/core/internal';
+import { nodeKeyFileCipher, nodeSha512 } from '@ms-sign/core/node';
 import { resolve } from 'node:path';
 import type { CliIo } from './io.js';
 import { passphraseFor } from './passphrase.js';
@@ -30,16 +31,16 @@ export async function loadSecretKey(file: string | undefined, io: CliIo): Promis
       }
     });
     if (bytes === undefined) throw new MsSignError('KEY_UNREADABLE', `secret key file ${file} not found (make one with "ms-sign keygen")`, { path: file });
-    return parseSecretKeyPem(Buffer.from(bytes).toString('utf8'), () => passphraseFor(io, file), file);
+    return parseSecretKeyPem(Buffer.from(bytes).toString('utf8'), () => passphraseFor(io, file), file, nodeKeyFileCipher);
   }
   const text = io.env.MS_SIGN_KEY;
-  if (text !== undefined && text.trim() !== '') return parseSecretKeyPem(text, () => passphraseFor(io, 'MS_SIGN_KEY'), 'MS_SIGN_KEY');
+  if (text !== undefined && text.trim() !== '') return parseSecretKeyPem(text, () => passphraseFor(io, 'MS_SIGN_KEY'), 'MS_SIGN_KEY', nodeKeyFileCipher);
   throw new MsSignError('USAGE', 'no secret key: give -k FILE, or put the key file\'s text in MS_SIGN_KEY');
 }
 
 /** The file-key signer for `-k FILE` or MS_SIGN_KEY: the seam where other signers plug in. */
 export async function loadSigner(file: string | undefined, io: CliIo): Promise<Signer> {
-  return secretKeySigner(await loadSecretKey(file, io), file ?? 'MS_SIGN_KEY');
+  return secretKeySigner(await loadSecretKey(file, io), file ?? 'MS_SIGN_KEY', nodeSha512);
 }
 
 export function loadPublicKey(file: string, io: CliIo): PublicKey {

@@ -1,5 +1,5 @@
 import { MsSignError, type ErrorCode, type Problem, type RollbackState } from '@ms-sign/core';
-import { defaultSignaturePath, readRollbackState, writeRollbackState, type VerificationReport, type VerifyModelOptions } from '@ms-sign/core/node';
+import { defaultSignaturePath, ModelVerificationError, readRollbackState, writeRollbackState, type VerificationReport, type VerifyModelOptions } from '@ms-sign/core/node';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { paint, printable, useColor, writeLine, type CliIo } from './io.js';
@@ -54,6 +54,23 @@ export function prepareVerify(model: string, cli: VerifyCliOptions, io: CliIo, p
       if (statePath !== undefined && state !== undefined && report.ok && report.rollback?.recorded) writeRollbackState(statePath, state);
     },
   };
+}
+
+/**
+ * Runs one verification (`run`: verifyModel, loadVerifiedModel, copyVerifiedModel...), taking the
+ * report from a ModelVerificationError too; persists the rollback state if it advanced, and
+ * returns the report as the CLI prints it.
+ */
+export async function settleVerification(prepared: PreparedVerify, model: string, cli: VerifyCliOptions, run: () => Promise<VerificationReport>): Promise<PresentedReport> {
+  let verified: VerificationReport;
+  try {
+    verified = await run();
+  } catch (error) {
+    if (!(error instanceof ModelVerificationError)) throw error;
+    verified = error.report;
+  }
+  prepared.commit(verified);
+  return presentReport(verified, model, cli, prepared.origin);
 }
 
 /** A report as the CLI prints it: paths as typed, and how the trust policy was found. */

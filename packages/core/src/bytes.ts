@@ -69,3 +69,45 @@ export function compareUtf8(a: string, b: string): number {
   }
   return a.length - b.length;
 }
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const BASE64_URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** Base64 (RFC 4648 section 4, with padding) of `bytes`. */
+export function toBase64(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    out += BASE64[n >> 18]! + BASE64[(n >> 12) & 63]!;
+    out += i + 1 < bytes.length ? BASE64[(n >> 6) & 63]! : '=';
+    out += i + 2 < bytes.length ? BASE64[n & 63]! : '=';
+  }
+  return out;
+}
+
+/**
+ * Decodes strict base64 (RFC 4648 section 4: padded, no whitespace, zero unused bits), or
+ * base64url without padding when `url` is set; undefined for anything else.
+ */
+export function fromBase64(text: string, url = false): Uint8Array | undefined {
+  const alphabet = url ? BASE64_URL : BASE64;
+  const body = url ? text : text.replace(/={1,2}$/, '');
+  if (url ? /=/.test(text) : text.length % 4 !== 0) return undefined;
+  if (body.length % 4 === 1) return undefined;
+  const out = new Uint8Array(Math.floor((body.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < body.length; i++) {
+    const digit = alphabet.indexOf(body[i]!);
+    if (digit < 0) return undefined;
+    value = ((value << 6) | digit) & 0x3fff; // at most 13 live bits
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 0xff;
+    }
+  }
+  if ((value & ((1 << bits) - 1)) !== 0) return undefined; // non-zero unused bits: not canonical
+  return out;
+}

@@ -127,11 +127,6 @@ export function problem(code: ErrorCode, message: string, path?: string): Proble
   return path === undefined ? { code, message } : { code, message, path };
 }
 
-/** True for codes that mean "the model is not verified" (exit 1), false for setup errors. */
-export function isVerificationFailure(code: ErrorCode): code is VerificationFailureCode {
-  return (VERIFICATION_FAILURE_CODES as readonly string[]).includes(code);
-}
-
 /** Wraps anything thrown into a Problem; errors that are not MsSignError become INTERNAL. */
 export function toProblem(error: unknown): Problem {
   if (error instanceof MsSignError) return error.toProblem();

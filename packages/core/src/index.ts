@@ -32,7 +32,7 @@ export {
 export { createSignatureFile, appendSignature } from './format/signature-file.js';
 
 export { secretKeySigner, type Signer, type SignatureAlgorithm } from './crypto/signer.js';
-export { checkPublicKeyBytes, verifyEd25519, keyIdHex } from './crypto/ed25519.js';
+export { checkPublicKeyBytes, verifyEd25519, keyIdHex, pureSha512, type Sha512 } from './crypto/ed25519.js';
 export {
   publicKeyFromBytes,
   parsePublicKeyPem,
@@ -45,6 +45,7 @@ export {
   type PublicKey,
   type SecretKey,
   type PassphraseProvider,
+  type KeyFileCipher,
 } from './crypto/keys.js';
 
 export {

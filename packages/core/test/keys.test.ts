@@ -18,6 +18,7 @@ import {
   secretKeyFromSeed,
   toHex,
 } from '@ms-sign/core';
+import { nodeKeyFileCipher } from '@ms-sign/core/node';
 import { rejectedCode, thrownCode } from '../../../test/helpers/codes.js';
 
 /** The golden test key of test/data/golden/v1 (public test material). */
@@ -37,7 +38,7 @@ const GOLDEN_KEY_HEX = toHex(golden.publicKey.bytes);
 
 const noPassphrase = () => assert.fail('the passphrase must not be asked for');
 
-const secretKeyCode = (text: string, passphrase: () => string = noPassphrase) => rejectedCode(parseSecretKeyPem(text, passphrase));
+const secretKeyCode = (text: string, passphrase: () => string = noPassphrase) => rejectedCode(parseSecretKeyPem(text, passphrase, undefined, nodeKeyFileCipher));
 const publicKeyCode = (text: string) => thrownCode(() => parsePublicKeyPem(text));
 
 describe('public keys', () => {
@@ -137,7 +138,7 @@ describe("secret keys encrypted by ms-sign (PBES2, scrypt, AES-256-GCM)", () => 
   // One key for both tests: each scrypt at the real cost (N = 2^17) takes a good part of a second.
   const key = generateSecretKey();
   let encrypted: Promise<string> | undefined;
-  const encryptedKey = () => (encrypted ??= encodeSecretKeyPem(key, passphrase));
+  const encryptedKey = () => (encrypted ??= encodeSecretKeyPem(key, passphrase, nodeKeyFileCipher));
   const derOf = (text: string) => Buffer.from(text.split('\n').slice(1, -2).join(''), 'base64');
 
   test('open with the right passphrase, asked once; refuse a wrong one or a damaged file; never echo it', async () => {
@@ -150,9 +151,9 @@ describe("secret keys encrypted by ms-sign (PBES2, scrypt, AES-256-GCM)", () => 
       parseSecretKeyPem(text, () => {
         asked++;
         return passphrase;
-      }),
-      parseSecretKeyPem(text, () => `${passphrase}x`),
-      parseSecretKeyPem(pem('ENCRYPTED PRIVATE KEY', damaged.toString('hex')), () => passphrase),
+      }, undefined, nodeKeyFileCipher),
+      parseSecretKeyPem(text, () => `${passphrase}x`, undefined, nodeKeyFileCipher),
+      parseSecretKeyPem(pem('ENCRYPTED PRIVATE KEY', damaged.toString('hex')), () => passphrase, undefined, nodeKeyFileCipher),
     ]);
     assert.equal(right.status, 'fulfilled');
     assert.deepEqual(right.value, key);

@@ -1,5 +1,5 @@
 import { MsSignError } from '@ms-sign/core';
-import { copyVerifiedModel, ModelVerificationError, verifyModel, type VerificationReport } from '@ms-sign/core/node';
+import { copyVerifiedModel, verifyModel } from '@ms-sign/core/node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import { basename, isAbsolute, join } from 'node:path';
 import { exitCodeFor } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { startProgress } from '../progress.js';
-import { prepareVerify, presentReport, printReport, type PresentedReport, type VerifyCliOptions } from '../verify-setup.js';
+import { prepareVerify, printReport, settleVerification, type PresentedReport, type VerifyCliOptions } from '../verify-setup.js';
 
 export interface ExecOptions extends VerifyCliOptions {
   readonly copy?: boolean;
@@ -39,21 +39,14 @@ export async function execCommand(model: string, command: readonly string[], opt
     let loadPath = model;
     try {
       const prepared = prepareVerify(model, options, io, progress);
-      let verified: VerificationReport;
-      try {
-        if (options.copy) {
-          // A fresh directory only this user can enter (mkdtemp: mode 0700), so nobody else can
-          // swap or change the copy between its verification and CMD's load.
-          workDir = mkdtempSync(join(tempRoot(io), 'ms-sign-exec-'));
-          loadPath = join(workDir, basename(prepared.modelPath));
-          verified = await copyVerifiedModel(prepared.modelPath, loadPath, prepared.options);
-        } else verified = await verifyModel(prepared.modelPath, prepared.options);
-      } catch (error) {
-        if (!(error instanceof ModelVerificationError)) throw error;
-        verified = error.report;
-      }
-      prepared.commit(verified);
-      report = presentReport(verified, model, options, prepared.origin);
+      report = await settleVerification(prepared, model, options, () => {
+        if (!options.copy) return verifyModel(prepared.modelPath, prepared.options);
+        // A fresh directory only this user can enter (mkdtemp: mode 0700), so nobody else can
+        // swap or change the copy between its verification and CMD's load.
+        workDir = mkdtempSync(join(tempRoot(io), 'ms-sign-exec-'));
+        loadPath = join(workDir, basename(prepared.modelPath));
+        return copyVerifiedModel(prepared.modelPath, loadPath, prepared.options);
+      });
     } finally {
       progress.stop();
     }

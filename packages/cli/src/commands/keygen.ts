@@ -1,5 +1,5 @@
 import { encodePublicKeyPem, encodeSecretKeyPem, generateSecretKey, MsSignError, parsePkcs11Uri, publicKeyFromBytes } from '@ms-sign/core';
-import { generatePkcs11Ed25519Key, writeFileAtomic } from '@ms-sign/core/node';
+import { generatePkcs11Ed25519Key, nodeKeyFileCipher, writeFileAtomic } from '@ms-sign/core/node';
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeLine, type CliIo } from '../io.js';
@@ -33,7 +33,7 @@ export async function keygenCommand(options: KeygenOptions, io: CliIo): Promise<
   const key = generateSecretKey();
   // With --force, keep the old secret key until the new pair is complete (see below).
   const previousSecret = overwrite && existsSync(secretPath) ? readFileSync(secretPath) : undefined;
-  writeFileAtomic(secretPath, await encodeSecretKeyPem(key, passphrase), { mode: 0o600, overwrite });
+  writeFileAtomic(secretPath, await encodeSecretKeyPem(key, passphrase, nodeKeyFileCipher), { mode: 0o600, overwrite });
   try {
     writeFileAtomic(publicPath, encodePublicKeyPem(key.publicKey), { mode: 0o644, overwrite });
   } catch (error) {

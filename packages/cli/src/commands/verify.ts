@@ -1,5 +1,5 @@
 import { MsSignError } from '@ms-sign/core';
-import { copyVerifiedModel, loadVerifiedModel, ModelVerificationError, verifyModel, type VerificationReport } from '@ms-sign/core/node';
+import { copyVerifiedModel, loadVerifiedModel, verifyModel, type VerificationReport } from '@ms-sign/core/node';
 import { resolveModel } from '@ms-sign/core/internal';
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { exitCodeFor } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { printJson } from '../output.js';
 import { startProgress } from '../progress.js';
-import { prepareVerify, presentReport, printReport, type PresentedReport, type VerifyCliOptions } from '../verify-setup.js';
+import { prepareVerify, printReport, settleVerification, type PresentedReport, type VerifyCliOptions } from '../verify-setup.js';
 
 export interface VerifyOptions extends VerifyCliOptions {
   readonly output?: string;
@@ -33,17 +33,15 @@ export async function verifyCommand(model: string, options: VerifyOptions, io: C
     if (options.output !== undefined && resolveModel(prepared.modelPath).kind !== 'file') {
       throw new MsSignError('USAGE', '--output works for single-file models; for a directory use "ms-sign exec --copy"');
     }
-    let verified: VerificationReport;
-    try {
-      if (toStdout) ({ bytes, report: verified } = await loadVerifiedModel(prepared.modelPath, prepared.options));
-      else if (options.output !== undefined) verified = await verifyIntoFile(prepared.modelPath, resolve(io.cwd, options.output), prepared.options);
-      else verified = await verifyModel(prepared.modelPath, prepared.options);
-    } catch (error) {
-      if (!(error instanceof ModelVerificationError)) throw error;
-      verified = error.report;
-    }
-    prepared.commit(verified);
-    report = presentReport(verified, model, options, prepared.origin);
+    report = await settleVerification(prepared, model, options, async () => {
+      if (toStdout) {
+        const loaded = await loadVerifiedModel(prepared.modelPath, prepared.options);
+        bytes = loaded.bytes;
+        return loaded.report;
+      }
+      if (options.output !== undefined) return verifyIntoFile(prepared.modelPath, resolve(io.cwd, options.output), prepared.options);
+      return verifyModel(prepared.modelPath, prepared.options);
+    });
   } finally {
     progress.stop();
   }

@@ -1,11 +1,25 @@
 import * as ed from '@noble/ed25519';
-import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { toHex } from '../bytes.js';
 
-// @noble/ed25519's synchronous API needs a SHA-512. node:crypto's runs at native speed: the signed
-// message holds the whole manifest (1.4 MB for 20,000 files), where @noble/hashes' pure-JS SHA-512
-// cost ~40 ms per verification (docs/performance.md).
-ed.hashes.sha512 = (message: Uint8Array) => new Uint8Array(createHash('sha512').update(message).digest());
+/**
+ * A SHA-512 function. Ed25519 hashes the whole signed message (the manifest: 1.4 MB for 20,000
+ * files), so the caller picks the implementation: the pure default below runs anywhere (browser,
+ * Worker), and `@ms-sign/core/node` passes node:crypto's (`nodeSha512`), which is ~40 ms faster
+ * per verification of such a manifest (docs/performance.md).
+ */
+export type Sha512 = (message: Uint8Array) => Uint8Array<ArrayBuffer>;
+
+/** SHA-512 in pure JavaScript (@noble/hashes): the default where no faster one is passed in. */
+export const pureSha512: Sha512 = (message) => sha512(message);
+
+// @noble/ed25519's synchronous API reads its SHA-512 from a module-level slot at call time. Each
+// call below sets the slot to the caller's function immediately before the synchronous call, so no
+// caller depends on what another one (or import order) left there.
+function using<T>(hash: Sha512, run: () => T): T {
+  ed.hashes.sha512 = hash;
+  return run();
+}
 
 export const PUBLIC_KEY_BYTES = 32;
 export const SEED_BYTES = 32;
@@ -34,47 +48,52 @@ export function checkPublicKeyBytes(bytes: Uint8Array): string | undefined {
 const GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
 
 function littleEndianNumber(bytes: Uint8Array): bigint {
-  return BigInt(`0x${Buffer.from(bytes).reverse().toString('hex') || '0'}`);
+  return BigInt(`0x${toHex(Uint8Array.from(bytes).reverse()) || '0'}`);
 }
 
-/** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the 32 key bytes follow. */
-const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+/**
+ * The rules on top of the library's strict verification that make ms-sign's verdict the one
+ * libsodium (and PyNaCl), OpenSSL, Go and Monocypher give on every vector (docs/signature-format.md):
+ * R must not have small order (libsodium refuses it), and the cofactorless equation
+ * [S]B = R + [k]A must hold, not only the cofactored [8][S]B = [8]R + [8][k]A that @noble/ed25519
+ * checks (the two differ only for crafted points with a small-order component).
+ */
+function portableRulesHold(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, hash: Sha512): boolean {
+  const R = ed.Point.fromBytes(signature.subarray(0, 32), false);
+  if (R.isSmallOrder()) return false;
+  const A = ed.Point.fromBytes(publicKey, false);
+  const s = littleEndianNumber(signature.subarray(32, 64));
+  if (s >= GROUP_ORDER) return false;
+  const input = new Uint8Array(64 + message.length);
+  input.set(signature.subarray(0, 32), 0);
+  input.set(publicKey, 32);
+  input.set(message, 64);
+  const k = littleEndianNumber(hash(input)) % GROUP_ORDER;
+  return ed.Point.BASE.multiply(s, false).equals(R.add(A.multiply(k, false)));
+}
 
 /**
- * Strict verification with the portable rules (docs/signature-format.md section 6): A canonical
- * and not of small order, R canonical and not of small order (libsodium refuses it), S < L, and
- * the cofactorless equation [S]B = R + [k]A. Returns false for a bad signature; never throws for
- * well-typed input.
- *
- * The checks on A, R and S run here, on @noble/ed25519's point decoding with `zip215: false`
- * (strict RFC 8032 decoding) and [8]P; the equation is OpenSSL's (node:crypto), which checks
- * exactly the cofactorless one, by re-encoding [S]B - [k]A and comparing it byte for byte with R.
- * With R canonical that comparison is point equality, and where the cofactorless equation holds
- * so does the cofactored one that @noble/ed25519's own verify checks: the verdict is the one
- * `ed.verify(..., { zip215: false })` plus these rules gave, on every vector
- * (test/ed25519-vectors.test.ts), without @noble/ed25519's base-point table, which cost ~37 ms
- * to build on every run (docs/performance.md).
+ * Strict RFC 8032 verification: `zip215: false`. The library default (ZIP-215) accepts
+ * non-canonical encodings and, with the identity key, any message. On top of it, the portable
+ * rules above. Returns false for a bad signature; never throws for well-typed input.
  */
-export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  if (signature.length !== 64) return false;
+export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, hash: Sha512 = pureSha512): boolean {
   if (checkPublicKeyBytes(publicKey) !== undefined) return false;
   try {
-    const R = ed.Point.fromBytes(signature.subarray(0, 32), false); // throws unless canonical
-    if (R.isSmallOrder()) return false;
-    if (littleEndianNumber(signature.subarray(32, 64)) >= GROUP_ORDER) return false;
-    const key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
-    return cryptoVerify(null, message, key, signature);
+    return using(hash, () => ed.verify(signature, message, publicKey, { zip215: false })) && portableRulesHold(signature, message, publicKey, hash);
   } catch {
     return false;
   }
 }
 
-export function signEd25519(message: Uint8Array, seed: Uint8Array): Uint8Array {
-  return ed.sign(message, seed);
+/** An RFC 8032 Ed25519 signature of `message` with the 32-byte `seed`. */
+export function signEd25519(message: Uint8Array, seed: Uint8Array, hash: Sha512 = pureSha512): Uint8Array {
+  return using(hash, () => ed.sign(message, seed));
 }
 
+/** The raw 32-byte public key of a seed. */
 export function publicKeyFromSeed(seed: Uint8Array): Uint8Array {
-  return ed.getPublicKey(seed);
+  return using(pureSha512, () => ed.getPublicKey(seed));
 }
 
 export function randomSeed(): Uint8Array {
@@ -83,7 +102,7 @@ export function randomSeed(): Uint8Array {
 
 /** Key id (SPEC section 2): the first 16 bytes of SHA-256 of the raw 32-byte public key. */
 export function keyIdBytes(publicKey: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(publicKey).digest().subarray(0, 16));
+  return sha256(publicKey).subarray(0, 16);
 }
 
 /** Key id in hex (32 characters), as keygen, inspect and verify print it. */

@@ -1,7 +1,6 @@
-import { createDecipheriv, createCipheriv, createPrivateKey, createPublicKey, randomBytes, scrypt as scryptCallback, type KeyObject } from 'node:crypto';
 import { bytesEqual, fromHex } from '../bytes.js';
 import { MsSignError } from '../errors.js';
-import { der, derInteger, DerError, derOid, derOidToString, derUint, expectDer, OID, readDerItems, TAG } from './der.js';
+import { der, derInteger, DerError, derOid, derOidToString, derUint, expectDer, OID, readDerItems, TAG, type DerNode } from './der.js';
 import { checkPublicKeyBytes, keyIdHex, publicKeyFromSeed, randomSeed, SEED_BYTES } from './ed25519.js';
 import { readPemBlocks, writePem } from './pem.js';
 
@@ -24,6 +23,21 @@ export type KeySource = string | undefined;
 
 /** Asks for a passphrase only when the key turns out to be encrypted. */
 export type PassphraseProvider = () => Promise<string> | string;
+
+/**
+ * Key-file encryption: the key derivation and cipher an encrypted PKCS#8 file needs, which the
+ * pure core does not carry. `@ms-sign/core/node` provides one (`nodeKeyFileCipher`: ms-sign's
+ * scrypt + AES-256-GCM, and OpenSSL's PBES2 variants for reading).
+ */
+export interface KeyFileCipher {
+  /** Seals PKCS#8 PrivateKeyInfo DER under `passphrase`: EncryptedPrivateKeyInfo DER. */
+  encrypt(privateKeyInfo: Uint8Array, passphrase: string): Promise<Uint8Array>;
+  /**
+   * Opens EncryptedPrivateKeyInfo DER: PrivateKeyInfo DER. Throws MsSignError WRONG_PASSPHRASE
+   * (wrong passphrase or damaged file) or BAD_KEY (unsupported or out-of-bounds parameters).
+   */
+  decrypt(encrypted: Uint8Array, passphrase: string, source?: KeySource): Promise<Uint8Array>;
+}
 
 // RFC 8410: fixed DER prefixes of an Ed25519 SubjectPublicKeyInfo and a v1 PKCS#8 PrivateKeyInfo.
 const SPKI_PREFIX = fromHex('302a300506032b6570032100')!;
@@ -55,23 +69,48 @@ export function parsePublicKeyPem(text: string, source?: KeySource): PublicKey {
   if (blocks.length !== 1) {
     throw new MsSignError('BAD_KEY', `no Ed25519 public key${from(source)}: expected one PEM block "-----BEGIN PUBLIC KEY-----" (SPKI)`, { path: source });
   }
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: Buffer.from(blocks[0]!.der), format: 'der', type: 'spki' });
-  } catch (error) {
-    throw new MsSignError('BAD_KEY', `unreadable public key${from(source)}: ${(error as Error).message}`, { path: source, cause: error });
-  }
-  if (key.asymmetricKeyType !== 'ed25519') {
-    throw new MsSignError('BAD_KEY', `public key${from(source)} is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`, { path: source });
-  }
-  const x = key.export({ format: 'jwk' }).x;
-  const publicKey = publicKeyFromBytes(new Uint8Array(Buffer.from(x ?? '', 'base64url')), source);
-  // RFC 8410 gives an Ed25519 key exactly one DER encoding; OpenSSL also reads BER lengths,
-  // trailing bytes and unused bits. A trust anchor is read only in that one form.
-  if (!bytesEqual(blocks[0]!.der, concat(SPKI_PREFIX, publicKey.bytes))) {
+  const spki = blocks[0]!.der;
+  // RFC 8410 gives an Ed25519 key exactly one DER encoding: the fixed prefix and the 32 key bytes.
+  // A trust anchor is read only in that one form (no BER lengths, trailing bytes or unused bits).
+  if (spki.length !== SPKI_PREFIX.length + 32 || !bytesEqual(spki.subarray(0, SPKI_PREFIX.length), SPKI_PREFIX)) {
+    const algorithm = spkiAlgorithm(spki);
+    if (algorithm !== undefined && algorithm !== OID.ed25519) {
+      throw new MsSignError('BAD_KEY', `public key${from(source)} is ${algorithmName(algorithm)}, not Ed25519`, { path: source });
+    }
     throw new MsSignError('BAD_KEY', `public key${from(source)} is not the DER encoding RFC 8410 gives an Ed25519 key`, { path: source });
   }
+  const publicKey = publicKeyFromBytes(spki.subarray(SPKI_PREFIX.length), source);
   return publicKey;
+}
+
+/** The algorithm OID of a SubjectPublicKeyInfo, or undefined if it is not even that shape. */
+function spkiAlgorithm(spki: Uint8Array): string | undefined {
+  try {
+    const [outer] = expectDer(spki, [TAG.SEQUENCE], 'SubjectPublicKeyInfo');
+    return algorithmOid(readDerItems(outer!.value)[0]);
+  } catch (error) {
+    if (error instanceof DerError) return undefined;
+    throw error;
+  }
+}
+
+/** The OID of an AlgorithmIdentifier node (SEQUENCE { OID, parameters? }), if it is one. */
+function algorithmOid(node: DerNode | undefined): string | undefined {
+  if (node?.tag !== TAG.SEQUENCE) return undefined;
+  const [oid] = readDerItems(node.value);
+  return oid?.tag === TAG.OID ? derOidToString(oid.value) : undefined;
+}
+
+const ALGORITHM_NAMES: Readonly<Record<string, string>> = {
+  '1.2.840.113549.1.1.1': 'rsa',
+  '1.2.840.10045.2.1': 'ec',
+  '1.3.101.110': 'x25519',
+  '1.3.101.111': 'x448',
+  '1.3.101.113': 'ed448',
+};
+
+function algorithmName(oid: string): string {
+  return ALGORITHM_NAMES[oid] ?? `algorithm ${oid}`;
 }
 
 /** The SPKI PEM ("-----BEGIN PUBLIC KEY-----") of a key, as OpenSSL reads it. */
@@ -92,19 +131,34 @@ export function generateSecretKey(): SecretKey {
 
 /**
  * Writes a PKCS#8 PEM secret key. Without a passphrase: "PRIVATE KEY", byte-identical to what
- * `openssl genpkey -algorithm ed25519` writes. With one: "ENCRYPTED PRIVATE KEY", PBES2 with
- * scrypt (RFC 7914) and AES-256-GCM (RFC 5084, 12-byte nonce, 16-byte tag) over the PKCS#8 bytes.
+ * `openssl genpkey -algorithm ed25519` writes. With one: "ENCRYPTED PRIVATE KEY", sealed by
+ * `cipher` (`nodeKeyFileCipher`: PBES2 with scrypt and AES-256-GCM), which is then required.
  */
-export async function encodeSecretKeyPem(key: SecretKey, passphrase?: string): Promise<string> {
+export async function encodeSecretKeyPem(key: SecretKey, passphrase?: string, cipher?: KeyFileCipher): Promise<string> {
   const plain = concat(PKCS8_PREFIX, key.seed);
   if (passphrase === undefined) return writePem('PRIVATE KEY', plain);
-  const salt = new Uint8Array(randomBytes(16));
-  const nonce = new Uint8Array(randomBytes(12));
-  const kek = await scrypt(passphrase, salt, SCRYPT_PARAMS);
-  const cipher = createCipheriv('aes-256-gcm', kek, nonce, { authTagLength: 16 });
-  const sealed = concat(cipher.update(plain), cipher.final(), cipher.getAuthTag());
-  kek.fill(0);
-  plain.fill(0);
+  if (cipher === undefined) throw new TypeError('encodeSecretKeyPem: a passphrase needs a KeyFileCipher (nodeKeyFileCipher from @ms-sign/core/node)');
+  try {
+    return writePem('ENCRYPTED PRIVATE KEY', await cipher.encrypt(plain, passphrase));
+  } finally {
+    plain.fill(0);
+  }
+}
+
+/** The parameters of ms-sign's PBES2(scrypt, AES-256-GCM) key-file encryption. */
+export interface ScryptGcmParams {
+  readonly salt: Uint8Array;
+  readonly N: number;
+  readonly r: number;
+  readonly p: number;
+  /** The 12-byte AES-GCM nonce. */
+  readonly nonce: Uint8Array;
+  /** Ciphertext followed by the 16-byte tag. */
+  readonly sealed: Uint8Array;
+}
+
+/** EncryptedPrivateKeyInfo DER of ms-sign's PBES2(scrypt, AES-256-GCM) encoding (RFC 7914, RFC 5084). */
+export function encodeScryptGcm(params: ScryptGcmParams): Uint8Array {
   const algorithm = der(
     TAG.SEQUENCE,
     derOid(OID.pbes2),
@@ -113,20 +167,20 @@ export async function encodeSecretKeyPem(key: SecretKey, passphrase?: string): P
       der(
         TAG.SEQUENCE,
         derOid(OID.scrypt),
-        der(TAG.SEQUENCE, der(TAG.OCTET_STRING, salt), derUint(SCRYPT_PARAMS.N), derUint(SCRYPT_PARAMS.r), derUint(SCRYPT_PARAMS.p), derUint(32)),
+        der(TAG.SEQUENCE, der(TAG.OCTET_STRING, params.salt), derUint(params.N), derUint(params.r), derUint(params.p), derUint(32)),
       ),
-      der(TAG.SEQUENCE, derOid(OID.aes256Gcm), der(TAG.SEQUENCE, der(TAG.OCTET_STRING, nonce), derUint(16))),
+      der(TAG.SEQUENCE, derOid(OID.aes256Gcm), der(TAG.SEQUENCE, der(TAG.OCTET_STRING, params.nonce), derUint(16))),
     ),
   );
-  return writePem('ENCRYPTED PRIVATE KEY', der(TAG.SEQUENCE, algorithm, der(TAG.OCTET_STRING, sealed)));
+  return der(TAG.SEQUENCE, algorithm, der(TAG.OCTET_STRING, params.sealed));
 }
 
 /**
- * Reads a PKCS#8 PEM secret key: plain, encrypted by ms-sign (scrypt + AES-256-GCM), or encrypted
- * by OpenSSL (PBES2 with PBKDF2 or scrypt and AES-CBC). The passphrase is asked for only when the
- * key is encrypted and never appears in an error.
+ * Reads a PKCS#8 PEM secret key: plain, or encrypted (then `cipher` decrypts it: `nodeKeyFileCipher`
+ * reads ms-sign's scrypt + AES-256-GCM and OpenSSL's PBES2 with PBKDF2 or scrypt and AES-CBC). The
+ * passphrase is asked for only when the key is encrypted and never appears in an error.
  */
-export async function parseSecretKeyPem(text: string, passphrase: PassphraseProvider, source?: KeySource): Promise<SecretKey> {
+export async function parseSecretKeyPem(text: string, passphrase: PassphraseProvider, source?: KeySource, cipher?: KeyFileCipher): Promise<SecretKey> {
   const blocks = readPemBlocks(text).filter((b) => b.label === 'PRIVATE KEY' || b.label === 'ENCRYPTED PRIVATE KEY');
   if (blocks.length !== 1) {
     throw new MsSignError(
@@ -137,68 +191,62 @@ export async function parseSecretKeyPem(text: string, passphrase: PassphraseProv
   }
   const block = blocks[0]!;
   if (block.label === 'PRIVATE KEY') return secretKeyFromPkcs8(block.der, source);
-  const ours = readScryptGcmParams(block.der);
-  if (ours) {
-    const kek = await scrypt(await passphrase(), ours.salt, ours);
-    let plain: Uint8Array;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', kek, ours.nonce, { authTagLength: 16 });
-      decipher.setAuthTag(ours.sealed.subarray(ours.sealed.length - 16));
-      plain = concat(decipher.update(ours.sealed.subarray(0, ours.sealed.length - 16)), decipher.final());
-    } catch (error) {
-      throw new MsSignError('WRONG_PASSPHRASE', `wrong passphrase for secret key${from(source)} (or the key file is damaged)`, { path: source, cause: error });
-    } finally {
-      kek.fill(0);
-    }
+  if (cipher === undefined) {
+    throw new MsSignError('BAD_KEY', `secret key${from(source)} is encrypted, and no key-file cipher was given to decrypt it (nodeKeyFileCipher from @ms-sign/core/node)`, { path: source });
+  }
+  // Refuse a malformed file, or ms-sign parameters out of bounds, before asking for a passphrase.
+  readScryptGcmParams(block.der);
+  const plain = await cipher.decrypt(block.der, await passphrase(), source);
+  try {
     return secretKeyFromPkcs8(plain, source);
+  } finally {
+    plain.fill(0);
   }
-  // Anything else PKCS#8 can hold (OpenSSL's defaults): let OpenSSL decrypt it.
-  let key: KeyObject;
-  const secret = await passphrase();
-  try {
-    key = createPrivateKey({ key: Buffer.from(block.der), format: 'der', type: 'pkcs8', passphrase: secret });
-  } catch (error) {
-    throw new MsSignError('WRONG_PASSPHRASE', `wrong passphrase for secret key${from(source)} (or the key file is damaged)`, { path: source, cause: error });
-  }
-  return secretKeyFromKeyObject(key, source);
 }
 
+/**
+ * Reads PKCS#8 PrivateKeyInfo DER (RFC 5958 v1, or v2 with the public key, which must match):
+ * SEQUENCE { version, AlgorithmIdentifier, OCTET STRING { OCTET STRING seed }, [0] attributes?, [1] publicKey? }.
+ */
 function secretKeyFromPkcs8(bytes: Uint8Array, source: KeySource): SecretKey {
-  let key: KeyObject;
+  let seed: Uint8Array;
+  let publicKey: Uint8Array | undefined;
   try {
-    key = createPrivateKey({ key: Buffer.from(bytes), format: 'der', type: 'pkcs8' });
+    const [outer] = expectDer(bytes, [TAG.SEQUENCE], 'PrivateKeyInfo');
+    const [version, algorithm, privateKey, ...rest] = readDerItems(outer!.value);
+    if (version?.tag !== TAG.INTEGER || privateKey?.tag !== TAG.OCTET_STRING) throw new DerError('PrivateKeyInfo: unexpected structure');
+    const v = derInteger(version.value);
+    if (v !== 0 && v !== 1) throw new DerError(`PrivateKeyInfo: unknown version ${v}`);
+    const oid = algorithmOid(algorithm);
+    if (oid !== OID.ed25519) {
+      throw new MsSignError('BAD_KEY', `secret key${from(source)} is ${oid === undefined ? 'unknown' : algorithmName(oid)}, not Ed25519`, { path: source });
+    }
+    expectDer(algorithm!.value, [TAG.OID], 'AlgorithmIdentifier'); // RFC 8410: no parameters
+    seed = expectDer(privateKey.value, [TAG.OCTET_STRING], 'CurvePrivateKey')[0]!.value;
+    let next = rest.shift();
+    if (next?.tag === 0xa0) next = rest.shift(); // [0] attributes: ignored
+    if (next !== undefined) {
+      // [1] IMPLICIT BIT STRING, v2 only: no unused bits, then the key.
+      if (next.tag !== 0x81 || v !== 1 || next.value[0] !== 0) throw new DerError('PrivateKeyInfo: unexpected trailing field');
+      publicKey = next.value.subarray(1);
+    }
+    if (rest.length > 0) throw new DerError('PrivateKeyInfo: unexpected trailing field');
   } catch (error) {
-    throw new MsSignError('BAD_KEY', `unreadable secret key${from(source)}: ${(error as Error).message}`, { path: source, cause: error });
+    if (!(error instanceof DerError)) throw error;
+    throw new MsSignError('BAD_KEY', `unreadable secret key${from(source)}: ${error.message}`, { path: source, cause: error });
   }
-  return secretKeyFromKeyObject(key, source);
-}
-
-function secretKeyFromKeyObject(key: KeyObject, source: KeySource): SecretKey {
-  if (key.asymmetricKeyType !== 'ed25519') {
-    throw new MsSignError('BAD_KEY', `secret key${from(source)} is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`, { path: source });
-  }
-  const jwk = key.export({ format: 'jwk' });
-  const seed = new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url'));
   const secret = secretKeyFromSeed(seed, source);
-  // A PKCS#8 v2 file may carry a public key too; it must be the one the seed gives.
-  if (jwk.x !== undefined && !bytesEqual(new Uint8Array(Buffer.from(jwk.x, 'base64url')), secret.publicKey.bytes)) {
+  if (publicKey !== undefined && !bytesEqual(publicKey, secret.publicKey.bytes)) {
     throw new MsSignError('BAD_KEY', `secret key${from(source)} holds a public key that does not match its seed`, { path: source });
   }
-  seed.fill(0);
   return secret;
 }
 
-interface ScryptGcmParams {
-  readonly salt: Uint8Array;
-  readonly N: number;
-  readonly r: number;
-  readonly p: number;
-  readonly nonce: Uint8Array;
-  readonly sealed: Uint8Array;
-}
-
-/** Recognizes ms-sign's PBES2(scrypt, AES-256-GCM) encoding; undefined for anything else. */
-function readScryptGcmParams(bytes: Uint8Array): ScryptGcmParams | undefined {
+/**
+ * Recognizes ms-sign's PBES2(scrypt, AES-256-GCM) encoding; undefined for anything else. Refuses
+ * (BAD_KEY) parameters out of bounds, so a crafted key file cannot make scrypt allocate gigabytes.
+ */
+export function readScryptGcmParams(bytes: Uint8Array): ScryptGcmParams | undefined {
   try {
     const [outer] = expectDer(bytes, [TAG.SEQUENCE], 'EncryptedPrivateKeyInfo');
     const [algorithm, sealed] = expectDer(outer!.value, [TAG.SEQUENCE, TAG.OCTET_STRING], 'EncryptedPrivateKeyInfo');
@@ -229,13 +277,6 @@ function readScryptGcmParams(bytes: Uint8Array): ScryptGcmParams | undefined {
     if (error instanceof DerError) throw new MsSignError('BAD_KEY', `unreadable encrypted secret key: ${error.message}`, { cause: error });
     throw error;
   }
-}
-
-function scrypt(passphrase: string, salt: Uint8Array, params: { N: number; r: number; p: number }): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const maxmem = 256 * params.N * params.r + 32 * 1024 * 1024;
-    scryptCallback(passphrase.normalize('NFC'), salt, 32, { ...params, maxmem }, (error, key) => (error ? reject(error) : resolve(key)));
-  });
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {

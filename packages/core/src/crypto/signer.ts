@@ -1,4 +1,4 @@
-import { signEd25519 } from './ed25519.js';
+import { pureSha512, signEd25519, type Sha512 } from './ed25519.js';
 import type { SecretKey } from './keys.js';
 
 /**
@@ -29,15 +29,16 @@ export interface Signer {
 
 /**
  * The file-key signer: an Ed25519 secret key held in memory (read from `-k FILE` or MS_SIGN_KEY).
- * `description` names where the key came from, for messages; it must not hold secrets.
+ * `description` names where the key came from, for messages; it must not hold secrets. `hash` is
+ * the SHA-512 Ed25519 signing uses (pure by default; `nodeSha512` from `@ms-sign/core/node` is faster).
  */
-export function secretKeySigner(key: SecretKey, description = 'secret key'): Signer {
+export function secretKeySigner(key: SecretKey, description = 'secret key', hash: Sha512 = pureSha512): Signer {
   const seed = new Uint8Array(key.seed);
   return {
     algorithm: 'ed25519',
     keyId: key.publicKey.keyId,
     publicKey: new Uint8Array(key.publicKey.bytes),
     description,
-    sign: (message) => Promise.resolve(signEd25519(message, seed)),
+    sign: (message) => Promise.resolve(signEd25519(message, seed, hash)),
   };
 }

@@ -64,7 +64,7 @@ export function decodeEnvelope(bytes: Uint8Array, sourcePath?: string): Envelope
     if (error instanceof CborDecodeError) return fail(error.message);
     throw error;
   }
-  const read: FieldReader = { fail, context: 'signature file' };
+  const read: FieldReader = { fail };
   const map = expectMap(read, root, 'signature file', ['payload', 'payloadType', 'signatures']);
   const payloadType = expectText(read, map.get('payloadType'), 'payloadType', 256);
   if (payloadType !== MANIFEST_PAYLOAD_TYPE) {

@@ -4,7 +4,6 @@ import type { CborMap, CborValue } from './cbor.js';
 /** Typed field readers shared by the envelope and manifest decoders: each failure names the field. */
 export interface FieldReader {
   readonly fail: (message: string) => never;
-  readonly context: string;
 }
 
 export function expectMap(read: FieldReader, value: CborValue | undefined, field: string, allowed: readonly string[]): CborMap {

@@ -231,7 +231,7 @@ export function decodeManifest(payload: Uint8Array, sourcePath?: string): Manife
  * bounded before they are read. The rules on values are checkManifest's.
  */
 function readManifestShape(root: CborValue, fail: (message: string) => never, sourcePath: string | undefined): Manifest {
-  const read: FieldReader = { fail, context: 'manifest' };
+  const read: FieldReader = { fail };
   const body = expectMap(read, root, 'manifest', [
     'version', 'kind', 'subject', 'hash', 'shardSize', 'files', 'created', 'expires', 'ignore', 'annotations',
   ]);

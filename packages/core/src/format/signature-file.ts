@@ -1,5 +1,5 @@
 import { bytesEqual, fromHex } from '../bytes.js';
-import { checkPublicKeyBytes, keyIdBytes, keyIdHex, verifyEd25519 } from '../crypto/ed25519.js';
+import { checkPublicKeyBytes, keyIdBytes, keyIdHex, pureSha512, verifyEd25519, type Sha512 } from '../crypto/ed25519.js';
 import type { Signer } from '../crypto/signer.js';
 import { MsSignError } from '../errors.js';
 import { LIMITS } from '../limits.js';
@@ -30,7 +30,7 @@ function checkSigner(signer: Signer): Uint8Array {
  * Ed25519) before it is used: a broken or hostile signer throws SIGNER_FAILED and never yields
  * signature-file bytes.
  */
-async function signPayload(payloadType: string, payload: Uint8Array, signer: Signer): Promise<EnvelopeSignature> {
+async function signPayload(payloadType: string, payload: Uint8Array, signer: Signer, hash: Sha512): Promise<EnvelopeSignature> {
   const keyId = checkSigner(signer);
   const message = signingMessage(payloadType, payload);
   let signature: Uint8Array;
@@ -40,7 +40,7 @@ async function signPayload(payloadType: string, payload: Uint8Array, signer: Sig
     if (error instanceof MsSignError) throw error;
     throw new MsSignError('SIGNER_FAILED', `signer ${signer.description} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-  if (!(signature instanceof Uint8Array) || !verifyEd25519(signature, message, signer.publicKey)) {
+  if (!(signature instanceof Uint8Array) || !verifyEd25519(signature, message, signer.publicKey, hash)) {
     throw new MsSignError('SIGNER_FAILED', `signer ${signer.description} returned a signature that does not verify under its public key ${signer.keyId}; nothing was written`);
   }
   return { keyId, signature: new Uint8Array(signature) };
@@ -48,14 +48,15 @@ async function signPayload(payloadType: string, payload: Uint8Array, signer: Sig
 
 /**
  * Encodes `manifest` and has each signer sign it: the bytes of a new signature file. Every
- * signature is verified with its signer's public key before the bytes are returned.
+ * signature is verified with its signer's public key before the bytes are returned. `hash` is the
+ * SHA-512 that check uses (pure by default; `nodeSha512` from `@ms-sign/core/node` is faster).
  */
-export async function createSignatureFile(manifest: Manifest, signers: readonly Signer[]): Promise<Uint8Array> {
+export async function createSignatureFile(manifest: Manifest, signers: readonly Signer[], hash: Sha512 = pureSha512): Promise<Uint8Array> {
   if (signers.length === 0) throw new RangeError('signers: expected at least one signer');
   const payload = encodeManifest(manifest);
   const signatures: EnvelopeSignature[] = [];
   // One at a time: a hardware token or an external command may not take concurrent requests.
-  for (const signer of signers) signatures.push(await signPayload(MANIFEST_PAYLOAD_TYPE, payload, signer));
+  for (const signer of signers) signatures.push(await signPayload(MANIFEST_PAYLOAD_TYPE, payload, signer, hash));
   return encodeEnvelope({ payloadType: MANIFEST_PAYLOAD_TYPE, payload, signatures });
 }
 
@@ -63,7 +64,7 @@ export async function createSignatureFile(manifest: Manifest, signers: readonly 
  * Co-signing: adds `signer`'s signature over the same payload bytes. The caller must first check
  * that the payload describes the model (re-hash and compare).
  */
-export async function appendSignature(envelope: Envelope, signer: Signer): Promise<Uint8Array> {
+export async function appendSignature(envelope: Envelope, signer: Signer, hash: Sha512 = pureSha512): Promise<Uint8Array> {
   const keyId = checkSigner(signer);
   if (envelope.signatures.some((s) => bytesEqual(s.keyId, keyId))) {
     throw new MsSignError('ALREADY_SIGNED', `the signature file already holds a signature by key ${signer.keyId}`);
@@ -71,6 +72,6 @@ export async function appendSignature(envelope: Envelope, signer: Signer): Promi
   if (envelope.signatures.length >= LIMITS.signatures) {
     throw new MsSignError('LIMIT_EXCEEDED', `a signature file holds at most ${LIMITS.signatures} signatures`);
   }
-  const entry = await signPayload(envelope.payloadType, envelope.payload, signer);
+  const entry = await signPayload(envelope.payloadType, envelope.payload, signer, hash);
   return encodeEnvelope({ ...envelope, signatures: [...envelope.signatures, entry] });
 }

@@ -17,7 +17,12 @@ export interface HashingOptions {
  * vanished or turned into something else since the walk must not be signed with a stale digest.
  */
 export async function hashModelFiles(walk: ModelWalk, algorithm: HashAlgorithm, shardSize: number, options: HashingOptions = {}): Promise<ManifestFile[]> {
-  const files: HashFile[] = walk.files.map((file) => ({ path: file.absolutePath, size: Number(file.stats!.size) }));
+  // The walk-time lstat is what a hashed file is compared with: a walk without it cannot be signed.
+  const walked = walk.files.map((file) => {
+    if (file.stats === undefined) throw new MsSignError('INTERNAL', `hashModelFiles needs a walk made withStats; ${file.path} has no stats`);
+    return file.stats;
+  });
+  const files: HashFile[] = walk.files.map((file, f) => ({ path: file.absolutePath, size: Number(walked[f]!.size) }));
   const digests: Uint8Array[][] = walk.files.map(() => []);
   const identities: (FileIdentity | undefined)[] = [];
   let failure: MsSignError | undefined;
@@ -27,11 +32,11 @@ export async function hashModelFiles(walk: ModelWalk, algorithm: HashAlgorithm, 
       const file = walk.files[f]!;
       if (!result.ok) failure = signFailure(file, result);
       else {
-        const walked = file.stats!;
+        const stats = walked[f]!;
         const first = identities[f] ?? result.identity;
         identities[f] = first;
         // Same inode, size and times as at walk time and across all shards, or the file changed.
-        if (!sameIdentity(first, result.identity) || result.identity.ino !== walked.ino || result.identity.dev !== walked.dev || result.identity.mtimeNs !== walked.mtimeNs) {
+        if (!sameIdentity(first, result.identity) || result.identity.ino !== stats.ino || result.identity.dev !== stats.dev || result.identity.mtimeNs !== stats.mtimeNs) {
           failure = new MsSignError('FILE_CHANGED', `${file.path} changed while it was hashed; sign again when it is stable`, { path: file.path });
         }
         digests[f]![shard] = result.digest;

@@ -6,13 +6,15 @@ import { MsSignError, type ErrorCode } from '../errors.js';
 /**
  * Reads a whole file of at most `limit` bytes. Opens with O_NONBLOCK so that a FIFO named in
  * place of a key or signature file cannot hang the tool, and refuses anything but regular files.
+ * `unusable` is the code for a file that exists but cannot be used as this kind of file: not a
+ * regular file, larger than `limit`, or changed while it was read (e.g. BAD_TRUST_POLICY).
  *
  * @returns undefined when the file does not exist
  */
 export function readBoundedFile(
   path: string,
   limit: number,
-  tooLarge: ErrorCode,
+  unusable: ErrorCode,
   what: string,
   inspect?: (stats: Stats) => void,
 ): Uint8Array | undefined {
@@ -26,8 +28,8 @@ export function readBoundedFile(
   }
   try {
     const stats = fstatSync(fd);
-    if (!stats.isFile()) throw new MsSignError(tooLarge, `${what} ${path} is not a regular file`, { path });
-    if (stats.size > limit) throw new MsSignError(tooLarge, `${what} ${path} is larger than ${limit} bytes`, { path });
+    if (!stats.isFile()) throw new MsSignError(unusable, `${what} ${path} is not a regular file`, { path });
+    if (stats.size > limit) throw new MsSignError(unusable, `${what} ${path} is larger than ${limit} bytes`, { path });
     // Checked on the open file, so the file checked is the file read.
     inspect?.(stats);
     const out = new Uint8Array(stats.size);
@@ -40,7 +42,7 @@ export function readBoundedFile(
     // One extra read: a file that grew past its fstat size is refused, not silently cut.
     const probe = new Uint8Array(1);
     if (offset < out.length || readSync(fd, probe, 0, 1, offset) !== 0) {
-      throw new MsSignError(tooLarge, `${what} ${path} changed while it was read`, { path });
+      throw new MsSignError(unusable, `${what} ${path} changed while it was read`, { path });
     }
     return out;
   } finally {

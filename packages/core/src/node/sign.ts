@@ -7,6 +7,7 @@ import type { FileScanResult } from '../scan/types.js';
 import { scanWalkedFiles } from './scan.js';
 import { checkGlob, compileGlob, escapeGlob } from '../format/glob.js';
 import { checkManifest, isValidShardSize, MANIFEST_VERSION, HASH_ALGORITHMS, shardCount, type HashAlgorithm, type Manifest, type ManifestFile } from '../format/manifest.js';
+import { nodeSha512 } from './crypto.js';
 import { createSignatureFile } from '../format/signature-file.js';
 import { LIMITS } from '../limits.js';
 import type { ExpectedContents, SignedStatement } from '../verify/statement.js';
@@ -150,7 +151,7 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   refuseInvalid(modelPath, draft);
   const manifest: Manifest = { ...draft, files: await hashModelFiles(walk, hashAlgorithm, shardSize, options) };
   refuseInvalid(modelPath, manifest);
-  return { manifest, signatureFile: await createSignatureFile(manifest, options.signers), ...(scan === undefined ? {} : { scan }) };
+  return { manifest, signatureFile: await createSignatureFile(manifest, options.signers, nodeSha512), ...(scan === undefined ? {} : { scan }) };
 }
 
 /** Options of cosignModel. */

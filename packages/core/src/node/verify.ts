@@ -8,6 +8,7 @@ import type { AppliedRule } from '../verify/policy-check.js';
 import { advanceRollbackState, checkRollback, type RollbackState } from '../verify/rollback.js';
 import type { SignerReport } from '../verify/signer-report.js';
 import { contentsSummary, type ExpectedContents, type SignedStatement } from '../verify/statement.js';
+import { nodeSha512 } from './crypto.js';
 import { verifySignatureFile } from '../verify/verify-signature-file.js';
 import { compareContents, ignoredBy, type CompareOptions } from './contents.js';
 import { readBoundedFile } from './files.js';
@@ -81,7 +82,9 @@ export interface VerificationReport {
  * the signatures over the raw payload bytes first, decodes the manifest only if one verifies
  * under a trusted key, applies the policy, then hashes and compares the model. Never throws for
  * a model that fails verification: the report says why (every failure found, or the first with
- * `failFast`). Throws MsSignError only for setup errors.
+ * `failFast`). Throws only when verification cannot run: MsSignError IO_ERROR when the signature
+ * file exists but cannot be read (permissions, I/O), and INTERNAL (or a non-MsSignError) for a
+ * fault in ms-sign itself.
  *
  * @example
  * ```ts
@@ -134,6 +137,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   // for the payload.
   const verified = verifySignatureFile(bytes, options.trust.policy, now, {
     source: signaturePath,
+    sha512: nodeSha512,
     ...(options.expectedName === undefined ? {} : { expectedName: options.expectedName }),
   });
   report.signers = [...verified.signers];

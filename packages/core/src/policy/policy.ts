@@ -1,13 +1,12 @@
-import { createRequire } from 'node:module';
-import type AjvClass from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { MsSignError } from '../errors.js';
 import { checkGlob, compileGlob, type Glob } from '../format/glob.js';
 import { publicKeyFromBytes, type PublicKey } from '../crypto/keys.js';
-import { fromHex } from '../bytes.js';
+import { fromBase64, fromHex, toBase64 } from '../bytes.js';
 import { parseDate, parseDuration } from './time.js';
+import generatedValidator from './trust-policy.validate.js';
 import { SCAN_CODES, type ScanCode } from '../scan/codes.js';
 import type { ScanMode } from '../scan/scan.js';
-import schema from './trust-policy.schema.json' with { type: 'json' };
 
 /** The trust policy file as written on disk (JSON, docs/trust-policy.md). */
 export interface TrustPolicyDocument {
@@ -92,24 +91,14 @@ export const EMPTY_POLICY_DOCUMENT: TrustPolicyDocument = { version: 1, publishe
 
 const SPKI_ED25519_PREFIX = 'MCowBQYDK2VwAyEA';
 
-type Ajv = AjvClass.default;
-let validator: ReturnType<Ajv['compile']> | undefined;
-
-function schemaValidator() {
-  if (!validator) {
-    // Loaded on first use: ajv costs ~50 ms to import, and verify with -p never needs it.
-    // The schema is JSON Schema 2020-12, which ajv serves from its own entry point.
-    const ajv = createRequire(import.meta.url)('ajv/dist/2020') as { default: new (options: object) => Ajv };
-    // validateSchema: false skips compiling the 2020-12 meta-schema to check ms-sign's own fixed
-    // schema on every run (~40% of a verify with a policy file, docs/performance.md); the schema
-    // is checked against the meta-schema by a test instead (packages/core/test/policy-schema.test.ts).
-    // Policy files are validated exactly as before.
-    validator = new ajv.default({ allErrors: true, strict: true, validateSchema: false }).compile(schema);
-  }
-  return validator;
+/** The schema check, generated from trust-policy.schema.json (no ajv compile at run time). */
+interface SchemaValidator {
+  (data: unknown): boolean;
+  errors?: SchemaError[] | null;
 }
+const validateSchema = generatedValidator as unknown as SchemaValidator;
 
-type SchemaError = NonNullable<ReturnType<Ajv['compile']>['errors']>[number];
+type SchemaError = ErrorObject;
 
 /** The JSON pointer of the field a schema error is about (the missing or unknown one, if any). */
 function schemaErrorField(error: SchemaError): string {
@@ -163,7 +152,7 @@ export function checkTrustPolicy(json: unknown, source: string): { document: Tru
   const fail: PolicyFailure = (field, message) => {
     throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${source}: ${field}: ${message}`, { path: source, field });
   };
-  const validate = schemaValidator();
+  const validate = validateSchema;
   if (!validate(json)) {
     const errors = validate.errors ?? [];
     const first = errors[0];
@@ -246,7 +235,8 @@ export function compileTrustPolicy(
 
 function publicKeyFromDocument(text: string, field: string, fail: PolicyFailure): PublicKey {
   if (!text.startsWith(SPKI_ED25519_PREFIX)) return fail(`${field}/publicKey`, 'not an Ed25519 SubjectPublicKeyInfo in base64');
-  const der = new Uint8Array(Buffer.from(text, 'base64'));
+  const der = fromBase64(text);
+  if (der === undefined) return fail(`${field}/publicKey`, 'not an Ed25519 SubjectPublicKeyInfo in base64');
   try {
     return publicKeyFromBytes(der.subarray(12));
   } catch (error) {
@@ -256,7 +246,11 @@ function publicKeyFromDocument(text: string, field: string, fail: PolicyFailure)
 
 /** The policy line for a public key: base64 of its DER SubjectPublicKeyInfo. */
 export function publicKeyToDocument(key: PublicKey): string {
-  return Buffer.concat([Buffer.from(SPKI_ED25519_PREFIX, 'base64'), key.bytes]).toString('base64');
+  const prefix = fromBase64(SPKI_ED25519_PREFIX)!;
+  const der = new Uint8Array(prefix.length + key.bytes.length);
+  der.set(prefix);
+  der.set(key.bytes, prefix.length);
+  return toBase64(der);
 }
 
 /**

@@ -339,9 +339,13 @@ export function judgeScan(files: readonly FileScanResult[], policy: ScanPolicy):
   };
   for (const file of files) {
     let failed = false;
-    if (file.verdict === 'unsafe') (failed = true), flag('SCAN_UNSAFE', file.path);
-    else if (file.verdict === 'malformed') (failed = true), flag('SCAN_MALFORMED', file.path);
-    else if (policy.mode === 'clean') {
+    if (file.verdict === 'unsafe') {
+      failed = true;
+      flag('SCAN_UNSAFE', file.path);
+    } else if (file.verdict === 'malformed') {
+      failed = true;
+      flag('SCAN_MALFORMED', file.path);
+    } else if (policy.mode === 'clean') {
       if (file.verdict === 'unknown' && !(policy.allowUnknown ?? []).some((g) => g.matches(file.path))) flag('SCAN_UNKNOWN_FORMAT', file.path);
       if (file.findings.some((f) => f.code === 'KERAS_CUSTOM_OBJECT' && !f.waived)) flag('SCAN_UNSAFE', file.path);
     }

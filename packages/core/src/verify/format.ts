@@ -1,3 +1,4 @@
+import type { Sha512 } from '../crypto/ed25519.js';
 import type { Signer } from '../crypto/signer.js';
 import type { Problem } from '../errors.js';
 import type { TrustPolicy } from '../policy/policy.js';
@@ -9,6 +10,11 @@ import type { ExpectedContents, SignedStatement } from './statement.js';
 export interface FormatVerifyOptions {
   /** Where the bytes came from (a path), for messages and `Problem.path`. */
   readonly source?: string;
+  /**
+   * The SHA-512 signature checks use; default pure JavaScript. `@ms-sign/core/node` passes
+   * node:crypto's (`nodeSha512`), which is much faster on a large signed payload.
+   */
+  readonly sha512?: Sha512;
 }
 
 /**

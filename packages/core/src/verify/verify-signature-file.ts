@@ -1,6 +1,6 @@
 import { problem, type Problem } from '../errors.js';
 import type { TrustPolicy } from '../policy/policy.js';
-import type { SignatureFormat, SignatureVerification } from './format.js';
+import type { FormatVerifyOptions, SignatureFormat, SignatureVerification } from './format.js';
 import { NATIVE_FORMAT } from './native-format.js';
 
 /**
@@ -16,9 +16,7 @@ export function signatureFormatOf(bytes: Uint8Array, formats: readonly Signature
 }
 
 /** Options of verifySignatureFile. */
-export interface VerifySignatureFileOptions {
-  /** Where the bytes came from (a path), for messages and `Problem.path`. */
-  readonly source?: string;
+export interface VerifySignatureFileOptions extends FormatVerifyOptions {
   /** Refuse a validly signed model published under another name (NAME_MISMATCH). */
   readonly expectedName?: string;
   /** The formats to accept; default SIGNATURE_FORMATS. */
@@ -33,7 +31,7 @@ export interface VerifySignatureFileOptions {
  */
 export function verifySignatureFile(bytes: Uint8Array, trust: TrustPolicy, now: number, options: VerifySignatureFileOptions = {}): SignatureVerification {
   const format = signatureFormatOf(bytes, options.formats);
-  const result = format.verify(bytes, trust, now, options.source === undefined ? {} : { source: options.source });
+  const result = format.verify(bytes, trust, now, options);
   if (options.expectedName === undefined || result.statement === undefined || result.statement.subject.name === options.expectedName) return result;
   const mismatch: Problem = problem('NAME_MISMATCH', `the signature is for model "${result.statement.subject.name}", not "${options.expectedName}"`);
   return { ...result, problems: [...result.problems, mismatch] };
