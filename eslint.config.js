@@ -15,7 +15,7 @@ const NODE_GLOBALS = Object.fromEntries(
 );
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '.test-build/**', '**/node_modules/**', 'bench-work/**', 'packages/core/src/policy/trust-policy.validate.ts', 'packages/core/pure-globals.d.ts'] },
+  { ignores: ['**/dist/**', 'packages/cli/dist-bundle/**', 'packages/cli/dist-bin/**', '.test-build/**', '**/node_modules/**', 'bench-work/**', 'packages/core/src/policy/trust-policy.validate.ts', 'packages/core/pure-globals.d.ts'] },
   // A disable comment for a rule this config turns off is harmless: do not fail on it.
   { linterOptions: { reportUnusedDisableDirectives: 'off' } },
   js.configs.recommended,

@@ -5,98 +5,10 @@
  * not ZIP-215). One generic loop; each file only says how to read its cases and what to expect.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { checkPublicKeyBytes, MsSignError, publicKeyFromBytes, secretKeyFromSeed, verifyEd25519 } from '@ms-sign/core';
-import { dataDir } from './helpers/index.js';
-
-interface VectorCase {
-  readonly id: string;
-  readonly publicKey: Uint8Array;
-  readonly message: Uint8Array;
-  readonly signature: Uint8Array;
-  /** Whether a strict RFC 8032 verifier that refuses small-order keys accepts it (the README). */
-  readonly accept: boolean;
-  /** The secret seed, where the vector gives one. */
-  readonly seed?: Uint8Array;
-}
-
-interface VectorFile {
-  readonly cases: (json: unknown) => VectorCase[];
-  /** How many cases the file holds, and how many of them must be accepted. */
-  readonly total: number;
-  readonly accepted: number;
-}
-
-const hex = (text: string) => new Uint8Array(Buffer.from(text, 'hex'));
-
-interface Wycheproof {
-  testGroups: { publicKey: { pk: string }; tests: { tcId: number; msg: string; sig: string; result: 'valid' | 'invalid' | 'acceptable' }[] }[];
-}
-
-/** edge-cases.json (ed25519-speccheck): the README's rejected cases. */
-const EDGE_CASES_REJECTED = new Set([0, 1, 6, 7, 8, 9, 10, 11]);
-
-const VECTOR_FILES: Record<string, VectorFile> = {
-  // Wycheproof: exactly its own results.
-  'wycheproof-ed25519_test.json': {
-    cases: (json) =>
-      (json as Wycheproof).testGroups.flatMap((group) =>
-        group.tests.map((t) => {
-          assert.notEqual(t.result, 'acceptable', 'no "acceptable" results: each case is valid or invalid');
-          return { id: `tcId ${t.tcId}`, publicKey: hex(group.publicKey.pk), message: hex(t.msg), signature: hex(t.sig), accept: t.result === 'valid' };
-        }),
-      ),
-    total: 151,
-    accepted: 88,
-  },
-  // RFC 8032 section 7.1: every vector accepted.
-  'rfc8032-ed25519.json': {
-    cases: (json) =>
-      (json as { priv: string; pub: string; msg: string; sig: string }[]).map((v, i) => ({
-        id: `test ${i + 1}`,
-        publicKey: hex(v.pub),
-        message: hex(v.msg),
-        signature: hex(v.sig),
-        accept: true,
-        seed: hex(v.priv),
-      })),
-    total: 4,
-    accepted: 4,
-  },
-  // ZIP-215: all use small-order points or non-canonical encodings; none accepted.
-  'zip215.json': {
-    cases: (json) =>
-      (json as { vk_bytes: string; sig_bytes: string }[]).map((v, i) => ({
-        id: `#${i}`,
-        publicKey: hex(v.vk_bytes),
-        message: new TextEncoder().encode('Zcash'),
-        signature: hex(v.sig_bytes),
-        accept: false,
-      })),
-    total: 196,
-    accepted: 0,
-  },
-  'edge-cases.json': {
-    cases: (json) =>
-      (json as { message: string; pub_key: string; signature: string }[]).map((v, i) => ({
-        id: `case ${i}`,
-        publicKey: hex(v.pub_key),
-        message: hex(v.message),
-        signature: hex(v.signature),
-        accept: !EDGE_CASES_REJECTED.has(i),
-      })),
-    total: 12,
-    accepted: 4,
-  },
-};
-
-function loadCases(file: string): VectorCase[] {
-  const spec = VECTOR_FILES[file];
-  assert.ok(spec, `no expected results for ${file}`);
-  return spec.cases(JSON.parse(readFileSync(join(dataDir, 'vectors', file), 'utf8')));
-}
+import { loadCases, VECTOR_FILES, vectorFileNames, type VectorCase } from './helpers/vectors.js';
 
 /** Verifies one case as ms-sign verifies a signature file: load the key, then check. */
 function acceptedByMsSign(c: VectorCase): boolean {
@@ -114,8 +26,24 @@ function acceptedByMsSign(c: VectorCase): boolean {
   return verifyEd25519(c.signature, c.message, key.bytes);
 }
 
+/** A Python with PyNaCl (libsodium), or undefined: .ci/run installs Debian's python3-nacl. */
+function pythonWithNacl(): string | undefined {
+  return ['python3', '/usr/bin/python3'].find((python) => spawnSync(python, ['-c', 'import nacl.bindings'], { stdio: 'ignore' }).status === 0);
+}
+
+// Reads [publicKey, message, signature] hex triples on stdin, prints one 0/1 verdict per line.
+const LIBSODIUM_VERIFY = `
+import json, sys, nacl.bindings as b
+for pk, msg, sig in json.load(sys.stdin):
+    try:
+        b.crypto_sign_open(bytes.fromhex(sig) + bytes.fromhex(msg), bytes.fromhex(pk))
+        print(1)
+    except Exception:
+        print(0)
+`;
+
 describe('Ed25519 test vectors through the verification path of ms-sign', () => {
-  const files = readdirSync(join(dataDir, 'vectors')).filter((f) => f.endsWith('.json')).sort();
+  const files = vectorFileNames();
 
   test('every vector file has its expected results here', () => {
     assert.deepEqual(files, Object.keys(VECTOR_FILES).sort());
@@ -135,6 +63,23 @@ describe('Ed25519 test vectors through the verification path of ms-sign', () => 
     });
   }
 
+  test('libsodium (through PyNaCl) gives the same verdict as ms-sign on every vector', (t) => {
+    const python = pythonWithNacl();
+    if (python === undefined) {
+      assert.notEqual(process.env.CI, 'true', 'CI must have PyNaCl (.ci/run installs python3-nacl)');
+      t.skip('no Python with PyNaCl here (apt-get install python3-nacl)');
+      return;
+    }
+    const cases = files.flatMap((file) => loadCases(file).map((c) => ({ file, ...c })));
+    const hexOf = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+    const r = spawnSync(python, ['-c', LIBSODIUM_VERIFY], { input: JSON.stringify(cases.map((c) => [hexOf(c.publicKey), hexOf(c.message), hexOf(c.signature)])), encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const verdicts = r.stdout.trim().split('\n');
+    assert.equal(verdicts.length, cases.length);
+    const differ = cases.filter((c, i) => (verdicts[i] === '1') !== c.accept).map((c) => `${c.file} ${c.id}`);
+    assert.deepEqual(differ, []);
+  });
+
   test('a signature that verifies stops verifying when any byte of it, the message or the key changes', () => {
     const c = loadCases('rfc8032-ed25519.json')[2]!; // a two-byte message
     // One bit per byte, a different bit in each (pure-JS verification costs milliseconds each).
@@ -148,6 +93,20 @@ describe('Ed25519 test vectors through the verification path of ms-sign', () => 
     for (const signature of flips(c.signature)) assert.equal(verifyEd25519(signature, c.message, c.publicKey), false);
     for (const message of flips(c.message)) assert.equal(verifyEd25519(c.signature, message, c.publicKey), false);
     for (const publicKey of flips(c.publicKey)) assert.equal(verifyEd25519(c.signature, c.message, publicKey), false);
+  });
+
+  test('S + L (the same scalar, not reduced) is refused for every accepted vector, as libsodium does', () => {
+    // S < L is checked by ms-sign's portable rules as well as by @noble/ed25519's strict verify.
+    const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+    const accepted = vectorFileNames().flatMap((file) => loadCases(file)).filter((c) => c.accept);
+    assert.ok(accepted.length > 10);
+    for (const c of accepted) {
+      const s = BigInt(`0x${Buffer.from(c.signature.subarray(32)).reverse().toString('hex')}`) + L;
+      if (s >= 2n ** 256n) continue;
+      const unreduced = new Uint8Array(c.signature);
+      unreduced.set(Buffer.from(s.toString(16).padStart(64, '0'), 'hex').reverse(), 32);
+      assert.equal(verifyEd25519(unreduced, c.message, c.publicKey), false, `${c.id}: S + L`);
+    }
   });
 
   test('hostile argument lengths return false, never throw', () => {

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { decodeEnvelope, encodeCanonical, encodeManifest, generateSecretKey, MsSignError, type CborValue, type ManifestFile } from '@ms-sign/core';
 import { verifyModel } from '@ms-sign/core/node';
-import { fileEntry, manifestBytes, manifestOf, sha256, signManifest, signPayload, trustKeys, writeKeyFiles } from '../helpers/crafted.js';
+import { fileEntry, HOSTILE_PATHS, manifestBytes, manifestOf, sha256, signManifest, signPayload, trustKeys, writeKeyFiles } from '../helpers/crafted.js';
 import { withFsPaths } from '../helpers/fs-spy.js';
 import { assertCodes } from '../helpers/hostile.js';
 import { runCli, tempDir } from '../helpers/index.js';
@@ -32,26 +32,6 @@ async function setup(t: Parameters<typeof tempDir>[0]) {
   return { dir, key, model: join(dir, 'model'), sig: join(dir, 'model.sig') };
 }
 
-const HOSTILE_PATHS: readonly (readonly [string, readonly string[]])[] = [
-  ['absolute', ['/etc/passwd']],
-  ['absolute to the outside file', ['/OUTSIDE']],
-  ['".." to the outside file', ['../outside.bin']],
-  ['".." in the middle', ['weights.bin/../../outside.bin']],
-  ['"." segment', ['./weights.bin']],
-  ['backslash', ['..\\outside.bin']],
-  ['NUL', ['weights.bin\u0000.txt']],
-  ['newline', ['weights\n.bin']],
-  ['escape sequence', ['\u001b[2Jweights.bin']],
-  ['DEL', ['weights\u007f.bin']],
-  ['C1 control (NEL)', ['weights\u0085.bin']],
-  ['empty', ['']],
-  ['empty segment', ['a//weights.bin']],
-  ['trailing slash', ['weights.bin/']],
-  ['repeated', ['weights.bin', 'weights.bin']],
-  ['repeated ignoring case', ['WEIGHTS.bin', 'weights.bin']],
-  ['repeated after Unicode normalization', ['caf\u00e9.bin', 'cafe\u0301.bin']],
-  ['not sorted', ['weights.bin', 'a.bin']],
-];
 
 describe('signature files SIGNED by a trusted key with hostile paths are refused with UNSAFE_PATH', () => {
   // Load the CLI's lazily imported modules first, so the fs spy below sees only data files.

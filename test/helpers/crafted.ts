@@ -136,3 +136,28 @@ export function manifestBytes(content: Uint8Array, change: (m: Map<string, CborV
   change(map);
   return encodeCanonical(map);
 }
+
+/**
+ * Manifest paths that must be refused with UNSAFE_PATH even when SIGNED by a trusted key (the
+ * names of outside.bin next to the model where a path could reach it).
+ */
+export const HOSTILE_PATHS: readonly (readonly [string, readonly string[]])[] = [
+  ['absolute', ['/etc/passwd']],
+  ['absolute to the outside file', ['/OUTSIDE']],
+  ['".." to the outside file', ['../outside.bin']],
+  ['".." in the middle', ['weights.bin/../../outside.bin']],
+  ['"." segment', ['./weights.bin']],
+  ['backslash', ['..\\outside.bin']],
+  ['NUL', ['weights.bin\u0000.txt']],
+  ['newline', ['weights\n.bin']],
+  ['escape sequence', ['\u001b[2Jweights.bin']],
+  ['DEL', ['weights\u007f.bin']],
+  ['C1 control (NEL)', ['weights\u0085.bin']],
+  ['empty', ['']],
+  ['empty segment', ['a//weights.bin']],
+  ['trailing slash', ['weights.bin/']],
+  ['repeated', ['weights.bin', 'weights.bin']],
+  ['repeated ignoring case', ['WEIGHTS.bin', 'weights.bin']],
+  ['repeated after Unicode normalization', ['caf\u00e9.bin', 'cafe\u0301.bin']],
+  ['not sorted', ['weights.bin', 'a.bin']],
+];

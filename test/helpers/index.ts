@@ -26,6 +26,19 @@ export const fixturesDir = join(repoRoot, 'test', 'fixtures', 'mindspore-lite');
 export const dataDir = join(repoRoot, 'test', 'data');
 export const cliBin = join(repoRoot, 'packages', 'cli', 'bin', 'ms-sign.js');
 
+/**
+ * MS_SIGN_CLI=PATH runs every CLI call of the tests against another build of the CLI as a child
+ * process: the single binary (packages/cli/dist-bin/ms-sign-linux-x64) or the one-file bundle (a
+ * .js/.cjs/.mjs file, run with this Node). Unset, runCli runs in-process and spawnCli runs bin/ms-sign.js.
+ */
+export const cliUnderTest: string | undefined = process.env.MS_SIGN_CLI || undefined;
+
+/** The command and leading arguments that start the CLI as a child process. */
+function cliCommand(): [string, string[]] {
+  if (cliUnderTest === undefined) return [process.execPath, [cliBin]];
+  return /\.[cm]?js$/.test(cliUnderTest) ? [process.execPath, [cliUnderTest]] : [cliUnderTest, []];
+}
+
 /** The real MindSpore Lite models of test/fixtures (see its README for their origin). */
 export const FIXTURES = ['parallel.ms', 'conv_train_model.ms', 'lenet_tod_infer.ms', 'ml_face_isface.ms', 'retinaface0924.ms', 'relu.mindir'] as const;
 
@@ -98,8 +111,12 @@ function baseEnv(cwd: string, extra: Record<string, string | undefined> = {}): N
   return env;
 }
 
-/** Runs the CLI in-process with captured streams (stdin is empty and not a terminal). */
+/**
+ * Runs the CLI in-process with captured streams (stdin is empty and not a terminal); with
+ * MS_SIGN_CLI set, as that child process with the same environment and an empty stdin.
+ */
 export async function runCli(argv: readonly string[], options: RunOptions): Promise<CliResult> {
+  if (cliUnderTest !== undefined) return spawnCli(argv, options);
   const out = collector();
   const err = collector();
   const stdin = new PassThrough();
@@ -124,7 +141,7 @@ export async function cliOk(dir: string, args: readonly string[], env?: Record<s
   return r;
 }
 
-/** Runs bin/ms-sign.js as a child process. */
+/** Runs bin/ms-sign.js (or MS_SIGN_CLI) as a child process. */
 export function spawnCli(argv: readonly string[], options: RunOptions & { input?: Buffer | string; timeoutMs?: number }): CliResult {
   const spawnOptions: SpawnSyncOptions = {
     cwd: options.cwd,
@@ -133,7 +150,8 @@ export function spawnCli(argv: readonly string[], options: RunOptions & { input?
     timeout: options.timeoutMs ?? 60_000,
     maxBuffer: 512 * 1024 * 1024,
   };
-  const child = spawnSync(process.execPath, [cliBin, ...argv], spawnOptions);
+  const [command, leading] = cliCommand();
+  const child = spawnSync(command, [...leading, ...argv], spawnOptions);
   if (child.error) throw child.error;
   return result(child.status ?? 128, child.stdout as Buffer, child.stderr as Buffer);
 }

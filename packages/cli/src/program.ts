@@ -154,6 +154,15 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .option('--json', 'print one JSON object on stdout')
     .action(run(async () => (await import('./commands/inspect.js')).inspectPublicKey));
 
+  // Hidden: one raw Ed25519 verification, for the conformance suite's vectors (conformance/README.md).
+  program
+    .command('verify-raw', { hidden: true })
+    .description('verify one Ed25519 signature given as hex, with the rules verify applies')
+    .argument('<public-key>', 'public key, 32 bytes in hex')
+    .argument('<message>', 'message in hex (may be empty)')
+    .argument('<signature>', 'signature, 64 bytes in hex')
+    .action(run(async () => (await import('./commands/verify-raw.js')).verifyRawCommand));
+
   verifyOptions(
     program
       .command('exec')

@@ -10,7 +10,8 @@ export * from './errors.js';
 export { LIMITS } from './limits.js';
 export { toHex } from './bytes.js';
 
-export { checkModelPath, findPathCollision } from './format/paths.js';
+export { caseFoldKey, checkModelPath, findPathCollision } from './format/paths.js';
+export { PATH_UNICODE_VERSION } from './format/unicode-fold.js';
 export { checkGlob, compileGlob, escapeGlob, type Glob } from './format/glob.js';
 export { anchorIgnorePattern, DEFAULT_IGNORE, type IgnorePattern } from './format/ignore.js';
 export { encodeCanonical, decodeCanonical, type CborValue, type CborMap, type CborBounds } from './format/cbor.js';

@@ -5,12 +5,17 @@
  * ms-sign touch a file outside the model, nor collide on macOS or Windows.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
-import { checkModelPath, findPathCollision, LIMITS } from '@ms-sign/core';
+import { fileURLToPath } from 'node:url';
+import { caseFoldKey, checkModelPath, findPathCollision, LIMITS, PATH_UNICODE_VERSION } from '@ms-sign/core';
 import { walkModel } from '@ms-sign/core/internal';
+
+let repoRoot = dirname(fileURLToPath(import.meta.url));
+while (!existsSync(join(repoRoot, 'pnpm-workspace.yaml')) && dirname(repoRoot) !== repoRoot) repoRoot = dirname(repoRoot);
 
 describe('checkModelPath', () => {
   const accepted = [
@@ -82,12 +87,36 @@ describe('findPathCollision', () => {
     ['non-ASCII case', ['ÉTÉ.ms', 'été.ms'], ['ÉTÉ.ms', 'été.ms']],
     // macOS stores names in a normalized form: NFC and NFD spellings are the same file there.
     ['NFC and NFD spellings', ['caf\u00e9.ms', 'cafe\u0301.ms'], ['caf\u00e9.ms', 'cafe\u0301.ms']],
+    // Full case folding (CaseFolding.txt C+F), not lower-casing: ß folds to ss, final sigma to sigma.
+    ['full case folding', ['stra\u00dfe.ms', 'STRASSE.ms'], ['stra\u00dfe.ms', 'STRASSE.ms']],
+    ['final and medial sigma', ['\u03a3\u03a3.ms', '\u03c3\u03c2.ms'], ['\u03a3\u03a3.ms', '\u03c3\u03c2.ms']],
   ];
   for (const [what, paths, pair] of collisions) {
     test(`finds ${what}`, () => {
       assert.deepEqual(findPathCollision(paths), pair);
     });
   }
+
+  test('the key comes from the pinned Unicode version, not from the running Node.js', () => {
+    // U+A7CB (assigned in Unicode 16) lower-cases to U+0264 in a Node.js that knows it; Unicode
+    // 14 did not assign it, so it folds to nothing and the two names are distinct everywhere.
+    assert.equal(PATH_UNICODE_VERSION, '14.0.0');
+    assert.equal(findPathCollision(['\ua7cb.ms', '\u0264.ms']), undefined);
+    assert.equal(caseFoldKey('A\ua7cbB'), 'a\ua7cbb', 'an unassigned code point is kept and the rest still folds');
+    // An unassigned code point blocks composition, as the pinned version's NFC treats it.
+    assert.equal(caseFoldKey('e\u{50000}\u0301'), 'e\u{50000}\u0301');
+    assert.equal(caseFoldKey('E\u0301'), '\u00e9');
+  });
+
+  test('the committed Unicode table is what its generator writes', (t) => {
+    const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import unicodedata, sys; sys.exit(unicodedata.unidata_version != "14.0.0")']).status === 0);
+    if (python === undefined) {
+      t.skip('no Python with Unicode 14.0.0 data here');
+      return;
+    }
+    const r = spawnSync(python, ['scripts/gen-unicode-fold.py', '--check'], { cwd: repoRoot, encoding: 'utf8' });
+    assert.equal(r.status, 0, `packages/core/src/format/unicode-fold.ts differs from its generator: ${r.stderr}`);
+  });
 
   test('no collision among distinct paths', () => {
     assert.equal(findPathCollision(['a', 'b', 'a/b', 'b/a', 'ab', 'a.b', 'A1', 'a2']), undefined);

@@ -44,15 +44,43 @@ export function checkPublicKeyBytes(bytes: Uint8Array): string | undefined {
   return undefined;
 }
 
+/** The order of the prime-order subgroup (RFC 8032: L). */
+const GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+function littleEndianNumber(bytes: Uint8Array): bigint {
+  return BigInt(`0x${toHex(Uint8Array.from(bytes).reverse()) || '0'}`);
+}
+
+/**
+ * The rules on top of the library's strict verification that make ms-sign's verdict the one
+ * libsodium (and PyNaCl), OpenSSL, Go and Monocypher give on every vector (docs/signature-format.md):
+ * R must not have small order (libsodium refuses it), and the cofactorless equation
+ * [S]B = R + [k]A must hold, not only the cofactored [8][S]B = [8]R + [8][k]A that @noble/ed25519
+ * checks (the two differ only for crafted points with a small-order component).
+ */
+function portableRulesHold(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, hash: Sha512): boolean {
+  const R = ed.Point.fromBytes(signature.subarray(0, 32), false);
+  if (R.isSmallOrder()) return false;
+  const A = ed.Point.fromBytes(publicKey, false);
+  const s = littleEndianNumber(signature.subarray(32, 64));
+  if (s >= GROUP_ORDER) return false;
+  const input = new Uint8Array(64 + message.length);
+  input.set(signature.subarray(0, 32), 0);
+  input.set(publicKey, 32);
+  input.set(message, 64);
+  const k = littleEndianNumber(hash(input)) % GROUP_ORDER;
+  return ed.Point.BASE.multiply(s, false).equals(R.add(A.multiply(k, false)));
+}
+
 /**
  * Strict RFC 8032 verification: `zip215: false`. The library default (ZIP-215) accepts
- * non-canonical encodings and, with the identity key, any message. Returns false for a bad
- * signature; never throws for well-typed input.
+ * non-canonical encodings and, with the identity key, any message. On top of it, the portable
+ * rules above. Returns false for a bad signature; never throws for well-typed input.
  */
 export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, hash: Sha512 = pureSha512): boolean {
   if (checkPublicKeyBytes(publicKey) !== undefined) return false;
   try {
-    return using(hash, () => ed.verify(signature, message, publicKey, { zip215: false }));
+    return using(hash, () => ed.verify(signature, message, publicKey, { zip215: false })) && portableRulesHold(signature, message, publicKey, hash);
   } catch {
     return false;
   }

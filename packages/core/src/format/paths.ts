@@ -1,5 +1,6 @@
 import { utf8ByteLength } from '../bytes.js';
 import { LIMITS } from '../limits.js';
+import { ASSIGNED_RANGES, CASE_FOLDING } from './unicode-fold.js';
 
 /**
  * Model-relative path rules (docs/signature-format.md). A signature file is attacker-controlled until its
@@ -29,12 +30,54 @@ export function checkModelPath(path: string): string | undefined {
   return undefined;
 }
 
+let foldTable: Map<number, string> | undefined;
+
+function caseFold(codePoint: number): string | undefined {
+  foldTable ??= new Map(CASE_FOLDING.map(([from, ...to]) => [from!, String.fromCodePoint(...to)]));
+  return foldTable.get(codePoint);
+}
+
+/** Whether a code point was assigned in Unicode PATH_UNICODE_VERSION (binary search of the ranges). */
+function assignedInPinnedVersion(codePoint: number): boolean {
+  let lo = 0;
+  let hi = ASSIGNED_RANGES.length / 2 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (codePoint < ASSIGNED_RANGES[2 * mid]!) hi = mid - 1;
+    else if (codePoint > ASSIGNED_RANGES[2 * mid + 1]!) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
+
 /**
- * The key under which two paths collide on a case-insensitive file system (macOS, Windows):
- * Unicode NFC (macOS normalizes names) and then lower case.
+ * The key under which two paths collide on a case-insensitive, normalizing file system (macOS,
+ * Windows): NFC, then full case folding, both as Unicode PATH_UNICODE_VERSION defines them (the
+ * committed tables of unicode-fold.ts), whatever Unicode the running Node.js knows. A code point
+ * that version did not assign is kept as it is and splits the normalization, exactly as that
+ * version's NFC treats it (a starter that composes with nothing): the pieces between such code
+ * points hold only assigned characters, whose NFC Unicode's stability policy freezes, so the
+ * runtime's NFC gives the pinned version's result for them.
  */
 export function caseFoldKey(path: string): string {
-  return path.normalize('NFC').toLowerCase();
+  let key = '';
+  let run = '';
+  for (const char of path) {
+    const codePoint = char.codePointAt(0)!;
+    if (assignedInPinnedVersion(codePoint)) {
+      run += char;
+      continue;
+    }
+    key += foldRun(run) + char;
+    run = '';
+  }
+  return key + foldRun(run);
+}
+
+function foldRun(run: string): string {
+  let folded = '';
+  for (const char of run.normalize('NFC')) folded += caseFold(char.codePointAt(0)!) ?? char;
+  return folded;
 }
 
 /** Finds the first pair of paths that are equal, or equal ignoring case. */

@@ -6,6 +6,7 @@ import { createResultTable, loadResult, planJob, taskLength, taskShard, unitCoun
 import type { HashFile, HashTaskResult } from './task.js';
 import { CHUNK_BYTES, INLINE_COST_BYTES, TASK_COST_BYTES } from './tuning.js';
 import type { UnitDone } from './worker.js';
+import { hashWorkerScript } from './worker-script.js';
 
 export interface HashJob {
   readonly files: readonly HashFile[];
@@ -107,8 +108,9 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
 
   const workers: Worker[] = [];
   try {
+    const { script, eval: evalScript } = hashWorkerScript();
     for (let w = 0; w < workerCount; w++) {
-      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: data });
+      const worker = new Worker(script, { eval: evalScript, workerData: data });
       workers.push(worker);
       worker.on('message', ([unit, failures]: UnitDone) => {
         // An exception here would escape as an uncaught one: hand it to the run instead.

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import type { spawn as Spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,9 +139,11 @@ async function runSigningCommand(argv: readonly string[], message: Uint8Array, o
   try {
     const file = join(dir, 'message');
     writeFileSync(file, message, { mode: 0o600, flag: 'wx' });
+    // Loaded here, not at the top: verify never signs, and node:child_process costs ~10 ms to load.
+    const { spawn } = await import('node:child_process');
     const fd = openSync(file, 'r');
     try {
-      return await spawnSigningCommand(argv, fd, options);
+      return await spawnSigningCommand(spawn, argv, fd, options);
     } finally {
       closeSync(fd);
     }
@@ -150,7 +152,7 @@ async function runSigningCommand(argv: readonly string[], message: Uint8Array, o
   }
 }
 
-function spawnSigningCommand(argv: readonly string[], stdin: number, options: CommandSignerOptions & { timeoutMs: number }): Promise<Uint8Array> {
+function spawnSigningCommand(spawn: typeof Spawn, argv: readonly string[], stdin: number, options: CommandSignerOptions & { timeoutMs: number }): Promise<Uint8Array> {
   const program = JSON.stringify(argv[0]);
   const limit = SIGNATURE_BYTES[options.algorithm];
   return new Promise((resolve, reject) => {
