@@ -31,6 +31,19 @@ export async function newPassphrase(io: CliIo): Promise<string> {
   return first;
 }
 
+/**
+ * The user PIN of a PKCS#11 token (after the URI's pin-value): MS_SIGN_PKCS11_PIN, else a prompt
+ * on the terminal. Asked only when the token wants a login; never echoed, never printed.
+ */
+export async function pinFor(io: CliIo, token: string): Promise<string> {
+  const fromEnv = io.env.MS_SIGN_PKCS11_PIN;
+  if (fromEnv !== undefined) return fromEnv;
+  if (io.stdin.isTTY !== true || typeof io.stdin.setRawMode !== 'function') {
+    throw new MsSignError('PKCS11_LOGIN_FAILED', `${token} needs a PIN: set MS_SIGN_PKCS11_PIN, or run on a terminal to be asked`);
+  }
+  return prompt(io, `PIN for ${token}: `);
+}
+
 /** Reads a line from the terminal without echoing it. Ctrl-C or Ctrl-D cancels. */
 function prompt(io: CliIo, question: string): Promise<string> {
   const stdin = io.stdin;

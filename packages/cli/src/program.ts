@@ -40,6 +40,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .option('-o, --output <prefix>', 'path prefix of the key files', 'ms-sign')
     .option('--no-passphrase', 'do not encrypt the secret key (else: MS_SIGN_PASSPHRASE or a prompt)')
     .option('--force', 'replace existing key files')
+    .option('--pkcs11 <uri>', 'make the key pair on a PKCS#11 token (pkcs11:token=...;object=LABEL); writes only PREFIX.pub')
     .option('--json', 'print one JSON object on stdout')
     .action(run(async () => (await import('./commands/keygen.js')).keygenCommand));
 
@@ -48,6 +49,10 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .description('hash MODEL (a file or directory) and write its signature file')
     .argument('<model>', 'model file or directory')
     .option('-k, --key <file>', 'secret key file (else the key text in MS_SIGN_KEY)')
+    .option('--pkcs11 <uri>', 'sign with a key on a PKCS#11 token: pkcs11:token=...;object=... (docs/signers.md)')
+    .option('--signer-cmd <cmd>', 'sign by running CMD: message on its stdin, raw signature on its stdout (else MS_SIGN_SIGNER_CMD)')
+    .option('-p, --public-key <file>', "the signing command's public key; every signature is checked against it")
+    .addOption(new Option('--signer-timeout <seconds>', 'time the signing command has (default: 60)').argParser(parseInteger))
     .option('-o, --output <sig>', 'signature file to write (default: MODEL.sig)')
     .option('--name <name>', 'model name policies match on (default: the file or directory name)')
     .option('--model-version <version>', 'model version, for rollback protection')

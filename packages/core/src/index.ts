@@ -97,3 +97,5 @@ export {
   type RollbackState,
   type RollbackRecord,
 } from './verify/rollback.js';
+
+export { parsePkcs11Uri, formatPkcs11Id, PKCS11_URI_MAX_LENGTH, type Pkcs11Uri } from './crypto/pkcs11-uri.js';

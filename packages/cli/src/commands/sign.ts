@@ -11,12 +11,11 @@ import { cosignModel, defaultSignaturePath, signModel, writeFileAtomic } from '@
 import { readBoundedFile } from '@ms-sign/core/internal';
 import { resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
-import { loadSigner } from '../keys.js';
 import { formatBytes, printJson } from '../output.js';
 import { startProgress } from '../progress.js';
+import { openSigner, type SignerFlags } from '../signers.js';
 
-export interface SignOptions {
-  readonly key?: string;
+export interface SignOptions extends SignerFlags {
   readonly output?: string;
   readonly name?: string;
   readonly modelVersion?: string;
@@ -48,7 +47,8 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       throw new MsSignError('USAGE', '--append co-signs the existing manifest as it is; it takes no --name, --model-version, -a, --ignore or --expires');
     }
   }
-  const signer = await loadSigner(options.key, io);
+  // -k, --pkcs11 or --signer-cmd; a token session stays open until signing is done.
+  const { signer, close: closeSigner } = await openSigner(options, io);
   const progress = startProgress(io, options.json !== true);
   let signed: { readonly statement: SignedStatement; readonly expected: ExpectedContents; readonly signatureFile: Uint8Array };
   try {
@@ -75,6 +75,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
     }
   } finally {
     progress.stop();
+    closeSigner();
   }
   writeFileAtomic(signaturePath, signed.signatureFile, { overwrite: true });
 

@@ -21,3 +21,12 @@ export {
   type TrustPolicyLocation,
   type TrustPolicyOrigin,
 } from './trust-files.js';
+export {
+  openPkcs11Signer,
+  generatePkcs11Ed25519Key,
+  type Pkcs11Signer,
+  type Pkcs11Options,
+  type PinProvider,
+  type GeneratedPkcs11Key,
+} from './signers/pkcs11.js';
+export { commandSigner, splitCommandLine, SIGNER_COMMAND_LIMITS, type CommandSignerOptions } from './signers/command.js';
