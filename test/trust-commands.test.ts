@@ -153,18 +153,19 @@ describe('trust rule', () => {
   test('creates a rule, updates only what is given, lifts settings, and removes it', async (t) => {
     const dir = tempDir(t);
     await cliOk(dir, ['trust', 'init']);
+    const noScan = { scan: null, scanAllowUnknown: [], scanWaive: [] };
     const rules = async () => (await list(dir)).rules;
     await cliOk(dir, ['trust', 'rule', 'acme/**']);
-    assert.deepEqual(await rules(), [{ models: 'acme/**', threshold: 1, maxAge: null, requireExpiry: false }]);
+    assert.deepEqual(await rules(), [{ models: 'acme/**', threshold: 1, maxAge: null, requireExpiry: false, ...noScan }]);
     await cliOk(dir, ['trust', 'rule', 'acme/**', '--threshold', '2', '--max-age', '90d', '--require-expiry']);
     await cliOk(dir, ['trust', 'rule', '**', '--max-age', '1w']);
     await cliOk(dir, ['trust', 'rule', 'acme/**', '--max-age', '30d']);
     assert.deepEqual(await rules(), [
-      { models: 'acme/**', threshold: 2, maxAge: '30d', requireExpiry: true },
-      { models: '**', threshold: 1, maxAge: '1w', requireExpiry: false },
+      { models: 'acme/**', threshold: 2, maxAge: '30d', requireExpiry: true, ...noScan },
+      { models: '**', threshold: 1, maxAge: '1w', requireExpiry: false, ...noScan },
     ]);
     await cliOk(dir, ['trust', 'rule', 'acme/**', '--no-max-age', '--no-require-expiry']);
-    assert.deepEqual((await rules())[0], { models: 'acme/**', threshold: 2, maxAge: null, requireExpiry: false });
+    assert.deepEqual((await rules())[0], { models: 'acme/**', threshold: 2, maxAge: null, requireExpiry: false, ...noScan });
     await cliOk(dir, ['trust', 'rule', 'acme/**', '--remove']);
     assert.deepEqual((await rules()).map((r) => r.models), ['**']);
   });

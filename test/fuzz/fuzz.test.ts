@@ -12,7 +12,7 @@ const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.
 const path = process.env.FC_PATH;
 
 /** Inputs per target in CI: under a second each here. */
-const RUNS: Record<string, number> = { 'signature-file': 3000, 'trust-policy': 1000, path: 4000, 'walker-names': 60 };
+const RUNS: Record<string, number> = { 'signature-file': 3000, 'trust-policy': 1000, path: 4000, 'walker-names': 60, scan: 600, pickle: 1500, zip: 400 };
 
 function describeFailure(report: FuzzReport): string {
   const f = report.failure!;

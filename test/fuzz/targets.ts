@@ -9,7 +9,7 @@
  *   - what is accepted satisfies the format's invariants (canonical re-encoding, path rules).
  * Used by test/fuzz/fuzz.test.ts (a short run in `npm test`) and scripts/fuzz.mjs (long runs).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -26,7 +26,11 @@ import {
   findPathCollision,
   LIMITS,
   MsSignError,
+  SCAN_CODES,
   parseTrustPolicy,
+  BufferSource,
+  scanFile,
+  verifyMsBuffer,
   type ErrorCode,
   type Manifest,
 } from '@ms-sign/core';
@@ -34,6 +38,9 @@ import { walkModel } from '@ms-sign/core/internal';
 import { fileEntry, manifestOf, seedKey, signManifest, spkiBase64 } from '../helpers/crafted.js';
 import { unicodeStringArbitrary } from '../helpers/property.js';
 import { mutatedArbitrary } from './mutate.js';
+import { fixturesDir, repoRoot } from '../helpers/index.js';
+import { i64 } from '../helpers/flatbuffer-writer.js';
+import { dagBomb, external as msExternal, model as msModel, node as msNode, tensor as msTensor } from '../helpers/ms-models.js';
 
 export interface FuzzTarget<T> {
   readonly name: string;
@@ -363,7 +370,89 @@ export const walkerTarget: FuzzTarget<NameSpec[]> = {
   serialize: (specs) => utf8.encode(JSON.stringify(specs.map((s) => ({ name: Buffer.from(s.name).toString('hex'), inSubdirectory: s.inSubdirectory })))),
 };
 
-export const FUZZ_TARGETS: readonly FuzzTarget<never>[] = [signatureFileTarget, trustPolicyTarget, pathTarget, walkerTarget] as unknown as readonly FuzzTarget<never>[];
+// The scanner: the real MindSpore fixtures (the two smaller .ms, the MindIR), small synthetic
+// models with PartialFusion, external data and a DAG bomb, and the generated checkpoints, mutated
+// byte-wise and by 32-bit writes at aligned positions (FlatBuffers offsets, lengths, vtables).
+const SCAN_SEEDS: readonly { name: string; bytes: Uint8Array }[] = [
+  { name: 'parallel.ms', bytes: readFileSync(join(fixturesDir, 'parallel.ms')) },
+  { name: 'conv_train_model.ms', bytes: readFileSync(join(fixturesDir, 'conv_train_model.ms')) },
+  { name: 'relu.mindir', bytes: readFileSync(join(fixturesDir, 'relu.mindir')) },
+  { name: 'model.ms', bytes: msModel({ nodes: [msNode('p', 'PartialFusion', [0], [1], { sub_graph_index: i64(0n) })] }) },
+  { name: 'model.ms', bytes: msModel({ tensors: [msTensor(), msTensor(), msExternal('weights.msw')] }) },
+  { name: 'bomb.ms', bytes: dagBomb(40, 40) },
+  ...['ok.ckpt', 'sliced.ckpt', 'ok.mindir', 'external_ok/model.mindir'].map((name) => ({ name, bytes: readFileSync(join(repoRoot, 'test', 'fixtures', 'scan', 'mindspore', name)) })),
+];
+const INTERESTING_U32 = [0, 1, 2, 3, 4, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffc, 0x40000000, 0x3fffffff, 0x10000];
+const u32WriteArbitrary = fc
+  .record({ seed: fc.nat(SCAN_SEEDS.length - 1), writes: fc.array(fc.record({ at: fc.nat(), value: fc.oneof(fc.constantFrom(...INTERESTING_U32), fc.nat()) }), { minLength: 1, maxLength: 3 }) })
+  .map(({ seed, writes }) => {
+    const bytes = new Uint8Array(SCAN_SEEDS[seed]!.bytes);
+    const view = new DataView(bytes.buffer);
+    for (const w of writes) if (bytes.length >= 4) view.setUint32((w.at % (bytes.length >> 2)) * 4, w.value >>> 0, true);
+    return { name: SCAN_SEEDS[seed]!.name, bytes };
+  });
+
+export const scanTarget: FuzzTarget<{ name: string; bytes: Uint8Array }> = {
+  name: 'scan',
+  description: 'scanFile (detection, the .ms verifier and graph checks, MindIR, checkpoints) on mutated real models',
+  arbitrary: fc.oneof(
+    { weight: 3, arbitrary: fc.tuple(fc.nat(SCAN_SEEDS.length - 1), mutatedArbitrary(SCAN_SEEDS.map((s) => s.bytes))).map(([i, bytes]) => ({ name: SCAN_SEEDS[i]!.name, bytes })) },
+    { weight: 3, arbitrary: u32WriteArbitrary },
+  ),
+  // scanFile reports hostile bytes as findings: it throws nothing for them.
+  allowed: [],
+  budgetMs: 2000,
+  run({ name, bytes }) {
+    const first = scanFile(new BufferSource(bytes), name);
+    const again = scanFile(new BufferSource(bytes), name);
+    ensure(JSON.stringify(first) === JSON.stringify(again), 'the same bytes gave two different results');
+    ensure(first.findings.filter((f) => f.severity === 'error').length <= 100, 'more than 100 error findings kept');
+    for (const f of first.findings) ensure(!/[\u0000-\u001f]/.test(f.message) && f.message.length <= 1024, `an unescaped or unbounded message: ${JSON.stringify(f.message.slice(0, 80))}`);
+    // A .ms the scanner calls clean passes Lite's structural verification (the same rules, run again on their own).
+    if (first.format === 'mindspore-lite-ms' && first.verdict === 'clean' && first.formatInfo?.identifier === 'MSL2') verifyMsBuffer(new BufferSource(bytes), true);
+  },
+  serialize: ({ bytes }) => bytes,
+};
+
+
+// ---------------------------------------------------------------------------------------------
+// The model scanner on hostile bytes: the abstract unpickler and the zip reader (with everything
+// behind them: torch, npz and Keras checks, the inflater), seeded with the generated scan corpus.
+// scanFile must never throw: every problem is a finding with a catalogue code.
+
+function corpusSeeds(dir: string, maxBytes: number): Uint8Array[] {
+  const root = join(repoRoot, 'test', 'fixtures', 'scan', dir);
+  return readdirSync(root)
+    .map((name) => join(root, name))
+    .filter((path) => statSync(path).size <= maxBytes)
+    .sort()
+    .map((path) => new Uint8Array(readFileSync(path)));
+}
+
+function scannerTarget(name: string, description: string, seeds: readonly Uint8Array[], path: string): FuzzTarget<Uint8Array> {
+  return {
+    name,
+    description,
+    arbitrary: fc.oneof({ weight: 1, arbitrary: fc.uint8Array({ maxLength: 400 }) }, { weight: 8, arbitrary: mutatedArbitrary(seeds) }),
+    allowed: [],
+    budgetMs: 1000,
+    run(bytes) {
+      const result = scanFile(new BufferSource(bytes), path);
+      ensure(['clean', 'unsafe', 'malformed', 'unknown'].includes(result.verdict), `verdict ${result.verdict}`);
+      for (const f of result.findings) ensure(f.code in SCAN_CODES || f.code === 'SCAN_FINDINGS_TRUNCATED', `unknown code ${f.code}`);
+      // A finding of effect unsafe or malformed decides the verdict: none may be lost.
+      const worst = result.findings.some((f) => f.verdict === 'unsafe') ? 'unsafe' : undefined;
+      ensure(worst === undefined || result.verdict === 'unsafe', 'an unsafe finding did not make the file unsafe');
+    },
+    serialize: (bytes) => bytes,
+  };
+}
+
+export const pickleTarget = scannerTarget('pickle', 'scanFile on random bytes and mutated pickles of the scan corpus (the abstract unpickler)', corpusSeeds('pickle', 4096), 'fuzz.pkl');
+export const zipTarget = scannerTarget('zip', 'scanFile on mutated zip archives of the scan corpus (zip reader, inflater, torch/npz/Keras checks)', [...corpusSeeds('torch', 8192), ...corpusSeeds('zip', 8192), ...corpusSeeds('numpy', 8192).filter((b) => b[0] === 0x50), ...corpusSeeds('keras', 8192).filter((b) => b[0] === 0x50)], 'fuzz.zip');
+
+
+export const FUZZ_TARGETS: readonly FuzzTarget<never>[] = [signatureFileTarget, trustPolicyTarget, pathTarget, walkerTarget, scanTarget, pickleTarget, zipTarget] as unknown as readonly FuzzTarget<never>[];
 
 const hoard: ArrayBuffer[] = [];
 

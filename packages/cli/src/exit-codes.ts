@@ -1,4 +1,7 @@
-import type { ErrorCode } from '@ms-sign/core';
+import { SCAN_ERROR_CODES, SCAN_POLICY_CODES, type ErrorCode, type ScanErrorCode, type ScanPolicyCode } from '@ms-sign/core';
+
+/** Every scan error code and the scan aggregates mean "not verified": exit 1. */
+const SCAN_EXIT_CODES = Object.fromEntries([...SCAN_POLICY_CODES, ...SCAN_ERROR_CODES].map((code) => [code, 1])) as Record<ScanPolicyCode | ScanErrorCode, 1>;
 
 /**
  * The one place where error codes become exit codes (SPEC section 2): 1 means the model is not
@@ -7,6 +10,7 @@ import type { ErrorCode } from '@ms-sign/core';
  * compile error.
  */
 export const EXIT_CODES: Readonly<Record<ErrorCode, 1 | 2 | 126 | 127>> = {
+  ...SCAN_EXIT_CODES,
   DIGEST_MISMATCH: 1,
   SIZE_MISMATCH: 1,
   MISSING_FILE: 1,

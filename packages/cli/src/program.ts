@@ -61,6 +61,8 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .addOption(new Option('--hash <algorithm>', 'hash algorithm').choices(['sha256', 'sha512']).default('sha256'))
     .option('--expires <when>', 'expiry: a duration from now (90d, 12h, 2w) or a date (2027-01-31)')
     .option('--append', 'add a signature to the existing signature file (co-signing) after checking the model matches')
+    .addOption(new Option('--scan <mode>', 'scan before signing: off, no-unsafe (refuse unsafe or malformed files) or clean (also unknown formats)').choices(['off', 'no-unsafe', 'clean']))
+    .option('--allow-unsafe', 'sign even if the scan refuses the model (its findings are printed)')
     .addOption(new Option('--shard-size <bytes>', 'shard size in bytes, a power of two (advanced)').argParser(parseInteger).hideHelp())
     .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp())
     .option('--json', 'print one JSON object on stdout')
@@ -77,6 +79,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
       .option('--fail-fast', 'stop at the first problem instead of reporting all')
       .option('--json', 'print one JSON object on stdout')
       .option('-q, --quiet', 'print nothing on success')
+      .addOption(new Option('--scan <mode>', 'scan of the verified bytes: off, no-unsafe (refuse unsafe or malformed files) or clean (also unknown formats); may only tighten what the trust policy sets').choices(['off', 'no-unsafe', 'clean']))
       .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp());
 
   verifyOptions(
@@ -87,6 +90,17 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
   )
     .option('--output <file>', 'write the verified bytes of a single-file model to FILE, or - for stdout (only after success)')
     .action(run(async () => (await import('./commands/verify.js')).verifyCommand));
+
+  program
+    .command('scan')
+    .description('check that each file of MODEL is a valid model format that cannot run code or drive its loader out of bounds')
+    .argument('<model>', 'model file or directory')
+    .addOption(new Option('--mode <mode>', 'no-unsafe: fail on unsafe or malformed files; clean: also on files of unknown format').choices(['no-unsafe', 'clean']).default('no-unsafe'))
+    .option('--ignore <glob>', 'leave out matching files of a directory (repeatable)', collect, [])
+    .option('--allow-global <module:qualname>', 'also allow this pickle global (repeatable)', collect, [])
+    .option('--json', 'print one JSON object on stdout')
+    .option('-q, --quiet', 'print nothing on success')
+    .action(run(async () => (await import('./commands/scan.js')).scanCommand));
 
   program
     .command('inspect')
@@ -148,6 +162,9 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
       .option('--no-max-age', 'lift the maximum age')
       .option('--require-expiry', 'refuse signatures without an expiry')
       .option('--no-require-expiry', 'stop requiring an expiry')
+      .addOption(new Option('--scan <mode>', 'scan mode verify applies to these models (default: no-unsafe)').choices(['off', 'no-unsafe', 'clean', 'default']))
+      .option('--scan-allow-unknown <glob>', 'in clean mode, files of unknown format allowed at these paths, e.g. "*.md" (repeatable; replaces the list)', collect, [])
+      .option('--scan-waive <code>', 'a waivable scan code that does not count for these models (repeatable; replaces the list)', collect, [])
       .option('--remove', 'remove the rule for GLOB'),
   ).action(run(async () => (await import('./commands/trust.js')).trustRule));
   trustFile(trust.command('list').description('show publishers, keys, revocations and rules')).action(

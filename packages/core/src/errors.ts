@@ -4,7 +4,13 @@
  * docs/errors.md documents each code. Tests assert codes, never messages.
  */
 
-/** The model is NOT verified (exit code 1): its bytes, signature or signers fail a check. */
+import { SCAN_ERROR_CODES, SCAN_POLICY_CODES } from './scan/codes.js';
+
+/**
+ * The model is NOT verified (exit code 1): its bytes, signature or signers fail a check, or the
+ * scan finds it unsafe or malformed. The scan's error codes come from its catalogue
+ * (scan/codes.ts), so a new scan code is an ErrorCode without a second list to keep in step.
+ */
 export const VERIFICATION_FAILURE_CODES = [
   'DIGEST_MISMATCH',
   'SIZE_MISMATCH',
@@ -31,6 +37,8 @@ export const VERIFICATION_FAILURE_CODES = [
   'EXPIRY_REQUIRED',
   'ROLLBACK',
   'LIMIT_EXCEEDED',
+  ...SCAN_POLICY_CODES,
+  ...SCAN_ERROR_CODES,
 ] as const;
 
 /** The operator's setup is wrong (exit code 2): usage, keys, trust policy, files, internal faults. */

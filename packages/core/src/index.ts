@@ -99,3 +99,52 @@ export {
 } from './verify/rollback.js';
 
 export { parsePkcs11Uri, formatPkcs11Id, PKCS11_URI_MAX_LENGTH, type Pkcs11Uri } from './crypto/pkcs11-uri.js';
+export {
+  SCAN_CODES,
+  SCAN_ERROR_CODES,
+  SCAN_NOTE_CODES,
+  SCAN_POLICY_CODES,
+  VERDICT_RANK,
+  type ScanCode,
+  type ScanCodeInfo,
+  type ScanErrorCode,
+  type ScanNoteCode,
+  type ScanPolicyCode,
+  type Severity,
+  type Verdict,
+  type VerdictEffect,
+} from './scan/codes.js';
+export {
+  ScanAbort,
+  RefinedFormat,
+  type ByteSource,
+  type FileScanResult,
+  type Finding,
+  type FindingInput,
+  type FormatInfo,
+  type FormatScanner,
+  type NestedScanResult,
+  type ScanContext,
+} from './scan/types.js';
+export { BufferSource } from './scan/source.js';
+export { detectFormat, FORMAT_IDS, type Detection, type FormatId } from './scan/detect.js';
+export {
+  scanFile,
+  judgeScan,
+  summarizeScan,
+  verdictOf,
+  SCANNER_VERSION,
+  SCAN_MODES,
+  SCAN_LIMITS,
+  type ScanMode,
+  type ScanFileOptions,
+  type ScanPolicy,
+  type ScanJudgement,
+  type ScanSummary,
+} from './scan/scan.js';
+export { MS_TABLES, MS_UNION_MEMBERS, MS_ENUMS } from './scan/ms/schema.js';
+export { FlatBufferReader } from './scan/ms/flatbuffer.js';
+export { verifyMsBuffer } from './scan/ms/verifier.js';
+export { walkProtobuf, readPackedVarints, readProtoString, PROTOBUF_LIMITS, type ProtoSchema, type ProtoField, type ProtoFieldSpec, type ProtoVisitor, type ProtoWalkOptions, type ProtoWalkStats } from './scan/protobuf.js';
+export { applyScanPolicy, DEFAULT_SCAN_MODE, type AppliedScan } from './scan/policy.js';
+export { hardDenyReason, HARD_DENY_MODULE_LIST, PROFILES as PICKLE_ALLOWLISTS, TORCH_ALLOWLIST_SOURCE, type PickleProfile } from './scan/pickle/allowlist.js';

@@ -7,3 +7,7 @@ export { CborDecodeError } from './format/cbor.js';
 export { readBoundedFile } from './node/files.js';
 export { walkModel, resolveModel, type ModelWalk, type WalkedFile } from './node/walk.js';
 export { hashModelFiles, compareModel, compareContents } from './node/contents.js';
+export { PICKLE_LIMITS, PICKLE_OPCODES, pythonInt, runPickleStream, type PickleStream, type PickleRun } from './scan/pickle/unpickler.js';
+export { readZip, memberSource, ZIP_LIMITS, type ZipArchive, type ZipEntry } from './scan/zip.js';
+export { crc32, inflateRaw, InflateError } from './scan/inflate.js';
+export { parseStrictJson, JsonError, JsonNumber, JSON_LIMITS, type JsonValue } from './scan/json.js';

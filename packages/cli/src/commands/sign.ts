@@ -7,11 +7,12 @@ import {
   type ExpectedContents,
   type SignedStatement,
 } from '@ms-sign/core';
-import { cosignModel, defaultSignaturePath, signModel, writeFileAtomic } from '@ms-sign/core/node';
+import { cosignModel, defaultSignaturePath, signModel, SignScanRefusal, writeFileAtomic, type SignScanReport } from '@ms-sign/core/node';
+import { exitCodeFor } from '../exit-codes.js';
 import { readBoundedFile } from '@ms-sign/core/internal';
 import { resolve } from 'node:path';
 import { printable, writeLine, type CliIo } from '../io.js';
-import { formatBytes, printJson } from '../output.js';
+import { formatBytes, printJson, printProblems } from '../output.js';
 import { startProgress } from '../progress.js';
 import { openSigner, type SignerFlags } from '../signers.js';
 
@@ -27,6 +28,8 @@ export interface SignOptions extends SignerFlags {
   readonly shardSize?: number;
   readonly threads?: number;
   readonly json?: boolean;
+  readonly scan?: 'off' | 'no-unsafe' | 'clean';
+  readonly allowUnsafe?: boolean;
 }
 
 /** `ms-sign sign MODEL`: hash the model and write MODEL.sig atomically (or co-sign with --append). */
@@ -50,7 +53,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
   // -k, --pkcs11 or --signer-cmd; a token session stays open until signing is done.
   const { signer, close: closeSigner } = await openSigner(options, io);
   const progress = startProgress(io, options.json !== true);
-  let signed: { readonly statement: SignedStatement; readonly expected: ExpectedContents; readonly signatureFile: Uint8Array };
+  let signed: { readonly statement: SignedStatement; readonly expected: ExpectedContents; readonly signatureFile: Uint8Array; readonly scan?: SignScanReport };
   try {
     const hashing = { threads: options.threads, onProgress: progress.onProgress };
     if (options.append) {
@@ -58,8 +61,10 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       if (existing === undefined) throw new MsSignError('MISSING_SIGNATURE_FILE', `--append: signature file ${signatureArg} not found`, { path: signatureArg });
       signed = await cosignModel(modelPath, existing, { signer, signaturePath, ...hashing });
     } else {
-      const { manifest, signatureFile } = await signModel(modelPath, {
+      const { manifest, signatureFile, scan } = await signModel(modelPath, {
         signers: [signer],
+        ...(options.scan === undefined ? {} : { scan: options.scan }),
+        ...(options.allowUnsafe ? { allowUnsafe: true } : {}),
         signaturePath,
         annotations,
         ignore: options.ignore,
@@ -71,11 +76,25 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
         ...(options.shardSize === undefined ? {} : { shardSize: options.shardSize }),
         ...hashing,
       });
-      signed = { statement: manifest, expected: { kind: 'manifest', manifest }, signatureFile };
+      signed = { statement: manifest, expected: { kind: 'manifest', manifest }, signatureFile, ...(scan === undefined ? {} : { scan }) };
     }
+  } catch (error) {
+    if (!(error instanceof SignScanRefusal)) throw error;
+    progress.stop();
+    // Every finding, not only the first: the publisher has to fix them all.
+    const problems = error.scan.problems.map((p) => (p.code === error.code ? { ...p, message: `${p.message}; nothing was signed (--allow-unsafe signs anyway)` } : p));
+    if (options.json) printJson(io, { ok: false, model, scan: presentScan(error.scan), errors: problems });
+    else printProblems(io, problems);
+    return exitCodeFor(problems);
   } finally {
     progress.stop();
     closeSigner();
+  }
+  const scanFailed = (signed.scan?.problems.length ?? 0) > 0;
+  // --allow-unsafe: signed anyway, and said so on stderr.
+  if (scanFailed && !options.json) {
+    writeLine(io.stderr, 'ms-sign: signing despite the scan (--allow-unsafe):');
+    printProblems(io, signed.scan!.problems);
   }
   writeFileAtomic(signaturePath, signed.signatureFile, { overwrite: true });
 
@@ -91,6 +110,7 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
       appended: options.append === true,
       subject: { name: statement.subject.name, version: statement.subject.version ?? null },
       files: { count, bytes },
+      ...(signed.scan === undefined ? {} : { scan: presentScan(signed.scan) }),
       errors: [],
     });
   } else {
@@ -99,6 +119,10 @@ export async function signCommand(model: string, options: SignOptions, io: CliIo
     writeLine(io.stdout, `Signature: ${printable(signatureArg)}`);
   }
   return 0;
+}
+
+function presentScan(scan: SignScanReport) {
+  return { mode: scan.mode, summary: scan.summary, files: scan.files, ...(scan.problems.length > 0 ? { findings: scan.problems } : {}) };
 }
 
 function parseAnnotations(pairs: readonly string[]): Record<string, string> {

@@ -121,6 +121,10 @@ interface TrustRuleOptions extends TrustFileOptions {
   /** true for --require-expiry, false for --no-require-expiry. */
   readonly requireExpiry?: boolean;
   readonly remove?: boolean;
+  /** Scan mode for matching models, or 'default' to drop the rule's own mode. */
+  readonly scan?: 'off' | 'no-unsafe' | 'clean' | 'default';
+  readonly scanAllowUnknown?: readonly string[];
+  readonly scanWaive?: readonly string[];
 }
 
 /**
@@ -128,8 +132,9 @@ interface TrustRuleOptions extends TrustFileOptions {
  * `--no-max-age` and `--no-require-expiry` lift a setting, `--remove` drops the rule.
  */
 export async function trustRule(glob: string, options: TrustRuleOptions, io: CliIo): Promise<number> {
+  const scanSettings = options.scan !== undefined || (options.scanAllowUnknown?.length ?? 0) > 0 || (options.scanWaive?.length ?? 0) > 0;
   if (options.remove) {
-    if (options.threshold !== undefined || options.maxAge !== undefined || options.requireExpiry !== undefined) {
+    if (options.threshold !== undefined || options.maxAge !== undefined || options.requireExpiry !== undefined || scanSettings) {
       throw new MsSignError('USAGE', '--remove takes no other rule setting');
     }
     return edit(options, io, (doc) => removeRule(doc, glob), ' (see "ms-sign trust list")');
@@ -138,6 +143,9 @@ export async function trustRule(glob: string, options: TrustRuleOptions, io: Cli
     ...(options.threshold === undefined ? {} : { threshold: options.threshold }),
     ...(options.maxAge === undefined ? {} : { maxAge: options.maxAge }),
     ...(options.requireExpiry === undefined ? {} : { requireExpiry: options.requireExpiry }),
+    ...(options.scan === undefined ? {} : { scan: options.scan === 'default' ? null : options.scan }),
+    ...(options.scanAllowUnknown?.length ? { scanAllowUnknown: options.scanAllowUnknown } : {}),
+    ...(options.scanWaive?.length ? { scanWaive: options.scanWaive } : {}),
   };
   return edit(options, io, (doc) => setRule(doc, glob, settings));
 }
@@ -164,7 +172,15 @@ export async function trustList(options: TrustFileOptions, io: CliIo): Promise<n
     }),
   }));
   const revoked = document.revoked.map((r) => ({ keyId: r.keyId, publisher: ownerOf.get(r.keyId) ?? null, revokedAt: r.revokedAt ?? null, reason: r.reason ?? null }));
-  const rules = document.rules.map((r) => ({ models: r.models, threshold: r.threshold ?? 1, maxAge: r.maxAge ?? null, requireExpiry: r.requireExpiry ?? false }));
+  const rules = document.rules.map((r) => ({
+    models: r.models,
+    threshold: r.threshold ?? 1,
+    maxAge: r.maxAge ?? null,
+    requireExpiry: r.requireExpiry ?? false,
+    scan: r.scan ?? null,
+    scanAllowUnknown: r.scanAllowUnknown ?? [],
+    scanWaive: r.scanWaive ?? [],
+  }));
   if (options.json) {
     printJson(io, { ok: true, path, origin, publishers, revoked, rules, errors: [] });
     return 0;
@@ -181,6 +197,6 @@ export async function trustList(options: TrustFileOptions, io: CliIo): Promise<n
     out(`  ${r.keyId}${r.publisher ? `  (${printable(r.publisher)})` : ''}${r.revokedAt ? `  ${r.revokedAt}` : ''}${r.reason ? `  ${printable(r.reason)}` : ''}`);
   }
   out(rules.length === 0 ? 'Rules: none (every model: threshold 1)' : 'Rules (all matching rules apply; the strictest setting wins):');
-  for (const r of rules) out(`  "${printable(r.models)}"  ${describeRule({ threshold: r.threshold, ...(r.maxAge ? { maxAge: r.maxAge } : {}), requireExpiry: r.requireExpiry })}`);
+  for (const r of rules) out(`  "${printable(r.models)}"  ${describeRule({ threshold: r.threshold, ...(r.maxAge ? { maxAge: r.maxAge } : {}), requireExpiry: r.requireExpiry, ...(r.scan ? { scan: r.scan } : {}), scanAllowUnknown: r.scanAllowUnknown, scanWaive: r.scanWaive })}`);
   return 0;
 }

@@ -2,7 +2,7 @@ import { bytesEqual, toHex } from '../bytes.js';
 import { MsSignError, problem, type ErrorCode, type Problem } from '../errors.js';
 import type { HashAlgorithm, Manifest, ManifestFile } from '../format/manifest.js';
 import { runHashJob } from './hash/pool.js';
-import { sameIdentity, type CopySink, type FileIdentity, type HashFile, type HashTaskResult, type MemorySink } from './hash/task.js';
+import { sameIdentity, UNOBSERVED_IDENTITY, type CopySink, type FileIdentity, type HashFile, type HashTaskResult, type MemorySink } from './hash/task.js';
 import type { ExpectedContents } from '../verify/statement.js';
 import type { ModelWalk, WalkedFile } from './walk.js';
 
@@ -69,7 +69,15 @@ export interface CompareOptions extends HashingOptions {
 
 export interface CompareResult {
   readonly problems: Problem[];
+  /**
+   * The file identity (device, inode, size, times) the hashing saw, by signed path, for files
+   * larger than IDENTITY_MIN_BYTES: the scan checks it read the same version.
+   */
+  readonly identities?: ReadonlyMap<string, FileIdentity>;
 }
+
+/** Files at least this large have their hashed identity reported (smaller ones are not fstat'ed). */
+export const IDENTITY_MIN_BYTES = 1024 * 1024;
 
 /**
  * The content stage of verification: compares the model on disk with what a verified signature
@@ -165,16 +173,18 @@ export async function compareModel(manifest: Manifest, walk: ModelWalk, options:
     return undefined;
   };
   const found: { problem: Problem; pair: number; shard: number }[] = [];
+  const observed = new Map<string, FileIdentity>();
   await runHashJob({ files, algorithm: manifest.hashAlgorithm, shardSize: manifest.shardSize, sizesSigned: true }, {
     ...options,
     onResult: (pair, shard, result) => {
       const p = check(pair, shard, result);
       if (p) found.push({ problem: p, pair, shard });
+      else if (result.ok && pairs[pair]![0].size >= IDENTITY_MIN_BYTES && result.identity !== UNOBSERVED_IDENTITY) observed.set(pairs[pair]![0].path, result.identity);
       return options.failFast === true && p !== undefined;
     },
   });
   // Results arrive in completion order; report in manifest order (pairs follow it), shard by shard.
   found.sort((a, b) => a.pair - b.pair || a.shard - b.shard);
   problems.push(...found.map((f) => f.problem));
-  return { problems: options.failFast ? problems.slice(0, 1) : problems };
+  return { problems: options.failFast ? problems.slice(0, 1) : problems, identities: observed };
 }

@@ -8,8 +8,8 @@ export { writeFileAtomic } from './files.js';
 export { DEFAULT_SHARD_SIZE } from './hash/tuning.js';
 export type { HashingOptions, CompareOptions } from './contents.js';
 export { defaultSignaturePath } from './signature-path.js';
-export { signModel, cosignModel, type SignModelOptions, type SignedModel, type CosignOptions, type CosignedModel } from './sign.js';
-export { verifyModel, type VerifyModelOptions, type VerificationReport, type TrustSource } from './verify.js';
+export { signModel, cosignModel, SignScanRefusal, type SignModelOptions, type SignedModel, type SignScanReport, type CosignOptions, type CosignedModel } from './sign.js';
+export { verifyModel, type VerifyModelOptions, type VerificationReport, type VerifyScanReport, type TrustSource } from './verify.js';
 export { loadVerifiedModel, loadVerifiedDirectory, copyVerifiedModel, ModelVerificationError, type VerifiedReadOptions } from './verified-bytes.js';
 export {
   locateTrustPolicy,
@@ -21,6 +21,8 @@ export {
   type TrustPolicyLocation,
   type TrustPolicyOrigin,
 } from './trust-files.js';
+export { scanModel, scanFileAt, scanVerifiedFiles, scanWalkedFiles, type ScanModelOptions, type ModelScanReport, type VerifiedFileForScan } from './scan.js';
+export { FileSource } from './file-source.js';
 export {
   openPkcs11Signer,
   generatePkcs11Ed25519Key,

@@ -1,6 +1,10 @@
 import { basename, relative, resolve, sep } from 'node:path';
 import type { Signer } from '../crypto/signer.js';
-import { MsSignError } from '../errors.js';
+import { MsSignError, type Problem } from '../errors.js';
+import { DEFAULT_SCAN_MODE } from '../scan/policy.js';
+import { judgeScan, summarizeScan, type ScanMode, type ScanSummary } from '../scan/scan.js';
+import type { FileScanResult } from '../scan/types.js';
+import { scanWalkedFiles } from './scan.js';
 import { checkGlob, compileGlob, escapeGlob } from '../format/glob.js';
 import { checkManifest, isValidShardSize, MANIFEST_VERSION, HASH_ALGORITHMS, shardCount, type HashAlgorithm, type Manifest, type ManifestFile } from '../format/manifest.js';
 import { createSignatureFile } from '../format/signature-file.js';
@@ -33,6 +37,19 @@ export interface SignModelOptions extends HashingOptions {
   readonly expires?: number;
   /** Unix seconds; default: now. */
   readonly now?: number;
+  /** The scan before hashing (docs/scan.md); default no-unsafe. */
+  readonly scan?: ScanMode;
+  /** Sign even if the scan fails its mode; the findings are still returned. */
+  readonly allowUnsafe?: boolean;
+}
+
+/** What sign's scan found: the mode, the files that are not clean, and the problems if it failed. */
+export interface SignScanReport {
+  readonly mode: ScanMode;
+  readonly summary: ScanSummary;
+  readonly files: readonly FileScanResult[];
+  /** Empty when the model passes the mode. */
+  readonly problems: readonly Problem[];
 }
 
 /** A signed model: the manifest and the signature file bytes. */
@@ -40,6 +57,20 @@ export interface SignedModel {
   readonly manifest: Manifest;
   /** The bytes of the signature file, for the caller to write (atomically). */
   readonly signatureFile: Uint8Array;
+  /** Absent when the scan was off. */
+  readonly scan?: SignScanReport;
+}
+
+/**
+ * Thrown by signModel when the scan finds the model unsafe or malformed (or, in clean mode, of
+ * unknown format) and signing anyway was not asked for: nothing is signed. `scan` lists every
+ * finding; the code is the first aggregate (SCAN_UNSAFE, SCAN_MALFORMED, SCAN_UNKNOWN_FORMAT).
+ */
+export class SignScanRefusal extends MsSignError {
+  constructor(readonly scan: SignScanReport) {
+    const aggregate = scan.problems.find((p) => p.code === 'SCAN_UNSAFE' || p.code === 'SCAN_MALFORMED' || p.code === 'SCAN_UNKNOWN_FORMAT') ?? scan.problems[0]!;
+    super(aggregate.code, `refusing to sign: ${aggregate.message}`);
+  }
 }
 
 /**
@@ -90,6 +121,17 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   }
   if (walk.files.length === 0) throw new MsSignError('USAGE', `${modelPath} holds no file to sign`);
 
+  // Scan before hashing, through descriptors checked against the walk (hashing checks the same):
+  // a publisher's pipeline must not sign a model that runs code or breaks its loader.
+  const mode = options.scan ?? DEFAULT_SCAN_MODE;
+  let scan: SignScanReport | undefined;
+  if (mode !== 'off') {
+    const files = scanWalkedFiles(walk.files);
+    const judged = judgeScan(files, { mode });
+    scan = { mode, summary: summarizeScan(files), files: files.filter((f) => f.verdict !== 'clean'), problems: judged.problems };
+    if (!judged.ok && options.allowUnsafe !== true) throw new SignScanRefusal(scan);
+  }
+
   const annotations: Record<string, string> = Object.create(null);
   Object.assign(annotations, options.annotations ?? {});
   const draft: Manifest = {
@@ -108,7 +150,7 @@ export async function signModel(modelPath: string, options: SignModelOptions): P
   refuseInvalid(modelPath, draft);
   const manifest: Manifest = { ...draft, files: await hashModelFiles(walk, hashAlgorithm, shardSize, options) };
   refuseInvalid(modelPath, manifest);
-  return { manifest, signatureFile: await createSignatureFile(manifest, options.signers) };
+  return { manifest, signatureFile: await createSignatureFile(manifest, options.signers), ...(scan === undefined ? {} : { scan }) };
 }
 
 /** Options of cosignModel. */

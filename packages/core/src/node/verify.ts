@@ -13,6 +13,11 @@ import { compareContents, ignoredBy, type CompareOptions } from './contents.js';
 import { readBoundedFile } from './files.js';
 import { defaultSignaturePath, realSignaturePath } from './signature-path.js';
 import { walkModel } from './walk.js';
+import { applyScanPolicy } from '../scan/policy.js';
+import { judgeScan, summarizeScan, type ScanMode, type ScanSummary } from '../scan/scan.js';
+import type { FileScanResult } from '../scan/types.js';
+import { ScanCapture } from './scan-capture.js';
+import { scanVerifiedFiles, type VerifiedFileForScan } from './scan.js';
 
 /** The trust anchors verify applies, and where they came from (always reported). */
 export interface TrustSource {
@@ -32,6 +37,21 @@ export interface VerifyModelOptions extends CompareOptions {
   readonly now?: number;
   /** Rollback protection: refused unless newer than the state; the state advances on success. */
   readonly rollback?: { readonly state: RollbackState; readonly allow: boolean };
+  /**
+   * The scan of the verified bytes (docs/scan.md): the mode asked for. It may only tighten a mode
+   * the trust policy's matching rules set (else USAGE); default: theirs, or no-unsafe.
+   */
+  readonly scan?: ScanMode;
+}
+
+/** `verify --json`'s `scan`: the mode and rules applied, and the files that are not clean. */
+export interface VerifyScanReport {
+  readonly mode: ScanMode;
+  /** Patterns of the matching rules that set the mode; null: the default (or the command line). */
+  readonly rule: readonly string[] | null;
+  /** null when the scan did not run (mode off, or verification failed before it). */
+  readonly summary: ScanSummary | null;
+  readonly files: readonly FileScanResult[];
 }
 
 /** What verify found, as `verify --json` prints it (SPEC section 2). */
@@ -51,6 +71,8 @@ export interface VerificationReport {
   policy: { source: string; rule: AppliedRule | null };
   /** For --state: whether this model was recorded as the newest accepted. */
   rollback?: { recorded: boolean };
+  /** The scan of the verified bytes; absent until the signature and policy stages have passed. */
+  scan?: VerifyScanReport;
   errors: Problem[];
 }
 
@@ -124,23 +146,40 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
     const rollback = checkRollback(options.rollback.state, statement);
     if (rollback && !options.rollback.allow) report.errors.push(rollback);
   }
+  // Which scan applies is known now (the rules match the signed name): a command line that asks
+  // for less than a rule requires is refused before any hashing.
+  const scan = applyScanPolicy(options.trust.policy.rules, statement.subject.name, options.scan);
+  report.scan = { mode: scan.mode, rule: scan.rules.length > 0 ? scan.rules : null, summary: null, files: [] };
   if (options.failFast && report.errors.length > 0) return finish([]);
 
-  // Stage 3, contents: the files on disk against what the signature says they must be.
+  // Stage 3, contents: the files on disk against what the signature says they must be. With a
+  // scan to run, the bytes read for hashing are kept for it (small files in memory).
+  const capture = new ScanCapture(scan.mode !== 'off', options.sinkFor);
+  let scanTargets: VerifiedFileForScan[] | undefined;
   try {
     const realSig = realSignaturePath(signaturePath);
     const walk = walkModel(modelPath, { ignore: ignoredBy(expected).map(compileGlob), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
-    const compared = await compareContents(expected, walk, options);
+    const compared = await compareContents(expected, walk, { ...options, sinkFor: (file) => capture.sinkFor(file) });
     report.errors.push(...compared.problems);
+    if (report.errors.length === 0 && scan.mode !== 'off') scanTargets = capture.targets(expected, walk, compared.identities);
   } catch (error) {
     if (!(error instanceof MsSignError) || error.code === 'INTERNAL') throw error;
     report.errors.push(toProblem(error));
   }
 
-  // Stage 4, scan (not yet): a scanner stage goes HERE. It runs only when the contents matched
-  // (report.errors is empty), on the bytes the comparison verified (hand it the verified bytes or
-  // file descriptors from compareContents, never a re-open of the path), and adds its problems to
-  // report.errors before the verdict below.
+  // Stage 4, scan: only when the contents matched, on the bytes the comparison verified (kept in
+  // memory, a verified copy, or a file whose identity is the one hashed: never a plain re-open).
+  if (scanTargets !== undefined) {
+    try {
+      const files = scanVerifiedFiles(scanTargets, { waive: scan.waive });
+      const judged = judgeScan(files, scan);
+      report.scan = { ...report.scan, summary: summarizeScan(files), files: files.filter((f) => f.verdict !== 'clean') };
+      report.errors.push(...judged.problems);
+    } catch (error) {
+      if (!(error instanceof MsSignError) || error.code === 'INTERNAL') throw error;
+      report.errors.push(toProblem(error));
+    }
+  }
 
   finish([]);
   if (report.ok && options.rollback) report.rollback = { recorded: advanceRollbackState(options.rollback.state, statement) };

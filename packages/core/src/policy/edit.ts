@@ -104,6 +104,12 @@ export interface RuleSettings {
   readonly maxAge?: string | false;
   /** true to require an expiry, false to lift the requirement. */
   readonly requireExpiry?: boolean;
+  /** The scan mode for matching models, or null to drop the rule's own mode (the default applies). */
+  readonly scan?: 'off' | 'no-unsafe' | 'clean' | null;
+  /** Replaces the rule's list of paths whose unknown format passes in clean mode. */
+  readonly scanAllowUnknown?: readonly string[];
+  /** Replaces the rule's list of waived (waivable) scan codes. */
+  readonly scanWaive?: readonly string[];
 }
 
 /** Creates or updates the rule for the model-name glob `models`; only the settings given change. */
@@ -125,6 +131,10 @@ export function setRule(document: TrustPolicyDocument, models: string, settings:
   else if (settings.maxAge !== undefined) rule.maxAge = settings.maxAge;
   if (settings.requireExpiry === false) delete rule.requireExpiry;
   else if (settings.requireExpiry) rule.requireExpiry = true;
+  if (settings.scan === null) delete rule.scan;
+  else if (settings.scan !== undefined) rule.scan = settings.scan;
+  if (settings.scanAllowUnknown !== undefined) rule.scanAllowUnknown = [...settings.scanAllowUnknown];
+  if (settings.scanWaive !== undefined) rule.scanWaive = [...settings.scanWaive];
   return checked(doc, `Rule for "${models}": ${describeRule(rule)}`);
 }
 
@@ -137,9 +147,17 @@ export function removeRule(document: TrustPolicyDocument, models: string): Polic
   return checked(doc, `Removed the rule for "${models}"`);
 }
 
-/** "threshold 2, max age 90d, expiry required": a rule's settings with defaults filled in. */
-export function describeRule(rule: { readonly threshold?: number; readonly maxAge?: string; readonly requireExpiry?: boolean }): string {
-  return `threshold ${rule.threshold ?? 1}${rule.maxAge ? `, max age ${rule.maxAge}` : ''}${rule.requireExpiry ? ', expiry required' : ''}`;
+/** "threshold 2, max age 90d, expiry required, scan clean": a rule's settings with defaults filled in. */
+export function describeRule(rule: {
+  readonly threshold?: number;
+  readonly maxAge?: string;
+  readonly requireExpiry?: boolean;
+  readonly scan?: string;
+  readonly scanAllowUnknown?: readonly string[];
+  readonly scanWaive?: readonly string[];
+}): string {
+  const scan = `${rule.scan ? `, scan ${rule.scan}` : ''}${rule.scanAllowUnknown?.length ? `, unknown formats allowed at ${rule.scanAllowUnknown.join(' ')}` : ''}${rule.scanWaive?.length ? `, waived ${rule.scanWaive.join(' ')}` : ''}`;
+  return `threshold ${rule.threshold ?? 1}${rule.maxAge ? `, max age ${rule.maxAge}` : ''}${rule.requireExpiry ? ', expiry required' : ''}${scan}`;
 }
 
 /** " from 2026-01-01 until 2027-01-31", or "" for a key valid at any time. */

@@ -5,6 +5,8 @@ import { checkGlob, compileGlob, type Glob } from '../format/glob.js';
 import { publicKeyFromBytes, type PublicKey } from '../crypto/keys.js';
 import { fromHex } from '../bytes.js';
 import { parseDate, parseDuration } from './time.js';
+import { SCAN_CODES, type ScanCode } from '../scan/codes.js';
+import type { ScanMode } from '../scan/scan.js';
 import schema from './trust-policy.schema.json' with { type: 'json' };
 
 /** The trust policy file as written on disk (JSON, docs/trust-policy.md). */
@@ -44,6 +46,10 @@ export interface RuleDocument {
   threshold?: number;
   maxAge?: string;
   requireExpiry?: boolean;
+  /** Scan mode for matching models (docs/scan.md); absent: the default, no-unsafe. */
+  scan?: 'off' | 'no-unsafe' | 'clean';
+  scanAllowUnknown?: string[];
+  scanWaive?: string[];
 }
 
 /** A compiled policy, ready for evaluation. */
@@ -75,6 +81,10 @@ export interface Rule {
   readonly threshold: number;
   readonly maxAgeSeconds?: number;
   readonly requireExpiry: boolean;
+  /** Set only when the rule names a scan mode (the CLI may then only tighten it). */
+  readonly scan?: ScanMode;
+  readonly scanAllowUnknown?: readonly Glob[];
+  readonly scanWaive?: ReadonlySet<ScanCode>;
 }
 
 /** A policy that trusts nobody: what `trust init` writes. */
@@ -210,11 +220,21 @@ export function compileTrustPolicy(
     const maxAgeSeconds = r.maxAge === undefined ? undefined : (parseDuration(r.maxAge) ?? fail(`${at}/maxAge`, `not a duration: ${r.maxAge}`));
     const threshold = r.threshold ?? 1;
     if (!Number.isInteger(threshold) || threshold < 1) fail(`${at}/threshold`, 'must be an integer of at least 1');
+    const scanWaive = r.scanWaive?.map((code, j) => {
+      const info = (SCAN_CODES as Record<string, { waivable: boolean } | undefined>)[code];
+      if (info === undefined) fail(`${at}/scanWaive/${j}`, `${code} is not a scan code`);
+      // Waiving an error that is not marked waivable would let a rule wave through code execution.
+      if (!info!.waivable) fail(`${at}/scanWaive/${j}`, `${code} cannot be waived`);
+      return code as ScanCode;
+    });
     return {
       models: glob(r.models, `${at}/models`),
       threshold,
       requireExpiry: r.requireExpiry ?? false,
       ...(maxAgeSeconds === undefined ? {} : { maxAgeSeconds }),
+      ...(r.scan === undefined ? {} : { scan: r.scan }),
+      ...(r.scanAllowUnknown === undefined ? {} : { scanAllowUnknown: r.scanAllowUnknown.map((g, j) => glob(g, `${at}/scanAllowUnknown/${j}`)) }),
+      ...(scanWaive === undefined ? {} : { scanWaive: new Set(scanWaive) }),
     };
   });
   return { publishers, revoked, rules };

@@ -10,8 +10,8 @@ export type Verdict = 'clean' | 'unsafe' | 'malformed' | 'unknown';
 export type VerdictEffect = 'unsafe' | 'malformed' | 'unknown' | 'none';
 export type Severity = 'error' | 'note';
 
-export interface ScanCodeInfo {
-  readonly severity: Severity;
+export interface ScanCodeInfo<S extends Severity = Severity> {
+  readonly severity: S;
   readonly effect: VerdictEffect;
   /** A policy rule may waive it (`scanWaive`); all others are refused there. */
   readonly waivable: boolean;
@@ -20,7 +20,8 @@ export interface ScanCodeInfo {
 
 const E = 'error' as const;
 const N = 'note' as const;
-const row = (severity: Severity, effect: VerdictEffect, meaning: string, waivable = false): ScanCodeInfo => ({ severity, effect, waivable, meaning });
+// Generic in the severity, so that the error codes can be derived as a type (ScanErrorCode).
+const row = <S extends Severity>(severity: S, effect: VerdictEffect, meaning: string, waivable = false): ScanCodeInfo<S> => ({ severity, effect, waivable, meaning });
 
 export const SCAN_CODES = {
   // Detection and framework
@@ -158,6 +159,14 @@ export type ScanCode = keyof typeof SCAN_CODES;
 
 /** Aggregate codes verify and sign report when a scan policy is not met (exit 1). */
 export const SCAN_POLICY_CODES = ['SCAN_UNSAFE', 'SCAN_MALFORMED', 'SCAN_UNKNOWN_FORMAT'] as const;
+export type ScanPolicyCode = (typeof SCAN_POLICY_CODES)[number];
 
-export const SCAN_ERROR_CODES = (Object.keys(SCAN_CODES) as ScanCode[]).filter((c) => SCAN_CODES[c].severity === 'error');
-export const SCAN_NOTE_CODES = (Object.keys(SCAN_CODES) as ScanCode[]).filter((c) => SCAN_CODES[c].severity === 'note');
+/** Codes of error severity: each is also an ErrorCode (errors.ts), a verification failure (exit 1). */
+export type ScanErrorCode = { [K in ScanCode]: (typeof SCAN_CODES)[K]['severity'] extends 'error' ? K : never }[ScanCode];
+export type ScanNoteCode = Exclude<ScanCode, ScanErrorCode>;
+
+export const SCAN_ERROR_CODES = (Object.keys(SCAN_CODES) as ScanCode[]).filter((c): c is ScanErrorCode => SCAN_CODES[c].severity === 'error');
+export const SCAN_NOTE_CODES = (Object.keys(SCAN_CODES) as ScanCode[]).filter((c): c is ScanNoteCode => SCAN_CODES[c].severity === 'note');
+
+/** The file-verdict order: a file's verdict is the worst effect among its findings. */
+export const VERDICT_RANK: Readonly<Record<Verdict, number>> = { clean: 0, unknown: 1, malformed: 2, unsafe: 3 };

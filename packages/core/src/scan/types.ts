@@ -29,6 +29,8 @@ export interface Finding {
   readonly offset?: number;
   /** Small, bounded values (strings cut to 256 bytes and escaped; never raw file bytes). */
   readonly detail?: Readonly<Record<string, string | number | boolean>>;
+  /** A trust-policy rule waived this finding (`scanWaive`): it does not count towards the verdict. */
+  readonly waived?: boolean;
 }
 
 /** What a format scanner may report about a file besides findings (`formatInfo` in JSON). */
@@ -51,7 +53,22 @@ export interface ScanContext {
   readonly modelFiles: ReadonlySet<string>;
   /** Extra allowed pickle globals, exact `module:qualname` (policy `scanAllowGlobals`). */
   readonly allowGlobals: ReadonlySet<string>;
+  /** Sizes of the model's files, by model-relative path, when known (external-data range checks). */
+  readonly modelFileSizes?: ReadonlyMap<string, number>;
   report(finding: FindingInput): void;
+  /**
+   * Scans bytes nested in this file (a zip member, a tar entry) as a file of its own: detection,
+   * the format's scanner, findings reported here with `member` set. Nesting is bounded (a member
+   * of a member of a member is reported as SCAN_LIMIT_EXCEEDED, not scanned).
+   */
+  scanMember(member: string, source: ByteSource): NestedScanResult;
+}
+
+/** What scanMember found in a nested member. */
+export interface NestedScanResult {
+  readonly format: string;
+  readonly formatInfo?: FormatInfo;
+  readonly verdict: Verdict;
 }
 
 /** Raised inside a scanner to stop scanning a file; caught per file, findings so far are kept. */
@@ -77,8 +94,28 @@ export interface FileScanResult {
   readonly findings: readonly Finding[];
 }
 
-/** A scanner for one format family. `scan` returns formatInfo; findings go through ctx.report. */
+/**
+ * Returned by a scanner that refines the detected format id: detection says `zip` from the magic,
+ * the zip-family scanner returns `new RefinedFormat('pytorch-zip', info)` once it has seen the
+ * members.
+ */
+export class RefinedFormat {
+  constructor(
+    readonly format: string,
+    readonly formatInfo?: FormatInfo,
+  ) {}
+}
+
+/**
+ * A scanner for one format id (scan/registry.ts maps ids to scanners). `scan` returns formatInfo,
+ * or a RefinedFormat; findings go through ctx.report; ScanAbort stops the file early.
+ */
 export interface FormatScanner {
   readonly format: string;
-  scan(source: ByteSource, ctx: ScanContext): FormatInfo | undefined;
+  scan(source: ByteSource, ctx: ScanContext): FormatInfo | RefinedFormat | undefined;
+  /**
+   * Optional strict content test for formats without a magic number (protocol 0/1 pickles):
+   * detection asks it after every magic-number test failed. Must be bounded and must not throw.
+   */
+  probe?(source: ByteSource, path: string): boolean;
 }

@@ -87,9 +87,13 @@ export function hashRange(
     // exactly the signed size comes back, those bytes are the whole file as one read saw it, and
     // the two fstat calls below (a third of the syscalls per file) are not needed. Anything else
     // (shorter, longer, a FIFO or device swapped in) takes the full path, which says what it is.
-    if (sizeSigned && file.sink === undefined && offset === 0 && length === file.size && length < scratch.length) {
+    // A memory sink (verify-before-load, the scan's capture) takes the same path: the bytes of that
+    // one read are the ones hashed, and the ones copied into the sink.
+    if (sizeSigned && file.sink?.kind !== 'copy' && offset === 0 && length === file.size && length < scratch.length) {
       if (readFully(fd, scratch, length + 1, 0) === length) {
-        return { ok: true, digest: hashOnce(algorithm, scratch.subarray(0, length), 'buffer'), identity: UNOBSERVED_IDENTITY };
+        const bytes = scratch.subarray(0, length);
+        if (file.sink !== undefined) new Uint8Array(file.sink.buffer, file.sink.offset, length).set(bytes);
+        return { ok: true, digest: hashOnce(algorithm, bytes, 'buffer'), identity: UNOBSERVED_IDENTITY };
       }
     }
     const before = fstatSync(fd, { bigint: true });

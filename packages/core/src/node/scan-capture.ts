@@ -1,0 +1,67 @@
+import type { ManifestFile } from '../format/manifest.js';
+import { MsSignError } from '../errors.js';
+import type { ExpectedContents } from '../verify/statement.js';
+import { IDENTITY_MIN_BYTES } from './contents.js';
+import type { CopySink, FileIdentity, MemorySink } from './hash/task.js';
+import type { VerifiedFileForScan } from './scan.js';
+import type { ModelWalk } from './walk.js';
+
+/** Small files are kept in memory while they are hashed, up to this much in all. */
+const CAPTURE_TOTAL_BYTES = 256 * 1024 * 1024;
+/** Memory for captured files is taken in blocks of this size (one SharedArrayBuffer each). */
+const BLOCK_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Keeps what verify's hashing reads for the scan that follows, so that the scan judges exactly
+ * the verified bytes: small files go into shared memory while they are hashed (one read serves
+ * both), the caller's own sinks (verify-before-load buffers, verified copies) are remembered, and
+ * the rest is scanned later from the file with its hashed identity checked (node/scan.ts).
+ */
+export class ScanCapture {
+  private readonly sinks = new Map<string, CopySink | MemorySink>();
+  private block: { buffer: SharedArrayBuffer; used: number } | undefined;
+  private captured = 0;
+
+  constructor(
+    private readonly scanning: boolean,
+    private readonly callerSink?: (file: ManifestFile) => CopySink | MemorySink | undefined,
+  ) {}
+
+  sinkFor(file: ManifestFile): CopySink | MemorySink | undefined {
+    const own = this.callerSink?.(file);
+    if (own !== undefined) {
+      this.sinks.set(file.path, own);
+      return own;
+    }
+    if (!this.scanning || file.size >= IDENTITY_MIN_BYTES || this.captured + file.size > CAPTURE_TOTAL_BYTES) return undefined;
+    if (this.block === undefined || this.block.used + file.size > this.block.buffer.byteLength) this.block = { buffer: new SharedArrayBuffer(BLOCK_BYTES), used: 0 };
+    const sink: MemorySink = { kind: 'memory', buffer: this.block.buffer, offset: this.block.used };
+    this.block.used += file.size;
+    this.captured += file.size;
+    this.sinks.set(file.path, sink);
+    return sink;
+  }
+
+  /** Where the scan reads each verified file, paired with the walk as the comparison paired them. */
+  targets(expected: ExpectedContents, walk: ModelWalk, identities: ReadonlyMap<string, FileIdentity> | undefined): VerifiedFileForScan[] {
+    const manifest = expected.manifest;
+    const onDisk = new Map(walk.files.map((f) => [f.path, f]));
+    return manifest.files.map((file) => {
+      // A single-file model is identified by its content: its walked name is the one to report.
+      const walked = manifest.kind === 'file' ? walk.files[0] : onDisk.get(file.path);
+      if (walked === undefined) throw new MsSignError('INTERNAL', `${file.path} was verified but not walked`);
+      const path = walked.path;
+      const sink = this.sinks.get(file.path);
+      if (sink?.kind === 'memory') return { path, size: file.size, bytes: new Uint8Array(sink.buffer, sink.offset, file.size) };
+      if (sink?.kind === 'copy') return { path, size: file.size, absolutePath: sink.path };
+      const identity = identities?.get(file.path);
+      return {
+        path,
+        size: file.size,
+        absolutePath: walked.absolutePath,
+        ...(file.digests.length === 1 ? { digest: { algorithm: manifest.hashAlgorithm, value: file.digests[0]! } } : {}),
+        ...(identity === undefined ? {} : { identity }),
+      };
+    });
+  }
+}

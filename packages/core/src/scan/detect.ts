@@ -1,0 +1,315 @@
+/**
+ * Format detection from the bytes (pure). Content decides; the extension only breaks ties and
+ * triggers FORMAT_EXTENSION_MISMATCH when it promises something else. Tests run in a fixed order,
+ * first match wins (docs/scan.md, "Detection"). Every test reads a bounded prefix: detection costs
+ * a few KiB of reads whatever the file size.
+ */
+import { checkpointBodyEnd } from './mindir/ckpt.js';
+import { decodeVarint } from './protobuf.js';
+import { scannerFor } from './registry.js';
+import { bytesAre, inRange, readPrefix, readU16, readU32, readU64 } from './source.js';
+import { ScanAbort, type ByteSource } from './types.js';
+
+/** Every format id detection can return (zip-family scanners may refine `zip` further). */
+export const FORMAT_IDS = [
+  'empty',
+  'zip',
+  'pytorch-zip',
+  'torchscript-zip',
+  'keras-v3',
+  'numpy-npz',
+  'numpy-npy',
+  'hdf5',
+  'keras-h5',
+  'gguf',
+  'mindspore-lite-ms',
+  'mindspore-encrypted',
+  'tar',
+  'safetensors',
+  'pickle',
+  'tflite',
+  'onnx',
+  'mindir',
+  'mindspore-ckpt',
+  'executable-code',
+  'archive-other',
+  'safetensors-index',
+  'chat-template',
+  'text',
+  'unknown',
+] as const;
+export type FormatId = (typeof FORMAT_IDS)[number];
+
+export interface Detection {
+  readonly format: FormatId;
+  /** `mindspore-lite-ms` without the MSL2 identifier (the v0 layout). */
+  readonly legacy?: boolean;
+}
+
+/** What each extension promises; a detected format outside the list gives FORMAT_EXTENSION_MISMATCH. */
+const EXTENSION_FORMATS: Readonly<Record<string, readonly string[]>> = {
+  ms: ['mindspore-lite-ms', 'mindspore-encrypted'],
+  mindir: ['mindir', 'mindspore-encrypted'],
+  ckpt: ['mindspore-ckpt', 'mindspore-encrypted', 'pytorch-zip', 'torchscript-zip', 'pickle', 'safetensors', 'zip'],
+  safetensors: ['safetensors'],
+  npy: ['numpy-npy'],
+  npz: ['numpy-npz', 'zip'],
+  pt: ['pytorch-zip', 'torchscript-zip', 'pickle', 'tar', 'zip'],
+  pth: ['pytorch-zip', 'torchscript-zip', 'pickle', 'tar', 'zip'],
+  bin: ['pytorch-zip', 'torchscript-zip', 'pickle', 'zip', 'unknown'],
+  pkl: ['pickle', 'pytorch-zip', 'zip'],
+  pickle: ['pickle'],
+  joblib: ['pickle'],
+  onnx: ['onnx'],
+  gguf: ['gguf'],
+  keras: ['keras-v3', 'zip'],
+  h5: ['hdf5', 'keras-h5'],
+  hdf5: ['hdf5', 'keras-h5'],
+  tflite: ['tflite'],
+  tar: ['tar', 'pytorch-zip'],
+};
+
+/** Extensions of files that are code: the content need not prove it. */
+const CODE_EXTENSIONS = new Set(['py', 'pyc', 'so', 'dll', 'dylib', 'sh', 'bash', 'ps1', 'bat', 'cmd', 'exe']);
+const PICKLE_EXTENSIONS = new Set(['pkl', 'pickle', 'joblib', 'pt', 'pth', 'bin', 'ckpt', 'dat', 'data']);
+
+const name = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+
+export function extensionOf(path: string): string {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  return dot <= 0 ? '' : name.slice(dot + 1).toLowerCase();
+}
+
+/** True when the extension promises another format than the content has. */
+export function extensionMismatch(path: string, format: string): boolean {
+  const promised = EXTENSION_FORMATS[extensionOf(path)];
+  return promised !== undefined && !promised.includes(format) && format !== 'empty';
+}
+
+/** Detects the format of one file from its bytes (and, for ties, its path). Never throws. */
+export function detectFormat(source: ByteSource, path: string): Detection {
+  try {
+    return detect(source, path);
+  } catch (error) {
+    // Reads are bounds-checked; a prefix test that runs past the end just does not match.
+    if (error instanceof ScanAbort) return { format: 'unknown' };
+    throw error;
+  }
+}
+
+function detect(source: ByteSource, path: string): Detection {
+  const size = source.size;
+  const ext = extensionOf(path);
+  if (size === 0) return { format: 'empty' };
+  const head = readPrefix(source, 0, 512);
+  if (bytesAre(head, 0, 'PK\x03\x04') || bytesAre(head, 0, 'PK\x05\x06')) return { format: 'zip' };
+  if (bytesAre(head, 0, '\x93NUMPY') && head.length > 6 && head[6]! >= 1 && head[6]! <= 3) return { format: 'numpy-npy' };
+  if (hasHdf5Signature(source)) return { format: 'hdf5' };
+  if (bytesAre(head, 0, 'GGUF') || ['ggml', 'ggmf', 'ggjt', 'lmgg', 'fmgg', 'tjgg'].some((m) => bytesAre(head, 0, m))) return { format: 'gguf' };
+  if (bytesAre(head, 4, 'MSL2')) return { format: 'mindspore-lite-ms' };
+  if (head.length >= 4 && (head[0] === 0xd8 || head[0] === 0xd9 || head[0] === 0xda) && head[1] === 0x5e && head[2] === 0x3a && head[3] === 0x7f) {
+    return { format: 'mindspore-encrypted' };
+  }
+  if (bytesAre(head, 257, 'ustar')) return { format: 'tar' };
+  if (isSafetensors(source, head)) return { format: 'safetensors' };
+  if (head.length >= 2 && head[0] === 0x80 && head[1]! <= 5) return { format: 'pickle' };
+  if (bytesAre(head, 4, 'TFL3')) return { format: 'tflite' };
+  if (looksLikeLegacyMs(source, ext === 'ms')) return { format: 'mindspore-lite-ms', legacy: true };
+  if (looksLikeOnnx(source)) return { format: 'onnx' };
+  if (looksLikeMindir(source)) return { format: 'mindir' };
+  if (looksLikeCkpt(source)) return { format: 'mindspore-ckpt' };
+  const pickle = scannerFor('pickle');
+  if (pickle?.probe !== undefined && pickle.probe(source, path)) return { format: 'pickle' };
+  if (isExecutable(head, source) || CODE_EXTENSIONS.has(ext)) return { format: 'executable-code' };
+  if (isArchive(head)) return { format: 'archive-other' };
+  // A pickle extension goes to the pickle scanner, which reports what breaks the parse. (A .ms
+  // without a plausible root table is not sent to the .ms scanner: its content decides, and
+  // FORMAT_EXTENSION_MISMATCH says it is no .ms.)
+  // A .safetensors whose header length rules out the content test still goes to its scanner: the
+  // length is the format's only content test, and SAFETENSORS_HEADER_SIZE says what is wrong with it.
+  if (ext === 'safetensors' && size >= 8) return { format: 'safetensors' };
+  if (PICKLE_EXTENSIONS.has(ext) && pickle !== undefined && ext !== 'bin' && ext !== 'dat' && ext !== 'data') return { format: 'pickle' };
+  if (isUtf8Text(source)) {
+    // Text files loaders act on: a shard index names files to open, a chat template is code.
+    const base = name(path);
+    if (base.endsWith('.safetensors.index.json')) return { format: 'safetensors-index' };
+    if (base === 'tokenizer_config.json' || base === 'chat_template.jinja' || base === 'chat_template.json') return { format: 'chat-template' };
+    return { format: 'text' };
+  }
+  return { format: 'unknown' };
+}
+
+/** HDF5's signature may sit at 0 or after a user block of 512 * 2^k bytes. */
+function hasHdf5Signature(source: ByteSource): boolean {
+  for (let at = 0; at + 8 <= source.size; at = at === 0 ? 512 : at * 2) {
+    if (bytesAre(source.read(at, 8), 0, '\x89HDF\r\n\x1a\n')) return true;
+  }
+  return false;
+}
+
+function isSafetensors(source: ByteSource, head: Uint8Array): boolean {
+  if (source.size < 9 || head[8] !== 0x7b) return false;
+  const n = readU64(source, 0);
+  return n >= 2n && n <= 100_000_000n && n <= BigInt(source.size - 8);
+}
+
+/**
+ * The v0 `.ms` layout has no identifier: accept a plausible root table whose version field
+ * (MetaGraph slot 1) is a string starting "MindSpore Lite", or any plausible root for a `.ms`
+ * name. The .ms scanner then verifies the whole buffer.
+ */
+function looksLikeLegacyMs(source: ByteSource, msExtension: boolean): boolean {
+  const size = source.size;
+  if (size < 12) return false;
+  const root = readU32(source, 0);
+  if (root < 8 || root >= size || root % 4 !== 0 || !inRange(source, root, 4)) return false;
+  const vtable = root - (readU32(source, root) | 0);
+  if (!Number.isSafeInteger(vtable) || vtable < 0 || vtable % 2 !== 0 || !inRange(source, vtable, 4)) return false;
+  const vtableSize = readU16(source, vtable);
+  if (vtableSize < 4 || vtableSize % 2 !== 0 || !inRange(source, vtable, vtableSize)) return false;
+  if (vtableSize < 4 + 2 * 2) return msExtension;
+  const fieldOffset = readU16(source, vtable + 6);
+  if (fieldOffset === 0) return msExtension;
+  const slot = root + fieldOffset;
+  if (!inRange(source, slot, 4) || slot % 4 !== 0) return msExtension;
+  const str = slot + readU32(source, slot);
+  if (!inRange(source, str, 4 + 14)) return msExtension;
+  const length = readU32(source, str);
+  if (length < 14) return msExtension;
+  return bytesAre(source.read(str + 4, 14), 0, 'MindSpore Lite') || msExtension;
+}
+
+interface TopField {
+  readonly number: number;
+  readonly wire: number;
+  readonly dataOffset: number;
+  readonly dataLength: number;
+}
+
+/**
+ * Up to `max` top-level protobuf fields of [start, end). When the wire data breaks, the fields
+ * before the break (undefined if none): a truncated model is still recognised, then reported
+ * malformed by its scanner.
+ */
+function topLevelFields(source: ByteSource, max: number, start = 0, end = source.size): TopField[] | undefined {
+  const out: TopField[] = [];
+  const fail = (): never => {
+    throw new ScanAbort('SCAN_TRUNCATED', 'not protobuf');
+  };
+  let pos = start;
+  try {
+    while (pos < end && out.length < max) {
+      const [tag, afterTag] = decodeVarint(source, pos, end, fail);
+      const wire = Number(tag & 7n);
+      const number = Number(tag >> 3n);
+      if (number === 0 || tag > 0xffffffffn) break;
+      pos = afterTag;
+      let dataOffset = pos;
+      let dataLength = 0;
+      if (wire === 0) [, pos] = decodeVarint(source, pos, end, fail);
+      else if (wire === 1 || wire === 5) {
+        pos += wire === 1 ? 8 : 4;
+        if (pos > end) break;
+      } else if (wire === 2) {
+        const [length, next] = decodeVarint(source, pos, end, fail);
+        if (length > BigInt(end - next)) break;
+        dataOffset = next;
+        dataLength = Number(length);
+        pos = next + dataLength;
+      } else break;
+      out.push({ number, wire, dataOffset, dataLength });
+    }
+  } catch (error) {
+    if (!(error instanceof ScanAbort)) throw error;
+  }
+  return out.length === 0 ? undefined : out;
+}
+
+/** ONNX: ir_version (field 1, varint) first, and the graph (field 7, bytes) among the first fields. */
+function looksLikeOnnx(source: ByteSource): boolean {
+  const first = readPrefix(source, 0, 1);
+  if (first[0] !== 0x08) return false;
+  const fields = topLevelFields(source, 16);
+  return fields !== undefined && fields[0]!.number === 1 && fields.some((f) => f.number === 7 && f.wire === 2);
+}
+
+/** MindIR: ir_version (field 1) a short printable string, then producer "MindSpore" or a graph. */
+function looksLikeMindir(source: ByteSource): boolean {
+  const first = readPrefix(source, 0, 1);
+  if (first[0] !== 0x0a) return false;
+  const fields = topLevelFields(source, 16);
+  if (fields === undefined || fields.length === 0) return false;
+  const version = fields[0]!;
+  if (version.number !== 1 || version.wire !== 2 || version.dataLength > 16 || version.dataLength === 0) return false;
+  const text = source.read(version.dataOffset, version.dataLength);
+  if (!text.every((b) => b >= 0x20 && b < 0x7f)) return false;
+  return fields.some(
+    (f) =>
+      (f.number === 7 && f.wire === 2) ||
+      (f.number === 2 && f.wire === 2 && f.dataLength === 9 && bytesAre(source.read(f.dataOffset, 9), 0, 'MindSpore')),
+  );
+}
+
+/** Checkpoint: every top-level field is field 1 (bytes) holding tag (field 1) then tensor (field 2). */
+function looksLikeCkpt(source: ByteSource): boolean {
+  const first = readPrefix(source, 0, 1);
+  if (first[0] !== 0x0a) return false;
+  const fields = topLevelFields(source, 8, 0, checkpointBodyEnd(source));
+  if (fields === undefined || fields.length === 0) return false;
+  return fields.every((f) => {
+    if (f.number !== 1 || f.wire !== 2) return false;
+    const inner = topLevelFields(source, 2, f.dataOffset, f.dataOffset + f.dataLength);
+    return inner !== undefined && inner.length === 2 && inner[0]!.number === 1 && inner[0]!.wire === 2 && inner[1]!.number === 2 && inner[1]!.wire === 2;
+  });
+}
+
+function isExecutable(head: Uint8Array, source: ByteSource): boolean {
+  // Two bytes alone ("MZ", "#!") would flag one random weights file in 65,536: a PE file must
+  // also have its "PE\0\0" header where e_lfanew says, a script an interpreter path.
+  if (bytesAre(head, 0, '\x7fELF') || bytesAre(head, 0, '#!/') || bytesAre(head, 0, '#! /')) return true;
+  if (bytesAre(head, 0, 'MZ') && source.size >= 0x40) {
+    const peOffset = readU32(source, 0x3c);
+    if (inRange(source, peOffset, 4) && bytesAre(source.read(peOffset, 4), 0, 'PE\x00\x00')) return true;
+  }
+  const be = head.length >= 4 ? ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) >>> 0 : 0;
+  if ([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(be)) return true;
+  // CPython 3.x bytecode: a little-endian magic number in 3000..3999, then "\r\n".
+  if (head.length >= 4 && head[2] === 0x0d && head[3] === 0x0a) {
+    const magic = head[0]! | (head[1]! << 8);
+    return magic >= 3000 && magic < 4000;
+  }
+  return false;
+}
+
+function isArchive(head: Uint8Array): boolean {
+  return (
+    bytesAre(head, 0, '7z\xbc\xaf\x27\x1c') ||
+    (head[0] === 0x1f && head[1] === 0x8b) ||
+    bytesAre(head, 0, '\xfd7zXZ\x00') ||
+    (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) ||
+    bytesAre(head, 0, 'Rar!')
+  );
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Valid UTF-8 in the first 64 KiB (a character cut at the boundary is fine). */
+function isUtf8Text(source: ByteSource): boolean {
+  let bytes = readPrefix(source, 0, 64 * 1024);
+  if (bytes.includes(0)) return false;
+  if (bytes.length < source.size) {
+    // Cut: leave out a last sequence the cut may have split (its lead byte and continuations).
+    let end = bytes.length;
+    while (end > 0 && end > bytes.length - 4 && (bytes[end - 1]! & 0xc0) === 0x80) end--;
+    if (end > 0 && bytes[end - 1]! >= 0xc0) end--;
+    bytes = bytes.subarray(0, end);
+  }
+  try {
+    // One shared decoder: a non-streaming decode keeps no state between calls.
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
