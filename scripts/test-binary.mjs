@@ -13,11 +13,14 @@ import { bundlePath } from './build-bundle.mjs';
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const testBuild = join(root, '.test-build', 'test');
 
-/** The test files that call the CLI only through test/helpers (so MS_SIGN_CLI reaches every call). */
+/**
+ * The test files that call the CLI only through test/helpers (so MS_SIGN_CLI reaches every call).
+ * Not tamper.test: its byte-by-byte signature-file sweep is ~1,000 runs (slow as processes), and
+ * the conformance suite runs every tamper class against the binary.
+ */
 const END_TO_END = [
   'cli-end-to-end',
   'golden',
-  'tamper',
   'exec',
   'verify-before-load',
   'setup-errors',

@@ -75,6 +75,18 @@ describe('the single binary', () => {
     assert.notEqual(node.status, 0, 'node itself reads OPENSSL_CONF: the test can see it');
   });
 
+  test('sign --pkcs11 says the PKCS#11 binding (a native addon) is not in the single binary', async (t) => {
+    const bin = needsBinary(t);
+    if (!bin) return;
+    const dir = tempDir(t);
+    copyFixture('parallel.ms', dir);
+    const r = runBinary(bin, ['sign', 'parallel.ms', '--pkcs11', 'pkcs11:token=t;object=o', '--json'], dir, { MS_SIGN_PKCS11_MODULE: '/nonexistent/module.so' });
+    assert.equal(r.status, 2, r.stderr);
+    const [error] = (JSON.parse(r.stdout) as { errors: { code: string; message: string }[] }).errors;
+    assert.equal(error?.code, 'PKCS11_UNAVAILABLE');
+    assert.match(error!.message, /not available in the single binary/);
+  });
+
   test('hashes a model over 64 MiB on worker threads and finds a flipped byte in its last shard', async (t) => {
     const bin = needsBinary(t);
     if (!bin) return;
