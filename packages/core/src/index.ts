@@ -33,7 +33,7 @@ export {
 export { createSignatureFile, appendSignature } from './format/signature-file.js';
 
 export { secretKeySigner, type Signer, type SignatureAlgorithm } from './crypto/signer.js';
-export { checkPublicKeyBytes, verifyEd25519, keyIdHex, pureSha512, type Sha512 } from './crypto/ed25519.js';
+export { checkPublicKeyBytes, verifyEd25519, nobleEquation, keyIdHex, pureSha512, type Sha512, type Ed25519Equation } from './crypto/ed25519.js';
 export {
   publicKeyFromBytes,
   parsePublicKeyPem,

@@ -1,4 +1,5 @@
 import { MsSignError, verifyEd25519 } from '@ms-sign/core';
+import { nodeEd25519Equation, nodeSha512 } from '@ms-sign/core/node';
 import { exitCodeFor } from '../exit-codes.js';
 import { writeLine, type CliIo } from '../io.js';
 
@@ -17,7 +18,7 @@ export async function verifyRawCommand(publicKeyHex: string, messageHex: string,
     const publicKey = hexArgument(publicKeyHex, 'PUBLIC_KEY');
     const message = hexArgument(messageHex, 'MESSAGE');
     const signature = hexArgument(signatureHex, 'SIGNATURE');
-    if (verifyEd25519(signature, message, publicKey)) {
+    if (verifyEd25519(signature, message, publicKey, nodeSha512, nodeEd25519Equation)) {
       writeLine(io.stdout, 'valid');
       return 0;
     }

@@ -52,35 +52,70 @@ function littleEndianNumber(bytes: Uint8Array): bigint {
 }
 
 /**
- * The rules on top of the library's strict verification that make ms-sign's verdict the one
- * libsodium (and PyNaCl), OpenSSL, Go and Monocypher give on every vector (docs/signature-format.md):
- * R must not have small order (libsodium refuses it), and the cofactorless equation
- * [S]B = R + [k]A must hold, not only the cofactored [8][S]B = [8]R + [8][k]A that @noble/ed25519
- * checks (the two differ only for crafted points with a small-order component).
+ * The Ed25519 verification equation, checked by verifyEd25519 only after its own strictness
+ * checks passed (A and R canonical and not of small order, S < L): true when the cofactorless
+ * equation [S]B = R + [k]A holds, k = SHA-512(R || A || message) mod L. The caller picks the
+ * implementation, as with SHA-512: the pure default (`nobleEquation`) runs anywhere, and
+ * `@ms-sign/core/node` passes OpenSSL's (`nodeEd25519Equation`), which skips @noble/ed25519's
+ * base-point table (~37 ms on every run, docs/performance.md). Both give the same verdict on
+ * every vector (test/ed25519-vectors.test.ts); an equation may throw for input it cannot decode,
+ * which counts as a bad signature.
  */
-function portableRulesHold(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, hash: Sha512): boolean {
-  const R = ed.Point.fromBytes(signature.subarray(0, 32), false);
-  if (R.isSmallOrder()) return false;
-  const A = ed.Point.fromBytes(publicKey, false);
-  const s = littleEndianNumber(signature.subarray(32, 64));
-  if (s >= GROUP_ORDER) return false;
-  const input = new Uint8Array(64 + message.length);
-  input.set(signature.subarray(0, 32), 0);
-  input.set(publicKey, 32);
-  input.set(message, 64);
-  const k = littleEndianNumber(hash(input)) % GROUP_ORDER;
-  return ed.Point.BASE.multiply(s, false).equals(R.add(A.multiply(k, false)));
+export type Ed25519Equation = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
+
+/**
+ * The equation on @noble/ed25519 (`zip215: false`, strict RFC 8032 decoding): the library's
+ * verify, which checks the cofactored [8][S]B = [8]R + [8][k]A, and then the cofactorless
+ * equation that libsodium, OpenSSL, Go and Monocypher check (the two differ only for crafted
+ * points with a small-order component).
+ */
+export function nobleEquation(hash: Sha512 = pureSha512): Ed25519Equation {
+  return (signature, message, publicKey) => {
+    if (!using(hash, () => ed.verify(signature, message, publicKey, { zip215: false }))) return false;
+    const R = ed.Point.fromBytes(signature.subarray(0, 32), false);
+    const A = ed.Point.fromBytes(publicKey, false);
+    const s = littleEndianNumber(signature.subarray(32, 64));
+    const input = new Uint8Array(64 + message.length);
+    input.set(signature.subarray(0, 32), 0);
+    input.set(publicKey, 32);
+    input.set(message, 64);
+    const k = littleEndianNumber(hash(input)) % GROUP_ORDER;
+    return ed.Point.BASE.multiply(s, false).equals(R.add(A.multiply(k, false)));
+  };
+}
+
+const SIGNATURE_BYTES = 64;
+
+/**
+ * Why the parts of an Ed25519 signature check are unacceptable before any equation runs, or
+ * undefined: ms-sign's own rules (docs/signature-format.md), the same whichever equation follows,
+ * so that no verdict depends on the library or OpenSSL version. A canonical and not of small order
+ * (checkPublicKeyBytes), R canonical and not of small order (libsodium's rule), S < L.
+ */
+function strictnessProblem(signature: Uint8Array, publicKey: Uint8Array): string | undefined {
+  if (signature.length !== SIGNATURE_BYTES) return `expected a ${SIGNATURE_BYTES}-byte signature`;
+  const key = checkPublicKeyBytes(publicKey);
+  if (key !== undefined) return key;
+  let R: ed.Point;
+  try {
+    R = ed.Point.fromBytes(signature.subarray(0, 32), false);
+  } catch {
+    return 'R is not a canonical encoding of a curve point';
+  }
+  if (R.isSmallOrder()) return 'R is a small-order point';
+  if (littleEndianNumber(signature.subarray(32, 64)) >= GROUP_ORDER) return 'S is not reduced (S >= L)';
+  return undefined;
 }
 
 /**
- * Strict RFC 8032 verification: `zip215: false`. The library default (ZIP-215) accepts
- * non-canonical encodings and, with the identity key, any message. On top of it, the portable
- * rules above. Returns false for a bad signature; never throws for well-typed input.
+ * Strict RFC 8032 verification with the portable rules: the strictness checks above, then the
+ * equation (`nobleEquation(hash)` unless one is passed in). Returns false for a bad signature;
+ * never throws for well-typed input.
  */
-export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, hash: Sha512 = pureSha512): boolean {
-  if (checkPublicKeyBytes(publicKey) !== undefined) return false;
+export function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, hash: Sha512 = pureSha512, equation?: Ed25519Equation): boolean {
   try {
-    return using(hash, () => ed.verify(signature, message, publicKey, { zip215: false })) && portableRulesHold(signature, message, publicKey, hash);
+    if (strictnessProblem(signature, publicKey) !== undefined) return false;
+    return (equation ?? nobleEquation(hash))(signature, message, publicKey);
   } catch {
     return false;
   }

@@ -1,9 +1,9 @@
 /**
- * The node:crypto pieces the pure core takes as arguments: a native SHA-512 for Ed25519, and
- * key-file encryption (scrypt, AES-256-GCM, and OpenSSL's PBES2 variants for reading).
+ * The node:crypto pieces the pure core takes as arguments: a native SHA-512 and the Ed25519
+ * equation for Ed25519, and key-file encryption (scrypt, AES-256-GCM, and OpenSSL's PBES2 variants for reading).
  */
-import { createCipheriv, createDecipheriv, createHash, createPrivateKey, randomBytes, scrypt as scryptCallback, type KeyObject } from 'node:crypto';
-import type { Sha512 } from '../crypto/ed25519.js';
+import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, randomBytes, scrypt as scryptCallback, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import type { Ed25519Equation, Sha512 } from '../crypto/ed25519.js';
 import { encodeScryptGcm, readScryptGcmParams, SCRYPT_PARAMS, type KeyFileCipher, type KeySource } from '../crypto/keys.js';
 import { MsSignError } from '../errors.js';
 
@@ -12,6 +12,21 @@ import { MsSignError } from '../errors.js';
  * speed on a large signed manifest, where the pure default costs ~40 ms per 1.4 MB.
  */
 export const nodeSha512: Sha512 = (message) => new Uint8Array(createHash('sha512').update(message).digest());
+
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the 32 key bytes follow. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/**
+ * The Ed25519 equation by OpenSSL (node:crypto), for the `ed25519Equation` arguments of
+ * verification: verifyEd25519 runs ms-sign's own checks on A, R and S first, then this. OpenSSL
+ * checks the cofactorless equation, by re-encoding [S]B - [k]A and comparing it byte for byte with
+ * R, which for a canonical R is point equality: the verdict of `nobleEquation` on every vector,
+ * without @noble/ed25519's base-point table (~37 ms to build on every run).
+ */
+export const nodeEd25519Equation: Ed25519Equation = (signature, message, publicKey) => {
+  const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+  return cryptoVerify(null, message, key, signature);
+};
 
 function wrongPassphrase(source: KeySource, cause: unknown): MsSignError {
   return new MsSignError('WRONG_PASSPHRASE', `wrong passphrase for secret key${source === undefined ? '' : ` from ${source}`} (or the key file is damaged)`, { path: source, cause });

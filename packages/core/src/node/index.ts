@@ -5,7 +5,7 @@
  * are in `@ms-sign/core`.
  */
 export { writeFileAtomic } from './files.js';
-export { nodeSha512, nodeKeyFileCipher } from './crypto.js';
+export { nodeSha512, nodeEd25519Equation, nodeKeyFileCipher } from './crypto.js';
 export { DEFAULT_SHARD_SIZE } from './hash/tuning.js';
 export type { HashingOptions, CompareOptions } from './contents.js';
 export { defaultSignaturePath } from './signature-path.js';

@@ -10,7 +10,7 @@ import type { AppliedRule } from '../verify/policy-check.js';
 import { advanceRollbackState, checkRollback, type RollbackState } from '../verify/rollback.js';
 import type { SignerReport } from '../verify/signer-report.js';
 import { contentsSummary, type ExpectedContents, type SignedStatement } from '../verify/statement.js';
-import { nodeSha512 } from './crypto.js';
+import { nodeEd25519Equation, nodeSha512 } from './crypto.js';
 import { verifySignatureFile } from '../verify/verify-signature-file.js';
 import { compareContents, ignoredBy, walkFilter, type CompareOptions } from './contents.js';
 import { readBoundedFile } from './files.js';
@@ -154,6 +154,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   const verified = verifySignatureFile(bytes, options.trust.policy, now, {
     source: signaturePath,
     sha512: nodeSha512,
+    ed25519Equation: nodeEd25519Equation,
     formats: ALL_SIGNATURE_FORMATS,
     ...(options.expectedName === undefined ? {} : { expectedName: options.expectedName }),
     ...(options.sigstoreTrustedRoot === undefined ? {} : { sigstoreTrustedRoot: options.sigstoreTrustedRoot }),

@@ -25,7 +25,7 @@ export const NATIVE_FORMAT: SignatureFormat = {
   verify(bytes: Uint8Array, trust: TrustPolicy, now: number, options: FormatVerifyOptions = {}): SignatureVerification {
     try {
       const envelope = decodeEnvelope(bytes, options.source);
-      const checks = checkSignatures(envelope, trust, options.sha512);
+      const checks = checkSignatures(envelope, trust, options.sha512, options.ed25519Equation);
       if (!checks.some((c) => c.status === 'verified')) {
         // Nothing vouches for the payload: do not decode it, let alone act on it.
         const rejected = rejectedSigners(checks);

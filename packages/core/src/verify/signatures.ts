@@ -1,5 +1,5 @@
 import { bytesEqual, toHex } from '../bytes.js';
-import { pureSha512, verifyEd25519, type Sha512 } from '../crypto/ed25519.js';
+import { pureSha512, verifyEd25519, type Ed25519Equation, type Sha512 } from '../crypto/ed25519.js';
 import type { Envelope } from '../format/envelope.js';
 import { signingMessage } from '../format/pae.js';
 import type { Publisher, TrustPolicy, ValidityWindow } from '../policy/policy.js';
@@ -15,9 +15,10 @@ export type SignatureCheck =
  * Checks each signature over the raw payload bytes, before anything decodes them (docs/signature-format.md).
  * The key id in the file only picks which policy key to try; trust comes from the policy alone,
  * so a signature claiming a trusted key's id but made with another key is a bad signature.
- * `hash` is the SHA-512 Ed25519 verification uses (pure by default).
+ * `hash` is the SHA-512 Ed25519 verification uses (pure by default), `equation` the Ed25519
+ * equation (verifyEd25519's default unless passed).
  */
-export function checkSignatures(envelope: Envelope, policy: TrustPolicy, hash: Sha512 = pureSha512): SignatureCheck[] {
+export function checkSignatures(envelope: Envelope, policy: TrustPolicy, hash: Sha512 = pureSha512, equation?: Ed25519Equation): SignatureCheck[] {
   // Built once: each verification hashes all of it (the whole manifest, possibly many MB).
   const message = signingMessage(envelope.payloadType, envelope.payload);
   // At most one Ed25519 verification per key id, so that many copies of a bogus signature naming
@@ -30,17 +31,17 @@ export function checkSignatures(envelope: Envelope, policy: TrustPolicy, hash: S
     if (policy.revoked.has(keyId)) return { keyId, status: 'revoked', revocation: revocationOf(keyId, policy) };
     const earlier = checked.get(keyId);
     if (earlier !== undefined) return bytesEqual(earlier.signature, entry.signature) ? earlier.check : { keyId, status: 'bad-signature' };
-    const check = checkOne(keyId, entry.signature, message, policy, hash);
+    const check = checkOne(keyId, entry.signature, message, policy, hash, equation);
     checked.set(keyId, { signature: entry.signature, check });
     return check;
   });
 }
 
-function checkOne(keyId: string, signature: Uint8Array, message: Uint8Array, policy: TrustPolicy, hash: Sha512): SignatureCheck {
+function checkOne(keyId: string, signature: Uint8Array, message: Uint8Array, policy: TrustPolicy, hash: Sha512, equation: Ed25519Equation | undefined): SignatureCheck {
   for (const publisher of policy.publishers) {
     for (const key of publisher.keys) {
       if (key.publicKey.keyId !== keyId) continue;
-      return verifyEd25519(signature, message, key.publicKey.bytes, hash) ? { keyId, status: 'verified', publisher, key } : { keyId, status: 'bad-signature' };
+      return verifyEd25519(signature, message, key.publicKey.bytes, hash, equation) ? { keyId, status: 'verified', publisher, key } : { keyId, status: 'bad-signature' };
     }
   }
   return { keyId, status: 'untrusted' };
