@@ -42,7 +42,7 @@ describe('conformance suite', () => {
   test('every case and vector states its verdict, and the suite covers each kind', () => {
     const { cases } = JSON.parse(readFileSync(join(conformanceDir, 'cases.json'), 'utf8')) as { cases: { id: string; exit: number; errors: string[] }[] };
     const { vectors } = JSON.parse(readFileSync(join(conformanceDir, 'vectors.json'), 'utf8')) as { vectors: { accept: boolean }[] };
-    for (const group of ['golden/', 'accept/', 'tamper/file-', 'tamper/directory-', 'tamper/signature-', 'hostile/path-', 'hostile/field-', 'hostile/cbor-', 'paths/', 'policy/', 'keys/']) {
+    for (const group of ['golden/', 'accept/', 'tamper/file-', 'tamper/directory-', 'tamper/signature-', 'hostile/path-', 'hostile/field-', 'hostile/cbor-', 'paths/', 'policy/', 'scan/', 'oms/', 'keys/']) {
       assert.ok(cases.some((c) => c.id.startsWith(group)), `no ${group} case`);
     }
     for (const c of cases) assert.equal(c.exit === 0, c.errors.length === 0, `${c.id}: exit 0 exactly when no error is expected`);
@@ -54,7 +54,7 @@ describe('conformance suite', () => {
     const impl = cliUnderTest === undefined ? `${quote(process.execPath)} ${quote(cliBin)}` : /\.[cm]?js$/.test(cliUnderTest) ? `${quote(process.execPath)} ${quote(cliUnderTest)}` : quote(cliUnderTest);
     const r = runSuite(impl);
     assert.equal(r.status, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /conformance: 450 passed, 0 failed/);
+    assert.match(r.stdout, /conformance: 453 passed, 0 failed/);
   });
 
   test('verify-raw: exit 0 for a valid signature, 1 for an invalid one, 2 for an argument that is not hex', async (t) => {

@@ -30,6 +30,7 @@ const DAY = 86_400;
 const WEIGHTS = Uint8Array.from({ length: 4096 }, (_, i) => (i * 31 + 7) & 0xff);
 const CONFIG = new TextEncoder().encode('{"layers": 4}\n');
 const OUTSIDE = new TextEncoder().encode('a file outside the model\n');
+const SCRIPT = new TextEncoder().encode('#!/bin/sh\necho hello\n');
 
 export interface ConformanceCase {
   readonly id: string;
@@ -348,6 +349,39 @@ function cases(): CaseSpec[] {
   policyCase('policy/too-old', 'a rule allows 30 days of age', async (d) => (await signedFile(d), policy(d, [A], { rules: [{ models: '**', maxAge: '30d' }] })), 1, ['TOO_OLD']);
   policyCase('policy/name-mismatch', '--name differs from the signed name', async (d) => signedFile(d), 1, ['NAME_MISMATCH'], verifyFile('--name', 'other.bin'));
   policyCase('policy/bad-policy', 'a trust policy with an unknown field', async (d) => (await signedFile(d), write(join(d, 'trust.json'), '{"version":1,"publishers":[],"revoked":[],"rules":[],"extra":1}')), 2, ['BAD_TRUST_POLICY']);
+
+  // --- the scan of the verified bytes: a correctly signed model that is unsafe to load.
+  add({
+    id: 'scan/code-file',
+    description: 'a signed directory holding a shell script: the signature verifies, the scan (default mode no-unsafe) refuses the model',
+    argv: verifyDir(),
+    exit: 1,
+    errors: ['CODE_FILE', 'SCAN_UNSAFE'],
+    build: (d) => {
+      write(join(d, 'model', 'weights.bin'), WEIGHTS);
+      write(join(d, 'model', 'run.sh'), SCRIPT);
+      writePublicKeys(d);
+      write(join(d, 'model.sig'), signManifest(manifestOf([fileEntry('run.sh', SCRIPT), fileEntry('weights.bin', WEIGHTS)], { created: CREATED }), [keyA]));
+    },
+  });
+
+  // --- OMS bundles (OpenSSF model signing) as model_signing 1.1.0 wrote them, key mode (ECDSA P-384).
+  const omsCorpus = join(dataDir, 'interop', 'model-signing');
+  const omsKeyCase = (id: string, description: string, exit: 0 | 1, errors: string[], tamper: (d: string) => void = () => {}) =>
+    add({
+      id,
+      description,
+      argv: ['verify', 'model', '-s', 'model/model.sig', '-p', 'publisher.pub', '--json'],
+      exit,
+      errors,
+      build: (d) => {
+        cpSync(join(omsCorpus, 'v1.1.0-elliptic-key'), join(d, 'model'), { recursive: true });
+        copyFileSync(join(omsCorpus, 'keys', 'certificate', 'signing-key-pub.pem'), join(d, 'publisher.pub'));
+        tamper(d);
+      },
+    });
+  omsKeyCase('oms/key-mode', 'an OMS bundle (ECDSA P-384 key, the bundle records its ignored paths) verifies', 0, []);
+  omsKeyCase('oms/key-mode-tampered', 'an OMS bundle: one bit of a signed file flipped', 1, ['DIGEST_MISMATCH'], (d) => flipByte(join(d, 'model', 'signme-1'), () => 0));
 
   // --- weak public keys given as trust anchors.
   for (const [i, raw] of canonicalSmallOrderEncodings().slice(0, 2).entries()) {
