@@ -1,7 +1,8 @@
 /**
  * What only the single binary must show (docs/binaries.md): it runs with an empty environment and
  * no Node.js on PATH, ignores NODE_OPTIONS and OPENSSL_CONF (a verifier must not run code an
- * attacker put in its environment), and hashes a model large enough to use worker threads.
+ * attacker put in its environment), hashes a model large enough to use worker threads, signs
+ * through a signing command, and refuses --pkcs11 (a native addon) with PKCS11_UNAVAILABLE.
  * Run with MS_SIGN_CLI=packages/cli/dist-bin/ms-sign-linux-x64 (scripts/test-binary.mjs does);
  * without a binary there is nothing to test and each test says so.
  */
@@ -11,6 +12,7 @@ import { closeSync, existsSync, openSync, writeFileSync, writeSync } from 'node:
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { cliUnderTest, copyFixture, makeKey, runCli, tempDir } from './helpers/index.js';
+import { openssl } from './helpers/openssl.js';
 
 const binary = cliUnderTest !== undefined && !/\.[cm]?js$/.test(cliUnderTest) ? cliUnderTest : undefined;
 
@@ -85,6 +87,19 @@ describe('the single binary', () => {
     const [error] = (JSON.parse(r.stdout) as { errors: { code: string; message: string }[] }).errors;
     assert.equal(error?.code, 'PKCS11_UNAVAILABLE');
     assert.match(error!.message, /not available in the single binary/);
+  });
+
+  test('sign --signer-cmd signs through an external command (openssl) from inside the binary; the binary verifies it', async (t) => {
+    const bin = needsBinary(t);
+    if (!bin) return;
+    const dir = tempDir(t);
+    copyFixture('parallel.ms', dir);
+    openssl(['genpkey', '-algorithm', 'ed25519', '-out', 'ossl.pem'], dir);
+    openssl(['pkey', '-in', 'ossl.pem', '-pubout', '-out', 'ossl.pub'], dir);
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    const signed = runBinary(bin, ['sign', 'parallel.ms', '--signer-cmd', 'openssl pkeyutl -sign -rawin -inkey ossl.pem -in /dev/stdin', '-p', 'ossl.pub'], dir, env);
+    assert.equal(signed.status, 0, signed.stderr);
+    assert.equal(runBinary(bin, ['verify', 'parallel.ms', '-p', 'ossl.pub', '-q'], dir, env).status, 0);
   });
 
   test('hashes a model over 64 MiB on worker threads and finds a flipped byte in its last shard', async (t) => {
