@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { encodePublicKeyPem, encodeSecretKeyPem, MsSignError, publicKeyToDocument, secretKeyFromSeed, type TrustPolicyDocument } from '@ms-sign/core';
 import { readTrustPolicyFile } from '@ms-sign/core/node';
-import { copyFixture, errorCodes, makeKey, repoRoot, runCli, tempDir } from './helpers/index.js';
+import { cliUnderTest, copyFixture, errorCodes, makeKey, repoRoot, runCli, tempDir } from './helpers/index.js';
 import { cliOk, DAY, nowSeconds, signAt, verifyJson } from './helpers/trust.js';
 
 const EXAMPLE = join(repoRoot, 'examples', 'trust-policy.json');
@@ -214,7 +214,10 @@ describe('lookup order: -t, MS_SIGN_TRUST, $XDG_CONFIG_HOME/ms-sign/trust.json, 
       const r = await verifyJson(dir, ['parallel.ms'], { MS_SIGN_TRUST: undefined, XDG_CONFIG_HOME: xdg, HOME: dir });
       assert.deepEqual(applied(r), ['$XDG_CONFIG_HOME/ms-sign/trust.json', places.home, ['p-home']]);
     }
-    // No policy of the user's: the system-wide one.
+    // No policy of the user's: the system-wide one. Only in-process runs can put it elsewhere than
+    // /etc/ms-sign/trust.json; a CLI under test as a child process (MS_SIGN_CLI: the binary) reads
+    // the real one, which nothing in the environment may move.
+    if (cliUnderTest !== undefined) return;
     const system = await verifyJson(dir, ['parallel.ms'], { MS_SIGN_TRUST: undefined, XDG_CONFIG_HOME: join(dir, 'no-config') });
     assert.deepEqual(applied(system), ['/etc/ms-sign/trust.json', places.system, ['p-system']]);
   });
