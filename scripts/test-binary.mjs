@@ -67,9 +67,9 @@ if (qemu === undefined || !existsSync(join(ARM64_SYSROOT, 'lib', 'libstdc++.so.6
   if (process.env.CI === 'true') process.exit(1);
 } else {
   // Under emulation each run takes seconds: the golden files, the accepted models, the file
-  // tamper classes, the path rules and the RFC 8032 and edge-case vectors.
+  // tamper classes, the path rules, the scan and OMS cases, and the RFC 8032 and edge-case vectors.
   const impl = `"${qemu}" -L ${ARM64_SYSROOT} "${binaryPath('arm64')}"`;
-  for (const filter of ['golden/', 'accept/', 'tamper/file-', 'paths/', 'vector rfc8032', 'vector edge-cases']) {
+  for (const filter of ['golden/', 'accept/', 'tamper/file-', 'paths/', 'scan/', 'oms/', 'vector rfc8032', 'vector edge-cases']) {
     run(`conformance ${filter} against the arm64 binary under ${qemu}`, process.execPath, ['conformance/run.mjs', '--impl', impl, '--filter', filter]);
   }
 }
