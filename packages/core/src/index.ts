@@ -94,7 +94,7 @@ export {
   type AnchorToAdd,
   type RuleSettings,
 } from './policy/edit.js';
-export { findDuplicateJsonKey } from './policy/json-keys.js';
+export { findDuplicateJsonKey } from './format/json.js';
 export { parseDuration, parseDate, parseWhen, formatDate, formatDuration } from './policy/time.js';
 export { parseSemver, compareSemver } from './policy/semver.js';
 
