@@ -13,9 +13,17 @@ export function scanInspector(plan: JobPlan): ScanInspector | undefined {
   const scan = plan.scan;
   if (scan === undefined) return undefined;
   const paths = scan.paths.split('\0');
+  // The model's file list is only read by scanners that resolve references (an ONNX model's
+  // external data, a shard index): built on first use, not for every thread of every job.
+  let modelFiles: ReadonlySet<string> | undefined;
+  let modelFileSizes: ReadonlyMap<string, number> | undefined;
   const options: ScanFileOptions = {
-    modelFiles: new Set(paths),
-    modelFileSizes: new Map(paths.map((path, f) => [path, plan.sizes[f]!])),
+    get modelFiles() {
+      return (modelFiles ??= new Set(paths));
+    },
+    get modelFileSizes() {
+      return (modelFileSizes ??= new Map(paths.map((path, f) => [path, plan.sizes[f]!])));
+    },
     allowGlobals: new Set(scan.allowGlobals),
     waive: new Set(scan.waive),
   };
