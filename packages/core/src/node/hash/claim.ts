@@ -41,7 +41,7 @@ export function claimUnit(data: WorkerData): number | undefined {
 }
 
 export type UnitFailures = (readonly [task: number, message: string])[];
-/** Scan results of a unit's tasks (few per unit: only small files a scan was asked for). */
+/** Scan results of a unit's tasks: one per small file whose scan the job asked for and whose digest matched. */
 export type UnitScans = (readonly [task: number, result: FileScanResult])[];
 
 /**
