@@ -19,8 +19,10 @@ const HELP = `usage: node scripts/bench.mjs [options]   (or: pnpm bench -- [opti
 
   --quick             small inputs (256 MiB file, 8 x 32 MiB, 2,000 x 4 KiB), 2 runs: for iterating
   --runs N            timed runs of every tool per case (default 5; the best and the median are kept)
-  --cases LIST        comma-separated subset of: single,shards,small,rss10g (default: single,shards,small)
+  --cases LIST        comma-separated subset of: single,shards,small,rss10g,oms2g (default: single,shards,small)
                       rss10g: sign and verify a sparse 10 GiB file to show peak RSS stays flat
+                      oms2g: verify a 2 GiB file (--quick: 256 MiB) signed natively, as an OMS
+                      shards bundle and as an OMS files bundle
   --work DIR          where inputs go (default: bench-work/ in the repo, gitignored; or $TMPDIR with --tmp)
   --tmp               put inputs under $TMPDIR instead of the repo
   --keep              keep the generated inputs (later runs reuse them)
@@ -54,7 +56,7 @@ function parseArgs(argv) {
       process.exit(0);
     } else fail(`unknown option ${a} (see --help)`);
   }
-  for (const c of o.cases) if (!['single', 'shards', 'small', 'rss10g'].includes(c)) fail(`unknown case ${c}`);
+  for (const c of o.cases) if (!['single', 'shards', 'small', 'rss10g', 'oms2g'].includes(c)) fail(`unknown case ${c}`);
   o.runs ??= o.quick ? 2 : 5;
   o.work ??= o.tmp ? join(process.env.TMPDIR ?? tmpdir(), 'ms-sign-bench') : join(root, 'bench-work');
   o.out ??= o.quick ? join(o.work, 'quick.json') : join(root, 'bench-results', 'latest.json');
@@ -147,6 +149,10 @@ const CASES = {
     ? { title: '2,000 files of 4 KiB', files: smallFiles(2_000) }
     : { title: '20,000 files of 4 KiB', files: smallFiles(20_000) },
   rss10g: { title: 'sparse 10 GiB file (peak RSS)', files: [['model.bin', 10 * GiB]], sparse: true, onlyMsSign: true },
+  // One file verified three ways: native, OMS shards mode and OMS files mode (docs/performance.md).
+  oms2g: opts.quick
+    ? { title: 'single file: native, OMS shards, OMS files', files: [['model.bin', 256 * MiB]], onlyMsSign: true, omsShards: true }
+    : { title: 'single 2 GiB file: native, OMS shards, OMS files', files: [['model.bin', 2 * GiB]], onlyMsSign: true, omsShards: true },
 };
 
 function smallFiles(n) {
@@ -233,6 +239,8 @@ for top in sys.argv[1:]:
         digest(top)
 `;
 
+const OMS_SHARDS_VERIFY = 'ms-sign verify (OMS shards bundle)';
+
 function toolsFor(name) {
   const model = modelPath(name);
   const sig = join(opts.work, `${opts.quick ? 'quick-' : ''}${name}.sig`);
@@ -250,6 +258,11 @@ function toolsFor(name) {
     { id: 'ms-sign sign --format oms', argv: ['node', cli, 'sign', model, '--format', 'oms', '-k', join(opts.work, 'bench-ec.key'), '-o', `${sig}.oms`, ...extra], mssign: true },
     { id: 'ms-sign verify (OMS bundle)', argv: ['node', cli, 'verify', model, '-s', `${sig}.oms`, '-p', join(opts.work, 'bench-ec.pub'), '-q', ...extra], mssign: true, oms: true },
   ];
+  if (CASES[name].omsShards) {
+    // A shards-mode bundle of the same file (made from the native signature's shard digests).
+    const make = ['node', join(root, 'scripts', 'oms-shards-bundle.mjs'), sig, join(opts.work, 'bench-ec.key'), join(opts.work, 'bench-ec.pub'), `${sig}.oms-shards`];
+    tools.push({ id: OMS_SHARDS_VERIFY, argv: ['node', cli, 'verify', model, '-s', `${sig}.oms-shards`, '-p', join(opts.work, 'bench-ec.pub'), '-q', ...extra], mssign: true, oms: true, make });
+  }
   tools.push(...scanOffTools(name, tools));
   if (!opts.peers || CASES[name].onlyMsSign) return tools;
   // Many small files go through find | xargs (what the target names); a few big ones as arguments.
@@ -339,6 +352,7 @@ function runCase(name) {
   measure(tools[0].argv);
   const omsSign = tools.find((t) => t.id === 'ms-sign sign --format oms');
   if (omsSign) measure(omsSign.argv);
+  for (const tool of tools.filter((t) => t.make)) measure(tool.make);
   const runs = new Map(tools.map((t) => [t.id, []]));
   for (let r = 0; r < opts.runs; r++) {
     // Round-robin, so that noise from other work on the machine hits every tool alike.
@@ -395,7 +409,7 @@ function table(cases) {
   return [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
 }
 
-function targets(cases, ceiling) {
+function targets(cases, ceiling, perCore) {
   const out = [];
   const get = (c, tool) => c.results.find((r) => r.tool === tool);
   for (const c of cases) {
@@ -409,6 +423,20 @@ function targets(cases, ceiling) {
       // per file, so its yardstick is a single-threaded hash of the same bytes.
       const oms = get(c, 'ms-sign verify (OMS bundle)');
       if (oms && py) out.push({ case: c.case, target: 'OMS verify >= 0.9x python hashlib (one SHA-256 stream per file)', value: +(oms.throughputBest / py.throughputBest).toFixed(3), limit: 0.9, ok: oms.throughputBest >= 0.9 * py.throughputBest });
+    }
+    if (c.case === 'oms2g') {
+      // Same engine, same bytes: a shards bundle verifies as fast as a native signature (parallel
+      // shards), and a files bundle costs the same CPU, its wall time bounded by one core's SHA-256.
+      const shards = get(c, OMS_SHARDS_VERIFY);
+      const files = get(c, 'ms-sign verify (OMS bundle)');
+      if (shards) out.push({ case: c.case, target: 'OMS shards verify wall <= 1.15x native verify', value: +(shards.wallBest / verify.wallBest).toFixed(3), limit: 1.15, ok: shards.wallBest <= 1.15 * verify.wallBest });
+      if (files && files.cpuBest !== undefined) {
+        out.push({ case: c.case, target: 'OMS files verify CPU <= 1.15x native verify CPU', value: +(files.cpuBest / verify.cpuBest).toFixed(3), limit: 1.15, ok: files.cpuBest <= 1.15 * verify.cpuBest });
+      }
+      if (files && perCore) {
+        const oneCore = c.bytes / perCore;
+        out.push({ case: c.case, target: 'OMS files verify wall <= 1.3x one core SHA-256 of the file (openssl speed)', value: +(files.wallBest / oneCore).toFixed(3), limit: 1.3, ok: files.wallBest <= 1.3 * oneCore });
+      }
     }
     if (c.case === 'small') {
       const xargs = get(c, 'find | xargs sha256sum');
@@ -434,7 +462,7 @@ const cases = [];
 for (const name of opts.cases) cases.push(runCase(name));
 load.after = loadavg();
 
-const checks = [...targets(cases, ceiling), ...scanTargets(cases)];
+const checks = [...targets(cases, ceiling, perCore), ...scanTargets(cases)];
 const report = {
   date: started.toISOString(),
   command: `node scripts/bench.mjs ${process.argv.slice(2).join(' ')}`.trim(),

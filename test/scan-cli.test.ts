@@ -174,6 +174,23 @@ test('ms-sign scan --mode clean fails on unknown files; bad arguments are usage 
   assert.equal((await runCli(['scan', '.', '--allow-global', 'not a global'], { cwd: dir })).code, 2);
 });
 
+test('ms-sign scan --ignore takes the .gitignore-style patterns of sign: any depth without "/", a directory with a trailing "/"', async (t) => {
+  const dir = tempDir(t);
+  copyFixture('parallel.ms', dir);
+  writeFile(join(dir, 'sub', 'notes.tmp'), 'scratch\n');
+  writeFile(join(dir, 'logs', 'deep', 'run.log'), 'log\n');
+  const scanned = async (...ignore: string[]) => {
+    const r = await runCli(['scan', '.', '--mode', 'clean', '--json', ...ignore.flatMap((g) => ['--ignore', g])], { cwd: dir });
+    return { code: r.code, paths: (JSON.parse(r.stdout) as { files: { path: string }[] }).files.map((f) => f.path) };
+  };
+  assert.deepEqual(await scanned(), { code: 1, paths: ['logs/deep/run.log', 'parallel.ms', 'sub/notes.tmp'] });
+  // As whole-path globs, "*.tmp" matched only a top-level file and "logs/" nothing.
+  assert.deepEqual(await scanned('*.tmp', 'logs/'), { code: 0, paths: ['parallel.ms'] });
+  assert.deepEqual(await scanned('/notes.tmp', 'logs/'), { code: 1, paths: ['parallel.ms', 'sub/notes.tmp'] }, 'a leading "/" anchors at the model root');
+  assert.deepEqual(await scanned('sub/*.tmp'), { code: 1, paths: ['logs/deep/run.log', 'parallel.ms'] });
+  assert.equal((await runCli(['scan', '.', '--ignore', '!x'], { cwd: dir })).code, 2, 'negation cannot be honoured: a usage error, as in sign');
+});
+
 test('ms-sign scan walks a directory as sign does: a symlink inside is refused, not followed', async (t) => {
   const dir = tempDir(t);
   copyFixture('parallel.ms', join(dir, 'm'));

@@ -14,6 +14,7 @@ import {
   decodeEnvelope,
   encodeCanonical,
   encodeEnvelope,
+  encodeManifest,
   generateSecretKey,
   KDF_LIMITS,
   LIMITS,
@@ -134,6 +135,36 @@ describe('resource exhaustion before any signature is checked', () => {
     return writeKeyFiles(dir, key).then((files) => {
       assertRefused(spawnCliMeasured(['verify', 'model.ms', '-p', files.publicPath, '--json'], { cwd: dir }), 1, 'MALFORMED_SIGNATURE_FILE', 'verify', t);
       assertRefused(spawnCliMeasured(['inspect', 'model.ms.sig', '--json'], { cwd: dir }), 1, 'MALFORMED_SIGNATURE_FILE', 'inspect', t);
+    });
+  });
+
+  test('an unsigned file claiming 250,000 files: inspect lists every one in a 64 MiB heap (no tree of the whole manifest), verify refuses it under 200 MiB', (t) => {
+    const dir = tempDir(t);
+    const count = 250_000;
+    const digest = new Uint8Array(32).fill(0xab);
+    const files = Array.from({ length: count }, (_, i) => ({ path: `f${String(i).padStart(7, '0')}`, size: i, digests: [digest] }));
+    const payload = encodeManifest({ version: 1, kind: 'directory', subject: { name: 'many' }, hashAlgorithm: 'sha256', shardSize: 1 << 20, files, created: 1, ignore: [], annotations: {} });
+    const signatures = [{ keyId: new Uint8Array(16).fill(1), signature: new Uint8Array(64).fill(2) }];
+    writeFileSync(join(dir, 'many.sig'), encodeEnvelope({ payloadType: MANIFEST_PAYLOAD_TYPE, payload, signatures }));
+    mkdirSync(join(dir, 'many'));
+    // Decoded as one tree, these entries need several times this heap: inspect ran out of memory.
+    const env = { NODE_OPTIONS: '--max-old-space-size=64' };
+    const text = spawnCliMeasured(['inspect', 'many.sig'], { cwd: dir, env });
+    t.diagnostic(`inspect: peak RSS ${(text.maxRssBytes / MiB).toFixed(0)} MiB`);
+    assert.equal(text.code, 0, text.stderr.slice(-2000));
+    const lines = text.stdout.trimEnd().split('\n');
+    assert.match(lines.find((l) => l.startsWith('  files:')) ?? '', new RegExp(`^  files: +${count} \\(`));
+    assert.equal(lines.at(-1), `    ${'ab'.repeat(32)}  ${count - 1}  f${String(count - 1).padStart(7, '0')}`);
+    assert.equal(lines.length, count + 6);
+    assert.ok(text.maxRssBytes < MEMORY_BOUND, `inspect: peak RSS ${(text.maxRssBytes / MiB).toFixed(0)} MiB`);
+    const json = spawnCliMeasured(['inspect', 'many.sig', '--json'], { cwd: dir, env });
+    assert.equal(json.code, 0, json.stderr.slice(-2000));
+    const view = JSON.parse(json.stdout) as { files: { path: string; size: number; digest: string }[] };
+    assert.equal(view.files.length, count);
+    assert.deepEqual(view.files[count - 1], { path: `f${String(count - 1).padStart(7, '0')}`, size: count - 1, digest: 'ab'.repeat(32) });
+    assert.ok(json.maxRssBytes < MEMORY_BOUND, `inspect --json: peak RSS ${(json.maxRssBytes / MiB).toFixed(0)} MiB`);
+    return writeKeyFiles(dir, generateSecretKey()).then((key) => {
+      assertRefused(spawnCliMeasured(['verify', 'many', '-s', 'many.sig', '-p', key.publicPath, '--json'], { cwd: dir, env }), 1, 'UNTRUSTED_SIGNER', 'verify', t);
     });
   });
 

@@ -5,6 +5,7 @@ const { version } = createRequire(import.meta.url)('../package.json') as { versi
 
 /** The real process's streams and environment. */
 export function processIo(): CliIo {
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', exitOnBrokenPipe(stream));
   return {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -14,6 +15,24 @@ export function processIo(): CliIo {
     },
     env: process.env,
     cwd: process.cwd(),
+  };
+}
+
+/** Exit status of a process killed by SIGPIPE (128 + 13), as a shell reports `cat big | head -1`. */
+export const BROKEN_PIPE_EXIT = 141;
+
+/**
+ * A reader that stops early (`ms-sign trust list | head -1`) closes the pipe: Node ignores
+ * SIGPIPE and reports EPIPE as an 'error' event, which would crash with a stack trace. Unix tools
+ * die of SIGPIPE instead, silently; so does ms-sign, with the status a shell shows for them. A
+ * command that handles its own stream errors (verify --output -, which reports IO_ERROR) has
+ * its own listener, and this one leaves the error to it.
+ */
+function exitOnBrokenPipe(stream: NodeJS.WriteStream): (error: NodeJS.ErrnoException) => void {
+  return (error) => {
+    if (stream.listenerCount('error') > 1) return;
+    if (error.code === 'EPIPE') process.exit(BROKEN_PIPE_EXIT);
+    throw error;
   };
 }
 

@@ -134,7 +134,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .description('check that each file of MODEL is a valid model format that cannot run code or drive its loader out of bounds')
     .argument('<model>', 'model file or directory')
     .addOption(new Option('--mode <mode>', 'no-unsafe: fail on unsafe or malformed files; clean: also on files of unknown format').choices(['no-unsafe', 'clean']).default('no-unsafe'))
-    .option('--ignore <glob>', 'leave out matching files of a directory (repeatable)', collect, [])
+    .option('--ignore <pattern>', 'leave out files of a directory, .gitignore style as for sign (*.tmp at any depth, logs/ a directory, /x anchored; repeatable)', collect, [])
     .option('--allow-global <module:qualname>', 'also allow this pickle global (repeatable)', collect, [])
     .option('--json', 'print one JSON object on stdout')
     .option('-q, --quiet', 'print nothing on success')

@@ -158,11 +158,28 @@ export const MAX_LISTED_PROBLEMS = 1000;
  */
 export function limitListedProblems(problems: Problem[]): void {
   if (problems.length <= MAX_LISTED_PROBLEMS) return;
+  const listed = listedProblems();
+  for (const item of problems) listed.add(item);
+  problems.length = 0;
+  appendProblems(problems, listed.done());
+}
+
+/**
+ * limitListedProblems for problems that arrive one at a time (a million manifest entries): it
+ * never holds more than MAX_LISTED_PROBLEMS of them, only a count per code of the rest.
+ */
+export function listedProblems(): { add(item: Problem): void; done(): Problem[] } {
+  const listed: Problem[] = [];
   const omitted = new Map<ErrorCode, number>();
-  for (let i = MAX_LISTED_PROBLEMS; i < problems.length; i++) {
-    const code = problems[i]!.code;
-    omitted.set(code, (omitted.get(code) ?? 0) + 1);
-  }
-  problems.length = MAX_LISTED_PROBLEMS;
-  for (const [code, count] of omitted) problems.push(problem(code, `and ${count} more ${code} problem${count === 1 ? '' : 's'}, not listed one by one`));
+  return {
+    add(item) {
+      if (listed.length < MAX_LISTED_PROBLEMS) listed.push(item);
+      else omitted.set(item.code, (omitted.get(item.code) ?? 0) + 1);
+    },
+    done() {
+      const out = [...listed];
+      for (const [code, count] of omitted) out.push(problem(code, `and ${count} more ${code} problem${count === 1 ? '' : 's'}, not listed one by one`));
+      return out;
+    },
+  };
 }

@@ -19,12 +19,15 @@ export { encodeEnvelope, decodeEnvelope, type Envelope, type EnvelopeSignature }
 export {
   encodeManifest,
   decodeManifest,
+  readManifestListing,
   checkManifest,
   shardCount,
   HASH_ALGORITHMS,
   MANIFEST_VERSION,
   type Manifest,
   type ManifestFile,
+  type ManifestHeader,
+  type ManifestListing,
   type HashAlgorithm,
   type ModelKind,
   type Subject,
@@ -91,7 +94,7 @@ export {
   type AnchorToAdd,
   type RuleSettings,
 } from './policy/edit.js';
-export { findDuplicateJsonKey } from './policy/json-keys.js';
+export { findDuplicateJsonKey } from './format/json.js';
 export { parseDuration, parseDate, parseWhen, formatDate, formatDuration } from './policy/time.js';
 export { parseSemver, compareSemver } from './policy/semver.js';
 
@@ -100,7 +103,7 @@ export { applyPolicy, type AppliedRule, type PolicyOutcome } from './verify/poli
 export { signerReport, type SignerReport, type SignerVerdict, type CertificateIdentity, type SigstoreIdentity } from './verify/signer-report.js';
 export { contentsSummary, type SignedStatement, type ExpectedContents } from './verify/statement.js';
 export type { SignatureFormat, SignatureVerification, SignatureDescription, FormatVerifyOptions } from './verify/format.js';
-export { NATIVE_FORMAT } from './verify/native-format.js';
+export { NATIVE_FORMAT, describeNativeListing, type NativeListing } from './verify/native-format.js';
 export { verifySignatureFile, signatureFormatOf, SIGNATURE_FORMATS, type VerifySignatureFileOptions } from './verify/verify-signature-file.js';
 export {
   checkRollback,

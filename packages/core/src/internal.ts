@@ -11,5 +11,5 @@ export { hashModelFiles, compareModel, compareContents, ignoredBy } from './node
 export { PICKLE_LIMITS, PICKLE_OPCODES, pythonInt, runPickleStream, type PickleStream, type PickleRun } from './scan/pickle/unpickler.js';
 export { readZip, memberSource, ZIP_LIMITS, type ZipArchive, type ZipEntry } from './scan/zip.js';
 export { crc32, inflateRaw, InflateError } from './scan/inflate.js';
-export { parseStrictJson, JsonError, JsonNumber, JSON_LIMITS, type JsonValue } from './scan/json.js';
+export { parseStrictJson, toPlainJson, JsonError, JsonNumber, JSON_LIMITS, type JsonValue } from './format/json.js';
 export { runHashJob, type HashJob } from './node/hash/pool.js';

@@ -15,6 +15,8 @@ import {
   encodeManifest,
   LIMITS,
   MANIFEST_PAYLOAD_TYPE,
+  MsSignError,
+  readManifestListing,
   toHex,
   type CborValue,
   type Manifest,
@@ -49,6 +51,9 @@ function body(): Map<string, CborValue> {
 function file(b: Map<string, CborValue>, index: number): Map<string, CborValue> {
   return (b.get('files') as Map<string, CborValue>[])[index]!;
 }
+
+/** readManifestListing, then every file listed. */
+const listAll = (bytes: Uint8Array) => [...readManifestListing(bytes).files()];
 
 const decodeCode = (b: Map<string, CborValue>) => thrownCode(() => decodeManifest(encodeCanonical(b)));
 
@@ -165,6 +170,32 @@ describe('decodeManifest', () => {
     ['"subject" as text', (b) => b.set('subject', 'acme/lenet'), 'MALFORMED_SIGNATURE_FILE'],
   ];
   breakingCases(cases, body, decodeCode);
+
+  // inspect's bounded-memory reader: every case above gets the same code from it.
+  describe('readManifestListing refuses the same', () => breakingCases(cases, body, (b) => thrownCode(() => listAll(encodeCanonical(b)))));
+
+  test('readManifestListing: the same manifest as decodeManifest, file by file, and the same verdict on non-canonical bytes', () => {
+    const valid = encodeCanonical(body());
+    const { header, fileCount, totalBytes, files } = readManifestListing(valid);
+    const { files: decodedFiles, ...decodedHeader } = decodeManifest(valid);
+    assert.deepEqual({ ...header, files: [...files()] }, { ...decodedHeader, files: decodedFiles });
+    assert.deepEqual([fileCount, totalBytes], [2, 10 + SHARD * 2 + 1]);
+    const nonMinimal = Uint8Array.of(0xb9, 0x00, valid[0]! & 0x1f, ...valid.subarray(1));
+    for (const bytes of [nonMinimal, Uint8Array.of(...valid, 0), valid.subarray(0, valid.length - 1), Uint8Array.of(0xa0)]) {
+      assert.equal(thrownCode(() => listAll(bytes)), thrownCode(() => decodeManifest(bytes)));
+      assert.equal(thrownCode(() => listAll(bytes)), 'MALFORMED_SIGNATURE_FILE');
+    }
+  });
+
+  test('readManifestListing: paths equal ignoring case are found (and named) without a map of every path', () => {
+    const b = body();
+    const files = b.get('files') as Map<string, CborValue>[];
+    const extra = ['0', 'A.ms'].map((path) => new Map<string, CborValue>([['path', path], ['size', 1], ['digest', digest(5)]]));
+    b.set('files', [...extra, ...files]);
+    const bytes = encodeCanonical(b);
+    assert.throws(() => listAll(bytes), (e: unknown) => e instanceof MsSignError && e.code === 'UNSAFE_PATH' && /"A\.ms" and "a\.ms" collide ignoring case/.test(e.message));
+    assert.equal(thrownCode(() => decodeManifest(bytes)), 'UNSAFE_PATH');
+  });
 
   test('bytes that are not deterministic CBOR, or not a map: MALFORMED_SIGNATURE_FILE', () => {
     const valid = encodeCanonical(body());

@@ -1,4 +1,4 @@
-import { checkGlob, compileGlob, hardDenyReason, MsSignError, type FileScanResult } from '@ms-sign/core';
+import { anchorIgnorePattern, compileGlob, hardDenyReason, MsSignError, type FileScanResult } from '@ms-sign/core';
 import { resolveModel } from '@ms-sign/core/internal';
 import { scanModel, type ModelScanReport } from '@ms-sign/core/node';
 import { resolve } from 'node:path';
@@ -22,10 +22,11 @@ export async function scanCommand(model: string, options: ScanOptions, io: CliIo
   const modelPath = resolve(io.cwd, model);
   let report: ModelScanReport;
   try {
+    // The .gitignore-style patterns of sign and verify: `*.tmp` at any depth, `logs/` a directory.
     const ignore = (options.ignore ?? []).map((g) => {
-      const why = checkGlob(g);
-      if (why !== undefined) throw new MsSignError('USAGE', `--ignore ${JSON.stringify(g)}: ${why}`);
-      return compileGlob(g);
+      const converted = anchorIgnorePattern(g);
+      if (typeof converted === 'string') throw new MsSignError('USAGE', `--ignore ${JSON.stringify(g)}: ${converted}`);
+      return compileGlob(converted.anchored);
     });
     const allowGlobals = parseAllowGlobals(options.allowGlobal);
     resolveModel(modelPath);

@@ -68,10 +68,155 @@ export function decodeCanonical(bytes: Uint8Array, bounds: CborBounds = {}): Cbo
   const value = normalize(decoded, 0);
   // Re-encoding catches what the pre-scan and cbor-x let through: duplicate keys (cbor-x keeps
   // the last), unsorted keys, non-minimal integer and length heads, trailing bytes.
-  if (!bytesEqual(encodeCanonical(value), bytes)) {
+  if (reencodedLength(value, bytes, 0) !== bytes.length) {
     throw new CborDecodeError('not deterministic CBOR (RFC 8949 4.2.1): re-encoding differs');
   }
   return value;
+}
+
+/**
+ * Re-encodes `value` canonically and compares it with `bytes` from `offset`, piece by piece:
+ * returns the offset just past it, or -1 at the first difference. Equivalent to comparing
+ * encodeCanonical(value) with the input, without building a second copy of it: a 64 MiB payload
+ * byte string is compared where it lies (the re-encode of a whole signature file once doubled
+ * its memory). Leaves are encoded by encodeCanonical itself; heads here, minimal as it writes
+ * them. Depth is bounded by the pre-scan.
+ */
+function reencodedLength(value: CborValue, bytes: Uint8Array, offset: number): number {
+  if (typeof value === 'number' || typeof value === 'string') return matchAt(bytes, offset, encodeCanonical(value));
+  if (value instanceof Uint8Array) {
+    const at = matchAt(bytes, offset, head(2, value.length));
+    return at >= 0 && at + value.length <= bytes.length && bytesEqual(bytes.subarray(at, at + value.length), value) ? at + value.length : -1;
+  }
+  if (Array.isArray(value)) {
+    let at = matchAt(bytes, offset, head(4, value.length));
+    for (let i = 0; i < value.length && at >= 0; i++) at = reencodedLength(value[i] as CborValue, bytes, at);
+    return at;
+  }
+  const map = value as CborMap;
+  let at = matchAt(bytes, offset, head(5, map.size));
+  let previous: string | undefined;
+  for (const [key, item] of map) {
+    // The canonical encoding orders keys; a map decoded in another order re-encodes differently.
+    if (at < 0 || (previous !== undefined && compareCanonicalKeys(previous, key) >= 0)) return -1;
+    previous = key;
+    at = reencodedLength(key, bytes, at);
+    if (at >= 0) at = reencodedLength(item, bytes, at);
+  }
+  return at;
+}
+
+/** One entry of a map split by splitCanonicalMap: its key, and its value as the bytes it spans. */
+export interface CanonicalMapEntry {
+  readonly key: string;
+  readonly value: Uint8Array;
+}
+
+/**
+ * Decodes a deterministic CBOR map one level deep: its text keys, and each value as the exact
+ * bytes it spans, to decode with decodeCanonical (or canonicalArrayItems). For a value too large
+ * to hold as one tree of objects: a manifest of a million files. The whole is deterministic CBOR
+ * when this returns and each value decodes: the structure is pre-scanned, the map head must be
+ * minimal and the keys strictly in canonical order (so also unique).
+ */
+export function splitCanonicalMap(bytes: Uint8Array, maxEntries: number): CanonicalMapEntry[] {
+  prescan(bytes, { maxLength: Infinity });
+  const top = containerHead(bytes, 0, 5, maxEntries);
+  const entries: CanonicalMapEntry[] = [];
+  let offset = top.next;
+  for (let i = 0; i < top.count; i++) {
+    const keyEnd = itemEnd(bytes, offset);
+    const key = decodeCanonical(bytes.subarray(offset, keyEnd));
+    if (typeof key !== 'string') throw new CborDecodeError('map keys must be text strings');
+    const previous = entries.at(-1)?.key;
+    if (previous !== undefined && compareCanonicalKeys(previous, key) >= 0) {
+      throw new CborDecodeError('not deterministic CBOR (RFC 8949 4.2.1): map keys out of order or repeated');
+    }
+    const valueEnd = itemEnd(bytes, keyEnd);
+    entries.push({ key, value: bytes.subarray(keyEnd, valueEnd) });
+    offset = valueEnd;
+  }
+  return entries;
+}
+
+/**
+ * A deterministic CBOR array read one item at a time: its length (at most `maxLength`, checked
+ * from the head before anything else), and its items as the bytes each spans, found again on each
+ * call of `items`, so nothing holds all of them. Decode each with decodeCanonical.
+ */
+export function canonicalArrayItems(bytes: Uint8Array, maxLength: number): { readonly length: number; items(): Generator<Uint8Array> } {
+  prescan(bytes, { maxLength: Infinity });
+  const top = containerHead(bytes, 0, 4, maxLength);
+  return {
+    length: top.count,
+    *items() {
+      let offset = top.next;
+      for (let i = 0; i < top.count; i++) {
+        const end = itemEnd(bytes, offset);
+        yield bytes.subarray(offset, end);
+        offset = end;
+      }
+    },
+  };
+}
+
+/** Reads the minimal head of an array (4) or map (5) at `offset`: its item count and where they start. */
+function containerHead(bytes: Uint8Array, offset: number, major: 4 | 5, maxCount: number): { count: number; next: number } {
+  const { type, argument, next } = readHead(bytes, offset);
+  if (type !== major) throw new CborDecodeError(`expected ${major === 4 ? 'an array' : 'a map'}`);
+  if (argument > maxCount) throw new CborDecodeError(`${major === 4 ? 'an array' : 'a map'} of ${argument} items: more than ${maxCount}`);
+  if (matchAt(bytes, offset, head(major, argument)) !== next) throw new CborDecodeError('not deterministic CBOR (RFC 8949 4.2.1): a length is not minimal');
+  return { count: argument, next };
+}
+
+/** The major type and argument of the (pre-scanned) head at `offset`, and the offset after it. */
+function readHead(bytes: Uint8Array, offset: number): { type: number; argument: number; next: number } {
+  const initial = bytes[offset]!;
+  const info = initial & 0x1f;
+  if (info < 24) return { type: initial >> 5, argument: info, next: offset + 1 };
+  const size = 1 << (info - 24);
+  let argument = 0;
+  for (let i = 1; i <= size; i++) argument = argument * 256 + bytes[offset + i]!;
+  return { type: initial >> 5, argument, next: offset + 1 + size };
+}
+
+/** The offset just past the (pre-scanned) item at `offset`; iterative, so depth costs no stack. */
+function itemEnd(bytes: Uint8Array, offset: number): number {
+  let left = 1;
+  while (left > 0) {
+    left--;
+    const { type, argument, next } = readHead(bytes, offset);
+    offset = next;
+    if (type === 2 || type === 3) offset += argument;
+    else if (type === 4) left += argument;
+    else if (type === 5) left += 2 * argument;
+  }
+  return offset;
+}
+
+/** The offset past `expected` if `bytes` holds it at `offset`, else -1. */
+function matchAt(bytes: Uint8Array, offset: number, expected: Uint8Array): number {
+  if (offset < 0 || offset + expected.length > bytes.length) return -1;
+  for (let i = 0; i < expected.length; i++) if (bytes[offset + i] !== expected[i]) return -1;
+  return offset + expected.length;
+}
+
+/** The minimal head (RFC 8949 4.2.1) of major type `major` with argument `n` (n < 2^53). */
+function head(major: number, n: number): Uint8Array {
+  const type = major << 5;
+  if (n < 24) return Uint8Array.of(type | n);
+  if (n < 0x100) return Uint8Array.of(type | 24, n);
+  if (n < 0x10000) return Uint8Array.of(type | 25, n >> 8, n & 0xff);
+  const out = new Uint8Array(n < UINT32_LIMIT ? 5 : 9);
+  const view = new DataView(out.buffer);
+  if (n < UINT32_LIMIT) {
+    out[0] = type | 26;
+    view.setUint32(1, n);
+  } else {
+    out[0] = type | 27;
+    view.setBigUint64(1, BigInt(n));
+  }
+  return out;
 }
 
 function toCanonicalTree(value: CborValue): unknown {
@@ -139,8 +284,8 @@ function normalize(value: unknown, depth: number): CborValue {
     if (!value.isWellFormed()) throw new CborDecodeError('text string is not valid UTF-8');
     return value;
   }
-  // A copy: cbor-x may hand out Buffer views of the input.
-  if (value instanceof Uint8Array) return new Uint8Array(value);
+  // A plain Uint8Array view of the input, not a copy: a 64 MiB payload is not held twice.
+  if (value instanceof Uint8Array) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = normalize(value[i], depth + 1);
     return value as CborValue[];

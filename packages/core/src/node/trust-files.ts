@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { MsSignError } from '../errors.js';
 import { LIMITS } from '../limits.js';
-import { findDuplicateJsonKey } from '../policy/json-keys.js';
+import { JsonError, parseStrictJson, toPlainJson } from '../format/json.js';
 import { parseTrustPolicy, type TrustPolicy, type TrustPolicyDocument } from '../policy/policy.js';
 import { emptyRollbackState, mergeRollbackState, type RollbackRecord, type RollbackState } from '../verify/rollback.js';
 import { readBoundedFile, writeFileAtomic } from './files.js';
@@ -133,7 +133,7 @@ export function readTrustPolicyFile(path: string): { document: TrustPolicyDocume
   if (bytes === undefined) {
     throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${path} not found; create one with "ms-sign trust init"`, { path });
   }
-  return parseTrustPolicy(Buffer.from(bytes).toString('utf8'), path);
+  return parseTrustPolicy(bytes, path);
 }
 
 /**
@@ -164,14 +164,12 @@ export function readRollbackState(path: string): RollbackState {
     throw new MsSignError('BAD_STATE_FILE', `state file ${path}: ${why}; fix or remove it (removing it forgets which versions were seen)`, { path });
   };
   let json: unknown;
-  const text = Buffer.from(bytes).toString('utf8');
   try {
-    json = JSON.parse(text);
-  } catch {
-    return fail('not valid JSON');
+    json = toPlainJson(parseStrictJson(bytes));
+  } catch (error) {
+    if (!(error instanceof JsonError)) throw error;
+    return fail(error.duplicate === undefined ? 'not valid JSON' : `${error.duplicate} is given twice`);
   }
-  const duplicate = findDuplicateJsonKey(text);
-  if (duplicate !== undefined) return fail(`${duplicate} is given twice`);
   if (typeof json !== 'object' || json === null || (json as { version?: unknown }).version !== 1) return fail('expected {"version": 1, "models": {...}}');
   const models = (json as { models?: unknown }).models;
   if (typeof models !== 'object' || models === null || Array.isArray(models)) return fail('"models" must be an object');

@@ -1,5 +1,5 @@
 import { sha256 } from '@noble/hashes/sha2.js';
-import { decodeUtf8Strict, fromHex, toHex } from '../bytes.js';
+import { fromHex, toHex } from '../bytes.js';
 import { MsSignError } from '../errors.js';
 import { checkModelPath } from '../format/paths.js';
 import { LIMITS } from '../limits.js';
@@ -61,11 +61,15 @@ const MAX_DEPTH = 16;
 
 /** Reads predicateType before the signature is checked: only to choose which message to check. */
 export function peekPredicateType(payload: Uint8Array): string | undefined {
+  const unreadable = (): never => {
+    throw new MsSignError('MALFORMED_SIGNATURE_FILE', 'unreadable statement');
+  };
   try {
-    const value = asObject(JSON.parse(decodeUtf8Strict(payload) ?? ''))?.predicateType;
+    const value = asObject(parseJsonBytes(payload, MAX_DEPTH, unreadable))?.predicateType;
     return typeof value === 'string' ? value : undefined;
-  } catch {
-    return undefined;
+  } catch (error) {
+    if (error instanceof MsSignError) return undefined;
+    throw error;
   }
 }
 

@@ -5,7 +5,7 @@ import { publicKeyFromBytes, type PublicKey } from '../crypto/keys.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { fromBase64, fromHex, toBase64, toHex } from '../bytes.js';
 import { ecKeyId, ecSpkiCurve, type EcCurveName } from '../crypto/ec-spki.js';
-import { findDuplicateJsonKey } from './json-keys.js';
+import { JsonError, parseStrictJson, toPlainJson } from '../format/json.js';
 import { parseDate, parseDuration } from './time.js';
 import generatedValidator from './trust-policy.validate.js';
 import { SCAN_CODES, type ScanCode } from '../scan/codes.js';
@@ -177,29 +177,30 @@ function schemaErrorMessage(error: SchemaError): string {
 export type PolicyFailure = (field: string, message: string) => never;
 
 /**
- * Parses and checks a trust policy: JSON, then the committed JSON Schema
+ * Parses and checks a trust policy (its text, or the file's bytes: then UTF-8 is decoded strictly):
+ * strict JSON (no key twice, bounded depth), then the committed JSON Schema
  * (trust-policy.schema.json), then what a schema cannot say (valid keys and globs, real dates,
  * no publisher, key or rule twice). See docs/trust-policy.md.
  *
  * @throws MsSignError BAD_TRUST_POLICY naming the file (`path`) and the field (`field`, a JSON
  *   pointer) at fault
  */
-export function parseTrustPolicy(text: string, source: string): { document: TrustPolicyDocument; policy: TrustPolicy } {
+export function parseTrustPolicy(text: string | Uint8Array, source: string): { document: TrustPolicyDocument; policy: TrustPolicy } {
   const fail = (field: string, message: string): never => {
     throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${source}: ${field ? `${field}: ` : ''}${message}`, { path: source });
   };
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = toPlainJson(parseStrictJson(text));
   } catch (error) {
-    // Never echo JSON.parse's message: it quotes the start of the input, and a secret key file
-    // given by mistake as the policy would leak into the output. Say where, not what.
-    const at = /at position (\d+)/.exec((error as Error).message);
-    return fail('', `not valid JSON${at ? ` (at character ${at[1]})` : ''}`);
-  }
-  const duplicate = findDuplicateJsonKey(text);
-  if (duplicate !== undefined) {
-    throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${source}: ${duplicate}: this key is given twice in its object; keep one`, { path: source, field: duplicate });
+    if (!(error instanceof JsonError)) throw error;
+    const duplicate = error.duplicate;
+    if (duplicate !== undefined) {
+      throw new MsSignError('BAD_TRUST_POLICY', `trust policy ${source}: ${duplicate}: this key is given twice in its object; keep one`, { path: source, field: duplicate });
+    }
+    // Never echo the parser's message: it may quote the input, and a secret key file given by
+    // mistake as the policy would leak into the output. Say where, not what.
+    return fail('', `not valid JSON (at character ${error.offset})`);
   }
   return checkTrustPolicy(json, source);
 }

@@ -7,7 +7,7 @@
 import type { ByteSource, FindingInput, FormatInfo, FormatScanner, ScanContext } from './types.js';
 import { ScanAbort } from './types.js';
 import { readU32, readU64 } from './source.js';
-import { JsonError, parseStrictJson, type JsonValue } from './json.js';
+import { JsonError, parseStrictJson, type JsonValue } from '../format/json.js';
 
 export const GGUF_LIMITS = {
   stringBytes: 64 * 1024 * 1024,

@@ -6,7 +6,7 @@
  * inside nested models and wrappers), without recursion.
  */
 import { RefinedFormat, type ByteSource, type FindingInput, type FormatInfo, type FormatScanner, type ScanContext } from './types.js';
-import { JsonError, parseStrictJson, type JsonValue } from './json.js';
+import { JsonError, parseStrictJson, type JsonValue } from '../format/json.js';
 import { findCaseInsensitive, memberSource, type ZipArchive } from './zip.js';
 
 export const KERAS_LIMITS = {

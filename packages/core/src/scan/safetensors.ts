@@ -7,7 +7,7 @@
  * reference forbids them so a file cannot double as another format).
  */
 import type { ByteSource, FindingInput, FormatInfo, FormatScanner, ScanContext } from './types.js';
-import { JsonError, JsonNumber, parseStrictJson, type JsonValue } from './json.js';
+import { JsonError, JsonNumber, parseStrictJson, type JsonValue } from '../format/json.js';
 import { resolveModelReference } from './reference.js';
 import { readU64 } from './source.js';
 

@@ -2,7 +2,7 @@ import { toHex } from '../bytes.js';
 import type { Signer } from '../crypto/signer.js';
 import { MsSignError, type Problem } from '../errors.js';
 import { decodeEnvelope } from '../format/envelope.js';
-import { decodeManifest } from '../format/manifest.js';
+import { decodeManifest, readManifestListing, type ManifestListing } from '../format/manifest.js';
 import { appendSignature } from '../format/signature-file.js';
 import type { TrustPolicy } from '../policy/policy.js';
 import type { FormatVerifyOptions, SignatureDescription, SignatureFormat, SignatureVerification } from './format.js';
@@ -57,3 +57,26 @@ export const NATIVE_FORMAT: SignatureFormat = {
     return appendSignature(decodeEnvelope(bytes, source), signer);
   },
 };
+
+/** A native signature file as `inspect` lists it: unverified, its file list read on demand. */
+export interface NativeListing {
+  readonly format: typeof ID;
+  readonly payloadType: string;
+  readonly listing: ManifestListing;
+  /** The key ids the file claims signed it: a claim, never checked here. */
+  readonly signers: { readonly keyId: string }[];
+}
+
+/**
+ * NATIVE_FORMAT.describe in memory bounded by one file entry (readManifestListing): what an
+ * unverified signature file of a million entries claims can be listed without a million objects.
+ */
+export function describeNativeListing(bytes: Uint8Array, source?: string): NativeListing {
+  const envelope = decodeEnvelope(bytes, source);
+  return {
+    format: ID,
+    payloadType: envelope.payloadType,
+    listing: readManifestListing(envelope.payload, source),
+    signers: envelope.signatures.map((s) => ({ keyId: toHex(s.keyId) })),
+  };
+}

@@ -18,8 +18,10 @@ export type SignatureCheck =
  * `hash` is the SHA-512 Ed25519 verification uses (pure by default).
  */
 export function checkSignatures(envelope: Envelope, policy: TrustPolicy, hash: Sha512 = pureSha512): SignatureCheck[] {
-  // Built once: each verification hashes all of it (the whole manifest, possibly many MB).
-  const message = signingMessage(envelope.payloadType, envelope.payload);
+  // Built once, and only when a policy key is named: each verification hashes all of it (the
+  // whole manifest, possibly many MB), and a file naming no trusted key never needs a copy of it.
+  let built: Uint8Array | undefined;
+  const message = () => (built ??= signingMessage(envelope.payloadType, envelope.payload));
   // At most one Ed25519 verification per key id, so that many copies of a bogus signature naming
   // a trusted key cost one hash of the payload, not one each. Ed25519 signing is deterministic: a
   // key has one signature over a payload, so a copy with other bytes is not the key holder's.
@@ -36,11 +38,11 @@ export function checkSignatures(envelope: Envelope, policy: TrustPolicy, hash: S
   });
 }
 
-function checkOne(keyId: string, signature: Uint8Array, message: Uint8Array, policy: TrustPolicy, hash: Sha512): SignatureCheck {
+function checkOne(keyId: string, signature: Uint8Array, message: () => Uint8Array, policy: TrustPolicy, hash: Sha512): SignatureCheck {
   for (const publisher of policy.publishers) {
     for (const key of publisher.keys) {
       if (key.publicKey.keyId !== keyId) continue;
-      return verifyEd25519(signature, message, key.publicKey.bytes, hash) ? { keyId, status: 'verified', publisher, key } : { keyId, status: 'bad-signature' };
+      return verifyEd25519(signature, message(), key.publicKey.bytes, hash) ? { keyId, status: 'verified', publisher, key } : { keyId, status: 'bad-signature' };
     }
   }
   return { keyId, status: 'untrusted' };

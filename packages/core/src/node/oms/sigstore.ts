@@ -1,7 +1,6 @@
 import type { TrustMaterial } from '@sigstore/verify';
-import { decodeUtf8Strict } from '../../bytes.js';
 import { MsSignError } from '../../errors.js';
-import { asObject, parseStrictJson, StrictJsonError } from '../../oms/json.js';
+import { asObject, parseJsonBytes } from '../../oms/json.js';
 import { sigstoreBundle, sigstoreSpecs, sigstoreVerify } from './sigstore-libraries.js';
 
 /**
@@ -33,13 +32,7 @@ export function parseSigstoreTrustedRoot(bytes: Uint8Array, source: string): Sig
   const fail = (message: string, cause?: unknown): never => {
     throw new MsSignError('BAD_TRUST_POLICY', `Sigstore trusted root ${source}: ${message}`, { path: source, cause });
   };
-  let json: unknown;
-  try {
-    json = parseStrictJson(decodeUtf8Strict(bytes) ?? fail('not valid UTF-8'), 32);
-  } catch (error) {
-    if (error instanceof StrictJsonError) fail(error.message);
-    throw error;
-  }
+  const json = parseJsonBytes(bytes, 32, fail);
   let root = asObject(json) ?? fail('expected a JSON object');
   if (root.mediaType === CLIENT_TRUST_CONFIG_MEDIA_TYPE) root = asObject(root.trustedRoot) ?? fail('the client trust config has no trustedRoot');
   if (root.mediaType !== TRUSTED_ROOT_MEDIA_TYPE) fail(`media type ${JSON.stringify(root.mediaType)} is not ${TRUSTED_ROOT_MEDIA_TYPE}`);

@@ -1,9 +1,13 @@
 /**
- * A strict, bounded JSON parser for headers and configs inside model files (safetensors headers,
- * Keras configs). Unlike JSON.parse it decodes UTF-8 fatally, refuses duplicate keys (readers
- * disagree on which copy wins), limits depth, string and item counts, keeps numbers as their
- * text (offsets and shapes are converted with BigInt by the caller), and builds Maps, so no key
- * can touch a prototype. Iterative: nesting depth costs heap, not call stack.
+ * ms-sign's one strict JSON reader, for everything it reads as JSON: headers and configs inside
+ * model files (safetensors, Keras, GGUF metadata), OMS bundles and in-toto statements, trust
+ * policies and state files. Unlike JSON.parse it decodes UTF-8 fatally, refuses duplicate keys
+ * (JSON.parse keeps the last, so `{"revoked": [K], "revoked": []}` or two `"hint"`s would mean one
+ * thing here and possibly another to a different reader; the error names the key by its JSON
+ * pointer), limits depth and item counts, keeps numbers as their text (offsets and shapes are
+ * converted with BigInt by the caller), and builds Maps, so no key can touch a prototype.
+ * Iterative: nesting depth costs heap, not call stack. Byte sizes are bounded by the callers'
+ * bounded reads. `toPlainJson` gives what JSON.parse would have given for an accepted text.
  */
 
 export const JSON_LIMITS = {
@@ -29,6 +33,8 @@ export class JsonError extends Error {
     message: string,
     readonly offset: number,
     readonly limit = false,
+    /** For a duplicate key: the JSON pointer (RFC 6901) of the second occurrence. */
+    readonly duplicate?: string,
   ) {
     super(message);
   }
@@ -42,13 +48,19 @@ export interface JsonOptions {
   readonly trailingSpaces?: boolean;
 }
 
-/** Parses `bytes` as one strict JSON document. Throws JsonError with the byte offset. */
-export function parseStrictJson(bytes: Uint8Array, options: JsonOptions = {}): JsonValue {
+/**
+ * Parses `input` (UTF-8 bytes, or text already decoded) as one strict JSON document. Throws
+ * JsonError with the offset (in UTF-16 code units of the decoded text).
+ */
+export function parseStrictJson(input: Uint8Array | string, options: JsonOptions = {}): JsonValue {
   let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    throw new JsonError('not valid UTF-8', 0);
+  if (typeof input === 'string') text = input;
+  else {
+    try {
+      text = utf8.decode(input);
+    } catch {
+      throw new JsonError('not valid UTF-8', 0);
+    }
   }
   const maxDepth = options.depth ?? JSON_LIMITS.depth;
   let i = 0;
@@ -145,7 +157,7 @@ export function parseStrictJson(bytes: Uint8Array, options: JsonOptions = {}): J
         }
         if (text[i] !== '"') fail('expected a key');
         const key = string();
-        if (top.value.has(key)) fail(`duplicate key ${JSON.stringify(key.slice(0, 64))}`);
+        if (top.value.has(key)) throw new JsonError(`duplicate key ${JSON.stringify(key.slice(0, 64))}`, i, false, pointerTo(stack, key));
         ws();
         if (text[i] !== ':') fail('expected :');
         i++;
@@ -199,6 +211,41 @@ export function parseStrictJson(bytes: Uint8Array, options: JsonOptions = {}): J
   else ws();
   if (i !== text.length) fail('data after the JSON value');
   return result!;
+}
+
+/** The JSON pointer of `key` in the innermost open object: each open array at its current index. */
+function pointerTo(stack: readonly ({ kind: 'array'; value: JsonValue[] } | { kind: 'object'; key: string | undefined })[], key: string): string {
+  const segments = stack.slice(0, -1).map((frame) => (frame.kind === 'array' ? String(frame.value.length) : frame.key ?? ''));
+  return [...segments, key].map((s) => `/${s.replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+}
+
+/**
+ * What JSON.parse gives for the same text: plain objects (keys as own data properties, so
+ * "__proto__" stays a key) and numbers. Recursion is bounded by the depth limit of the parse.
+ */
+export function toPlainJson(value: JsonValue): unknown {
+  if (value instanceof JsonNumber) return Number(value.text);
+  if (Array.isArray(value)) return value.map(toPlainJson);
+  if (value instanceof Map) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of value) Object.defineProperty(out, key, { value: toPlainJson(item), enumerable: true, writable: true, configurable: true });
+    return out;
+  }
+  return value;
+}
+
+/**
+ * The JSON pointer (RFC 6901) of the first key that appears twice in one object of `text`, or
+ * undefined (also when `text` is not JSON at all: parsing reports that).
+ */
+export function findDuplicateJsonKey(text: string): string | undefined {
+  try {
+    parseStrictJson(text, { depth: Infinity });
+    return undefined;
+  } catch (error) {
+    if (error instanceof JsonError) return error.duplicate;
+    throw error;
+  }
 }
 
 /** The value as a Map when it is an object. */
