@@ -199,3 +199,15 @@ test('ms-sign scan walks a directory as sign does: a symlink inside is refused, 
   assert.equal(r.code, 1);
   assert.deepEqual(errorCodes(r), ['UNSAFE_FILE_TYPE']);
 });
+
+test('ms-sign scan leaves .git/ out of a directory as sign does, and --no-ignore-git scans it', async (t) => {
+  const dir = tempDir(t);
+  copyFixture('parallel.ms', dir);
+  writeFile(join(dir, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+  const scanned = async (...extra: string[]) => {
+    const r = await runCli(['scan', '.', '--mode', 'clean', '--json', ...extra], { cwd: dir });
+    return { code: r.code, paths: (JSON.parse(r.stdout) as { files: { path: string }[] }).files.map((f) => f.path) };
+  };
+  assert.deepEqual(await scanned(), { code: 0, paths: ['parallel.ms'] });
+  assert.deepEqual(await scanned('--no-ignore-git'), { code: 1, paths: ['.git/HEAD', 'parallel.ms'] });
+});

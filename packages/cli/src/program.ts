@@ -135,6 +135,7 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
     .argument('<model>', 'model file or directory')
     .addOption(new Option('--mode <mode>', 'no-unsafe: fail on unsafe or malformed files; clean: also on files of unknown format').choices(['no-unsafe', 'clean']).default('no-unsafe'))
     .option('--ignore <pattern>', 'leave out files of a directory, .gitignore style as for sign (*.tmp at any depth, logs/ a directory, /x anchored; repeatable)', collect, [])
+    .option('--no-ignore-git', 'scan .git/ directories too (left out by default, as sign leaves them out)')
     .option('--allow-global <module:qualname>', 'also allow this pickle global (repeatable)', collect, [])
     .option('--json', 'print one JSON object on stdout')
     .option('-q, --quiet', 'print nothing on success')

@@ -1,4 +1,4 @@
-import { anchorIgnorePattern, compileGlob, hardDenyReason, MsSignError, type FileScanResult } from '@ms-sign/core';
+import { anchorIgnorePattern, compileGlob, DEFAULT_IGNORE, hardDenyReason, MsSignError, type FileScanResult } from '@ms-sign/core';
 import { resolveModel } from '@ms-sign/core/internal';
 import { scanModel, type ModelScanReport } from '@ms-sign/core/node';
 import { resolve } from 'node:path';
@@ -12,6 +12,8 @@ export interface ScanOptions {
   readonly mode?: 'no-unsafe' | 'clean';
   readonly ignore?: readonly string[];
   readonly allowGlobal?: readonly string[];
+  /** false with --no-ignore-git. */
+  readonly ignoreGit?: boolean;
 }
 
 /**
@@ -23,13 +25,19 @@ export async function scanCommand(model: string, options: ScanOptions, io: CliIo
   let report: ModelScanReport;
   try {
     // The .gitignore-style patterns of sign and verify: `*.tmp` at any depth, `logs/` a directory.
-    const ignore = (options.ignore ?? []).map((g) => {
+    const patterns = (options.ignore ?? []).map((g) => {
       const converted = anchorIgnorePattern(g);
       if (typeof converted === 'string') throw new MsSignError('USAGE', `--ignore ${JSON.stringify(g)}: ${converted}`);
-      return compileGlob(converted.anchored);
+      return converted.anchored;
     });
     const allowGlobals = parseAllowGlobals(options.allowGlobal);
-    resolveModel(modelPath);
+    const resolved = resolveModel(modelPath);
+    // Scan looks at exactly what sign would sign: sign leaves .git/ out of a directory by default.
+    if (resolved.kind === 'directory' && options.ignoreGit !== false) {
+      const git = anchorIgnorePattern(DEFAULT_IGNORE);
+      if (typeof git !== 'string') patterns.push(git.anchored);
+    }
+    const ignore = patterns.map((p) => compileGlob(p));
     report = scanModel(modelPath, {
       mode: options.mode ?? 'no-unsafe',
       ...(ignore.length > 0 ? { ignore } : {}),
