@@ -3,6 +3,7 @@
  * pickle (0x80, then a protocol byte 0..5) about once in 11,000 files. Such a file must not make
  * sign refuse a model: only a name that promises a pickle (.pkl, .pt, ...) makes a broken parse
  * `malformed`. Found by the benchmark: 20,000 random 4 KiB .bin files could not be signed.
+ * Likewise for random bytes whose first fields look like an ONNX model's (ir_version, graph).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -41,5 +42,30 @@ describe('binary data that starts like a pickle', () => {
       assert.equal(scan.code, 1, scan.stdout);
       assert.equal(scan.json<{ files: { verdict: string }[] }>().files[0]!.verdict, 'malformed');
     }
+  });
+});
+
+/** Bytes whose first protobuf fields look like ONNX (ir_version 78, a graph field), then break (wire type 7). */
+function onnxLookalike(): Buffer {
+  return Buffer.concat([Buffer.from([0x08, 0x4e, 0x3a, 0x02, 0x61, 0x62, 0x07]), randomBytes(4089)]);
+}
+
+describe('binary data that starts like an ONNX model', () => {
+  test('a .bin file is unknown (the model signs); named .onnx it is a broken ONNX model: malformed', async (t) => {
+    const dir = tempDir(t);
+    const model = join(dir, 'model');
+    mkdirSync(model);
+    const bytes = onnxLookalike();
+    writeFileSync(join(model, 'weights.bin'), bytes);
+    writeFileSync(join(dir, 'model.onnx'), bytes);
+    const scan = await runCli(['scan', 'model', '--json'], { cwd: dir });
+    assert.equal(scan.code, 0, scan.stdout);
+    assert.deepEqual(scan.json<{ files: { format: string; verdict: string }[] }>().files.map((f) => [f.format, f.verdict]), [['unknown', 'unknown']]);
+    const key = await makeKey(dir);
+    const signed = await runCli(['sign', 'model', '-k', key.secret, '-o', 'model.sig'], { cwd: dir });
+    assert.equal(signed.code, 0, signed.stderr);
+    const named = await runCli(['scan', 'model.onnx', '--json'], { cwd: dir });
+    assert.equal(named.code, 1, named.stdout);
+    assert.deepEqual(named.json<{ files: { format: string; verdict: string }[] }>().files.map((f) => [f.format, f.verdict]), [['onnx', 'malformed']]);
   });
 });

@@ -12,3 +12,4 @@ export { PICKLE_LIMITS, PICKLE_OPCODES, pythonInt, runPickleStream, type PickleS
 export { readZip, memberSource, ZIP_LIMITS, type ZipArchive, type ZipEntry } from './scan/zip.js';
 export { crc32, inflateRaw, InflateError } from './scan/inflate.js';
 export { parseStrictJson, toPlainJson, JsonError, JsonNumber, JSON_LIMITS, type JsonValue } from './format/json.js';
+export { runHashJob, type HashJob } from './node/hash/pool.js';

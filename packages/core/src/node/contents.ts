@@ -1,7 +1,10 @@
 import { bytesEqual, toHex } from '../bytes.js';
 import { MsSignError, problem, type ErrorCode, type Problem } from '../errors.js';
 import type { HashAlgorithm, Manifest, ManifestFile } from '../format/manifest.js';
+import type { ScanCode } from '../scan/codes.js';
+import type { FileScanResult } from '../scan/types.js';
 import { runHashJob } from './hash/pool.js';
+import { CHUNK_BYTES } from './hash/tuning.js';
 import { sameIdentity, UNOBSERVED_IDENTITY, type CopySink, type FileIdentity, type HashFile, type HashTaskResult, type MemorySink } from './hash/task.js';
 import type { ExpectedContents } from '../verify/statement.js';
 import { compileGlob, escapeGlob, type Glob } from '../format/glob.js';
@@ -72,6 +75,11 @@ export interface CompareOptions extends HashingOptions {
   readonly failFast?: boolean;
   /** Also deliver the bytes read: into a copy or shared memory (verify-before-load). */
   readonly sinkFor?: (file: ManifestFile) => CopySink | MemorySink | undefined;
+  /**
+   * Verify's scan stage: small files (scannedWhileHashed) are scanned by the hashing threads on the
+   * bytes of their one read, once their digest matched; results in CompareResult.scans.
+   */
+  readonly scanWhileHashing?: { readonly allowGlobals: ReadonlySet<string>; readonly waive: ReadonlySet<ScanCode> } | undefined;
 }
 
 export interface CompareResult {
@@ -81,6 +89,17 @@ export interface CompareResult {
    * larger than IDENTITY_MIN_BYTES: the scan checks it read the same version.
    */
   readonly identities?: ReadonlyMap<string, FileIdentity>;
+  /** Scan results of the files scanned while hashed (CompareOptions.scanWhileHashing), by signed path. */
+  readonly scans?: ReadonlyMap<string, FileScanResult>;
+}
+
+/**
+ * Files the hashing threads scan on the bytes of their single read (scanWhileHashing): one
+ * shard, and small enough for hashing's one-read path (hash/task.ts). Copy sinks (verified
+ * copies) take another path and are scanned from the copy instead.
+ */
+export function scannedWhileHashed(file: ManifestFile): boolean {
+  return file.digests.length === 1 && file.size < CHUNK_BYTES;
 }
 
 /** Files at least this large have their hashed identity reported (smaller ones are not fstat'ed). */
@@ -200,17 +219,28 @@ export async function compareModel(manifest: Manifest, walk: ModelWalk, options:
   };
   const found: { problem: Problem; pair: number; shard: number }[] = [];
   const observed = new Map<string, FileIdentity>();
-  await runHashJob({ files, algorithm: manifest.hashAlgorithm, shardSize: manifest.shardSize, sizesSigned: true }, {
+  const scans = new Map<string, FileScanResult>();
+  const scan = options.scanWhileHashing && {
+    paths: pairs.map(([, f]) => f.path),
+    digests: pairs.map(([expected]) => (scannedWhileHashed(expected) ? expected.digests[0]! : undefined)),
+    allowGlobals: options.scanWhileHashing.allowGlobals,
+    waive: options.scanWhileHashing.waive,
+  };
+  await runHashJob({ files, algorithm: manifest.hashAlgorithm, shardSize: manifest.shardSize, sizesSigned: true, ...(scan === undefined ? {} : { scan }) }, {
     ...options,
     onResult: (pair, shard, result) => {
       const p = check(pair, shard, result);
       if (p) found.push({ problem: p, pair, shard });
-      else if (result.ok && pairs[pair]![0].size >= IDENTITY_MIN_BYTES && result.identity !== UNOBSERVED_IDENTITY) observed.set(pairs[pair]![0].path, result.identity);
+      else if (result.ok) {
+        const path = pairs[pair]![0].path;
+        if (result.scan !== undefined) scans.set(path, result.scan);
+        if (pairs[pair]![0].size >= IDENTITY_MIN_BYTES && result.identity !== UNOBSERVED_IDENTITY) observed.set(path, result.identity);
+      }
       return options.failFast === true && p !== undefined;
     },
   });
   // Results arrive in completion order; report in manifest order (pairs follow it), shard by shard.
   found.sort((a, b) => a.pair - b.pair || a.shard - b.shard);
   for (const f of found) problems.push(f.problem);
-  return { problems: options.failFast ? problems.slice(0, 1) : problems, identities: observed };
+  return { problems: options.failFast ? problems.slice(0, 1) : problems, identities: observed, scans };
 }

@@ -1,16 +1,18 @@
 import type { ManifestFile } from '../format/manifest.js';
 import { MsSignError } from '../errors.js';
 import type { ExpectedContents } from '../verify/statement.js';
-import { IDENTITY_MIN_BYTES } from './contents.js';
+import { IDENTITY_MIN_BYTES, scannedWhileHashed } from './contents.js';
 import type { CopySink, FileIdentity, MemorySink } from './hash/task.js';
 import type { VerifiedFileForScan } from './scan.js';
+import type { FileScanResult } from '../scan/types.js';
 import type { ModelWalk } from './walk.js';
 import { omsManifest } from './oms/contents.js';
 
 /**
- * Small files are kept in memory while they are hashed, up to this much in all; the rest are
- * scanned from the file with their hashed identity checked. 32 MiB keeps verify of 20,000 small
- * files under the 200 MiB peak-RSS bound (256 MiB gave 228 MiB in the benchmark).
+ * Files too big to be scanned while hashed but under IDENTITY_MIN_BYTES are kept in memory while
+ * they are hashed, up to this much in all; the rest are scanned from the file with their hashed
+ * identity or digest checked. (The smallest files, most of a directory of 20,000, take no memory
+ * here: the hashing threads scan them on their read, see scannedWhileHashed.)
  */
 const CAPTURE_TOTAL_BYTES = 32 * 1024 * 1024;
 /** Memory for captured files is taken in blocks of this size (one SharedArrayBuffer each). */
@@ -18,9 +20,10 @@ const BLOCK_BYTES = 8 * 1024 * 1024;
 
 /**
  * Keeps what verify's hashing reads for the scan that follows, so that the scan judges exactly
- * the verified bytes: small files go into shared memory while they are hashed (one read serves
- * both), the caller's own sinks (verify-before-load buffers, verified copies) are remembered, and
- * the rest is scanned later from the file with its hashed identity checked (node/scan.ts).
+ * the verified bytes: the smallest files are scanned by the hashing threads themselves, files up
+ * to IDENTITY_MIN_BYTES go into shared memory while they are hashed (one read serves both), the
+ * caller's own sinks (verify-before-load buffers, verified copies) are remembered, and the rest is
+ * scanned later from the file with its hashed identity checked (node/scan.ts).
  */
 export class ScanCapture {
   private readonly sinks = new Map<string, CopySink | MemorySink>();
@@ -38,7 +41,7 @@ export class ScanCapture {
       this.sinks.set(file.path, own);
       return own;
     }
-    if (!this.scanning || file.size >= IDENTITY_MIN_BYTES || this.captured + file.size > CAPTURE_TOTAL_BYTES) return undefined;
+    if (!this.scanning || scannedWhileHashed(file) || file.size >= IDENTITY_MIN_BYTES || this.captured + file.size > CAPTURE_TOTAL_BYTES) return undefined;
     if (this.block === undefined || this.block.used + file.size > this.block.buffer.byteLength) this.block = { buffer: new SharedArrayBuffer(BLOCK_BYTES), used: 0 };
     const sink: MemorySink = { kind: 'memory', buffer: this.block.buffer, offset: this.block.used };
     this.block.used += file.size;
@@ -48,7 +51,7 @@ export class ScanCapture {
   }
 
   /** Where the scan reads each verified file, paired with the walk as the comparison paired them. */
-  targets(expected: ExpectedContents, walk: ModelWalk, identities: ReadonlyMap<string, FileIdentity> | undefined): VerifiedFileForScan[] {
+  targets(expected: ExpectedContents, walk: ModelWalk, identities: ReadonlyMap<string, FileIdentity> | undefined, scanned?: ReadonlyMap<string, FileScanResult>): VerifiedFileForScan[] {
     const manifest = expected.kind === 'manifest' ? expected.manifest : omsManifest(expected.statement, walk);
     const onDisk = new Map(walk.files.map((f) => [f.path, f]));
     return manifest.files.map((file) => {
@@ -56,6 +59,8 @@ export class ScanCapture {
       const walked = manifest.kind === 'file' ? walk.files[0] : onDisk.get(file.path);
       if (walked === undefined) throw new MsSignError('INTERNAL', `${file.path} was verified but not walked`);
       const path = walked.path;
+      const result = scanned?.get(file.path);
+      if (result !== undefined) return { path, size: file.size, result };
       const sink = this.sinks.get(file.path);
       if (sink?.kind === 'memory') return { path, size: file.size, bytes: new Uint8Array(sink.buffer, sink.offset, file.size) };
       if (sink?.kind === 'copy') return { path, size: file.size, absolutePath: sink.path };

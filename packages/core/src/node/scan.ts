@@ -74,6 +74,8 @@ export interface VerifiedFileForScan {
   readonly path: string;
   /** Signed size. */
   readonly size: number;
+  /** The scan the hashing thread already made on the verified bytes of its read, if it did. */
+  readonly result?: FileScanResult;
   /** The bytes verify read into memory (verify-before-load), if it did: scanned as they are. */
   readonly bytes?: Uint8Array;
   /** Otherwise a file to read: the model's file, or a private verified copy. */
@@ -89,7 +91,8 @@ const REHASH_BYTES = 1024 * 1024;
 
 /**
  * Scans files whose contents verification has just matched, on bytes proven to be the verified
- * ones: bytes already in memory are scanned as they are; a small file is read in one read and its
+ * ones: a file the hashing thread scanned on its read keeps that result; bytes already in memory
+ * are scanned as they are; a small file is read in one read and its
  * digest compared with the signed one; a large one is scanned through one descriptor whose fstat
  * identity (device, inode, size, mtime, ctime) must equal the one the hashing saw, before and
  * after the scan. Anything else is FILE_CHANGED: the scan never judges bytes verify did not.
@@ -99,6 +102,7 @@ export function scanVerifiedFiles(files: readonly VerifiedFileForScan[], options
   const modelFileSizes = new Map(files.map((f) => [f.path, f.size]));
   const scanOptions: ScanFileOptions = { ...options, modelFiles, modelFileSizes };
   return files.map((file) => {
+    if (file.result !== undefined) return file.result;
     if (file.bytes !== undefined) return scanFile(new BufferSource(file.bytes), file.path, scanOptions);
     if (file.absolutePath === undefined) throw new MsSignError('INTERNAL', `no verified bytes to scan for ${file.path}`);
     return scanOneVerified(file, file.absolutePath, scanOptions);

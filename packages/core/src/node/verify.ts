@@ -181,15 +181,17 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   if (options.failFast && report.errors.length > 0) return finish([]);
 
   // Stage 3, contents: the files on disk against what the signature says they must be. With a
-  // scan to run, the bytes read for hashing are kept for it (small files in memory).
+  // scan to run, the hashing threads scan the smallest files on the bytes they read, once their
+  // digest matched, and the bytes of other small files are kept for the scan stage.
   const capture = new ScanCapture(scan.mode !== 'off', options.sinkFor);
   let scanTargets: VerifiedFileForScan[] | undefined;
   try {
     const realSig = realSignaturePath(signaturePath);
     const walk = walkModel(modelPath, { ...walkFilter(expected, options.ignore), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
-    const compared = await compareContents(expected, walk, { ...options, sinkFor: (file) => capture.sinkFor(file) });
+    const scanWhileHashing = scan.mode === 'off' ? undefined : { allowGlobals: scan.allowGlobals, waive: scan.waive };
+    const compared = await compareContents(expected, walk, { ...options, scanWhileHashing, sinkFor: (file) => capture.sinkFor(file) });
     appendProblems(report.errors, compared.problems);
-    if (report.errors.length === 0 && scan.mode !== 'off') scanTargets = capture.targets(expected, walk, compared.identities);
+    if (report.errors.length === 0 && scan.mode !== 'off') scanTargets = capture.targets(expected, walk, compared.identities, compared.scans);
   } catch (error) {
     if (!(error instanceof MsSignError) || error.code === 'INTERNAL') throw error;
     report.errors.push(toProblem(error));

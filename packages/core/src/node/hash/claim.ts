@@ -1,3 +1,5 @@
+import type { FileScanResult } from '../../scan/types.js';
+import type { ScanInspector } from './inspect.js';
 import { planFiles, storeResult, taskLength, taskOffset, unitCount, type JobPlan, type ResultTable } from './job.js';
 import { hashRange, type HashFile, type HashTaskResult } from './task.js';
 
@@ -39,32 +41,48 @@ export function claimUnit(data: WorkerData): number | undefined {
 }
 
 export type UnitFailures = (readonly [task: number, message: string])[];
+/** Scan results of a unit's tasks: one per small file whose scan the job asked for and whose digest matched. */
+export type UnitScans = (readonly [task: number, result: FileScanResult])[];
 
 /**
  * Hashes the tasks of one unit. In a worker, results go into the result table and the failure
- * messages are returned; on the main thread `onTask` takes each result as soon as it exists, so
- * that a stop takes effect at once and nothing goes through shared memory.
+ * messages and scan results are returned; on the main thread `onTask` takes each result as soon
+ * as it exists, so that a stop takes effect at once and nothing goes through shared memory.
  */
-export function hashUnit(data: WorkerData, fileAt: (file: number) => HashFile, unit: number, scratch: Buffer, onTask?: (task: number, result: HashTaskResult) => void): UnitFailures {
+export function hashUnit(
+  data: WorkerData,
+  fileAt: (file: number) => HashFile,
+  unit: number,
+  scratch: Buffer,
+  onTask?: (task: number, result: HashTaskResult) => void,
+  inspector?: ScanInspector,
+): { failures: UnitFailures; scans: UnitScans } {
   const { plan, table, control } = data;
   const failures: UnitFailures = [];
+  const scans: UnitScans = [];
   const stopped = () => stopRequested(control);
   for (let i = plan.unitStart[unit]!; i < plan.unitStart[unit + 1]! && !stopped(); i++) {
     const task = plan.order[i]!;
-    const result = hashRange(fileAt(plan.taskFile[task]!), taskOffset(plan, task), taskLength(plan, task), plan.algorithm, scratch, stopped, plan.sizesSigned);
+    const file = plan.taskFile[task]!;
+    const inspect = inspector && ((bytes: Uint8Array, digest: Uint8Array) => inspector(file, bytes, digest));
+    const result = hashRange(fileAt(file), taskOffset(plan, task), taskLength(plan, task), plan.algorithm, scratch, stopped, plan.sizesSigned, inspect);
     if (result === undefined) break;
     Atomics.add(control, HASHED, 1);
     if (onTask) onTask(task, result);
     else {
       const message = storeResult(table, task, result);
       if (message !== undefined) failures.push([task, message]);
+      if (result.ok && result.scan !== undefined) scans.push([task, result.scan]);
     }
   }
-  return failures;
+  return { failures, scans };
 }
 
 /** A worker's whole life: claim and hash units until none is left. */
-export function claimUnits(data: WorkerData, scratch: Buffer, onUnit: (unit: number, failures: UnitFailures) => void): void {
+export function claimUnits(data: WorkerData, scratch: Buffer, inspector: ScanInspector | undefined, onUnit: (unit: number, failures: UnitFailures, scans: UnitScans) => void): void {
   const fileAt = planFiles(data.plan);
-  for (let unit = claimUnit(data); unit !== undefined; unit = claimUnit(data)) onUnit(unit, hashUnit(data, fileAt, unit, scratch));
+  for (let unit = claimUnit(data); unit !== undefined; unit = claimUnit(data)) {
+    const { failures, scans } = hashUnit(data, fileAt, unit, scratch, undefined, inspector);
+    onUnit(unit, failures, scans);
+  }
 }

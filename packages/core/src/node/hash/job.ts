@@ -1,5 +1,7 @@
 // Type-only import: workers load this module and must not pull in the format code.
 import type { HashAlgorithm } from '../../format/manifest.js';
+import type { ScanCode } from '../../scan/codes.js';
+import type { FileScanResult } from '../../scan/types.js';
 import { BATCH_BYTES, BATCH_FILES } from './tuning.js';
 import { UNOBSERVED_IDENTITY, type CopySink, type FailureReason, type FileIdentity, type HashFile, type HashTaskResult, type MemorySink } from './task.js';
 
@@ -32,9 +34,51 @@ export interface JobPlan {
   readonly order: Int32Array;
   /** Unit u is order[unitStart[u] .. unitStart[u + 1]). */
   readonly unitStart: Int32Array;
+  /** The scan of small files on the bytes of their hashing read (verify), if asked for and any qualifies. */
+  readonly scan?: PlanScan;
 }
 
-export function planJob(files: readonly HashFile[], algorithm: HashAlgorithm, shardSize: number, sizesSigned = false): JobPlan {
+/**
+ * Verify's scan, run by the hashing threads on the bytes of a small file's single read (the
+ * fast path of hashRange): no second read, no transfer of file bytes between threads, and the
+ * scan spread over every thread. A file is scanned only once its digest equals the signed one,
+ * so the scan judges verified bytes, exactly as the scan stage after the comparison would.
+ */
+export interface HashJobScan {
+  /** Model-relative path of each file of the job: what the scan reports, and the model's file list. */
+  readonly paths: readonly string[];
+  /** The signed digest of each file to scan this way (small, one shard); undefined: not scanned here. */
+  readonly digests: readonly (Uint8Array | undefined)[];
+  readonly allowGlobals: ReadonlySet<string>;
+  readonly waive: ReadonlySet<ScanCode>;
+}
+
+/** HashJobScan as flat data for the workers. */
+export interface PlanScan {
+  /** Model-relative paths joined by NUL. */
+  readonly paths: string;
+  /** 1 for a file scanned on its hashing read. */
+  readonly scanned: Uint8Array;
+  /** The signed digest of file f at f * digest length (zeros where not scanned). */
+  readonly digests: Uint8Array;
+  readonly allowGlobals: readonly string[];
+  readonly waive: readonly ScanCode[];
+}
+
+function planScan(scan: HashJobScan, files: number): PlanScan | undefined {
+  const first = scan.digests.find((d) => d !== undefined);
+  if (first === undefined) return undefined;
+  const scanned = new Uint8Array(files);
+  const digests = new Uint8Array(files * first.length);
+  scan.digests.forEach((digest, f) => {
+    if (digest === undefined) return;
+    scanned[f] = 1;
+    digests.set(digest, f * first.length);
+  });
+  return { paths: scan.paths.join('\0'), scanned, digests, allowGlobals: [...scan.allowGlobals], waive: [...scan.waive] };
+}
+
+export function planJob(files: readonly HashFile[], algorithm: HashAlgorithm, shardSize: number, sizesSigned = false, scan?: HashJobScan): JobPlan {
   const sizes = new Float64Array(files.length);
   const firstTask = new Int32Array(files.length + 1);
   const paths: string[] = new Array(files.length);
@@ -92,7 +136,8 @@ export function planJob(files: readonly HashFile[], algorithm: HashAlgorithm, sh
     buffer: Int32Array.from(memory, (m) => m.buffer),
     offsets: Float64Array.from(memory, (m) => m.offset),
   };
-  return { ...plan, sizesSigned, paths: paths.join('\0'), copySinks, memorySinks, order, unitStart: Int32Array.from(unitStart) };
+  const scanPlan = scan === undefined ? undefined : planScan(scan, files.length);
+  return { ...plan, sizesSigned, paths: paths.join('\0'), copySinks, memorySinks, order, unitStart: Int32Array.from(unitStart), ...(scanPlan === undefined ? {} : { scan: scanPlan }) };
 }
 
 type TaskGeometry = Pick<JobPlan, 'shardSize' | 'sizes' | 'firstTask' | 'taskFile'>;
@@ -170,7 +215,7 @@ export function storeResult(table: ResultTable, task: number, result: HashTaskRe
  * 20,000 single-shard files nobody compares identities across shards, and building five BigInts
  * per file is most of the cost of a result.
  */
-export function loadResult(table: ResultTable, task: number, message: string | undefined): HashTaskResult | undefined {
+export function loadResult(table: ResultTable, task: number, message: string | undefined, scan?: FileScanResult): HashTaskResult | undefined {
   const status = STATUS[table.status[task]!];
   if (status === undefined || status === 'pending') return undefined;
   if (status !== 'ok' && status !== 'size') return { ok: false, reason: status satisfies FailureReason, message: message ?? status };
@@ -188,5 +233,6 @@ export function loadResult(table: ResultTable, task: number, message: string | u
     get identity() {
       return identity();
     },
+    ...(scan === undefined ? {} : { scan }),
   };
 }

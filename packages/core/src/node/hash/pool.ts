@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { HASH_ALGORITHMS, type HashAlgorithm } from '../../format/manifest.js';
-import { claimUnit, createControl, hashUnit, requestStop, tasksHashed, type UnitFailures, type WorkerData } from './claim.js';
-import { createResultTable, loadResult, planJob, taskLength, taskShard, unitCount } from './job.js';
+import { claimUnit, createControl, hashUnit, requestStop, tasksHashed, type UnitFailures, type UnitScans, type WorkerData } from './claim.js';
+import { createResultTable, loadResult, planJob, taskLength, taskShard, unitCount, type HashJobScan } from './job.js';
 import type { HashFile, HashTaskResult } from './task.js';
 import { CHUNK_BYTES, INLINE_COST_BYTES, TASK_COST_BYTES } from './tuning.js';
 import type { UnitDone } from './worker.js';
@@ -17,6 +17,8 @@ export interface HashJob {
    * that reads back at exactly its signed size is then hashed without fstat (hash/task.ts).
    */
   readonly sizesSigned?: boolean;
+  /** Verify's scan of small files on the bytes of their hashing read; results come with them (`scan`). */
+  readonly scan?: HashJobScan;
 }
 
 export interface HashRunOptions {
@@ -39,6 +41,8 @@ export interface HashRunSummary {
   readonly tasksHashed: number;
   /** Shards delivered through onResult. */
   readonly tasksDelivered: number;
+  /** Of those, shards a worker thread hashed (the rest: the main thread). */
+  readonly tasksFromWorkers: number;
   readonly workers: number;
   readonly stoppedEarly: boolean;
 }
@@ -57,7 +61,7 @@ let mainThreadScratch: Buffer | undefined;
  * completion order; shards skipped after an early stop are never delivered.
  */
 export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Promise<HashRunSummary> {
-  const plan = planJob(job.files, job.algorithm, job.shardSize, job.sizesSigned === true);
+  const plan = planJob(job.files, job.algorithm, job.shardSize, job.sizesSigned === true, job.scan);
   const tasks = plan.taskFile.length;
   const units = unitCount(plan);
   const data: WorkerData = { plan, table: createResultTable(tasks, HASH_ALGORITHMS[job.algorithm]), control: createControl() };
@@ -69,6 +73,7 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
 
   let bytesDone = 0;
   let delivered = 0;
+  let fromWorkers = 0;
   let unitsDone = 0;
   let stopped = false;
   let finish: (() => void) | undefined;
@@ -97,11 +102,14 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
     options.onProgress?.(bytesDone, totalBytes);
     if (++unitsDone === units || stopped) finish!();
   };
-  const completeWorkerUnit = (unit: number, failures: UnitFailures) => {
+  const completeWorkerUnit = (unit: number, failures: UnitFailures, scans: UnitScans) => {
     const messages = new Map(failures);
+    const scanned = new Map(scans);
     for (let i = plan.unitStart[unit]!; i < plan.unitStart[unit + 1]! && !stopped; i++) {
       const task = plan.order[i]!;
-      deliver(task, loadResult(data.table, task, messages.get(task)));
+      const before = delivered;
+      deliver(task, loadResult(data.table, task, messages.get(task), scanned.get(task)));
+      fromWorkers += delivered - before;
     }
     completeUnit();
   };
@@ -112,10 +120,10 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
     for (let w = 0; w < workerCount; w++) {
       const worker = new Worker(script, { eval: evalScript, workerData: data });
       workers.push(worker);
-      worker.on('message', ([unit, failures]: UnitDone) => {
+      worker.on('message', ([unit, failures, scans]: UnitDone) => {
         // An exception here would escape as an uncaught one: hand it to the run instead.
         try {
-          completeWorkerUnit(unit, [...failures]);
+          completeWorkerUnit(unit, [...failures], [...scans]);
         } catch (error) {
           fail!(error as Error);
         }
@@ -128,8 +136,9 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
     if (units === 0) finish!();
     mainThreadScratch ??= Buffer.allocUnsafeSlow(CHUNK_BYTES);
     const fileAt = (f: number) => job.files[f]!;
+    const inspector = plan.scan === undefined ? undefined : (await import('./inspect.js')).scanInspector(plan);
     for (let unit = claimUnit(data); unit !== undefined; unit = claimUnit(data)) {
-      hashUnit(data, fileAt, unit, mainThreadScratch, deliver);
+      hashUnit(data, fileAt, unit, mainThreadScratch, deliver, inspector);
       completeUnit();
       // Let worker messages, timers (the progress bar) and errors in between units.
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -140,5 +149,5 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
     requestStop(data.control);
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return { tasks, tasksHashed: tasksHashed(data.control), tasksDelivered: delivered, workers: workerCount, stoppedEarly: delivered < tasks };
+  return { tasks, tasksHashed: tasksHashed(data.control), tasksDelivered: delivered, tasksFromWorkers: fromWorkers, workers: workerCount, stoppedEarly: delivered < tasks };
 }

@@ -1,6 +1,7 @@
 import { createHash, hash as hashOnce } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, writeSync, type BigIntStats } from 'node:fs';
 import type { HashAlgorithm } from '../../format/manifest.js';
+import type { FileScanResult } from '../../scan/types.js';
 
 /** One file of a hash job: hashed in shards of the job's shard size (one shard if it fits). */
 export interface HashFile {
@@ -36,7 +37,7 @@ export interface FileIdentity {
 export type FailureReason = 'changed' | 'not-regular' | 'missing' | 'io';
 
 export type HashTaskResult =
-  | { readonly ok: true; readonly digest: Uint8Array; readonly identity: FileIdentity }
+  | { readonly ok: true; readonly digest: Uint8Array; readonly identity: FileIdentity; readonly scan?: FileScanResult }
   | { readonly ok: false; readonly reason: 'size'; readonly identity: FileIdentity }
   | { readonly ok: false; readonly reason: FailureReason; readonly message: string };
 
@@ -59,9 +60,16 @@ export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
 }
 
 /**
+ * Looks at the bytes of a whole small file right after they were hashed, in the same thread and
+ * from the same read (verify's scan: hash/inspect.ts); undefined when it has nothing to say.
+ */
+export type InspectBytes = (bytes: Uint8Array, digest: Uint8Array) => FileScanResult | undefined;
+
+/**
  * Hashes `length` bytes of `file` from `offset`, reading into `scratch` (reused: no allocation per
  * read). Runs the same way in a worker thread and on the main thread. `stopped` is polled between
- * reads so that --fail-fast ends even a long shard early: then the result is undefined.
+ * reads so that --fail-fast ends even a long shard early: then the result is undefined. `inspect`
+ * sees the bytes of a small file that one read returned whole (verify's fast path below).
  */
 export function hashRange(
   file: HashFile,
@@ -71,6 +79,7 @@ export function hashRange(
   scratch: Buffer,
   stopped: () => boolean = () => false,
   sizeSigned = false,
+  inspect?: InspectBytes,
 ): HashTaskResult | undefined {
   let fd: number;
   try {
@@ -87,13 +96,15 @@ export function hashRange(
     // exactly the signed size comes back, those bytes are the whole file as one read saw it, and
     // the two fstat calls below (a third of the syscalls per file) are not needed. Anything else
     // (shorter, longer, a FIFO or device swapped in) takes the full path, which says what it is.
-    // A memory sink (verify-before-load, the scan's capture) takes the same path: the bytes of that
-    // one read are the ones hashed, and the ones copied into the sink.
+    // A memory sink (verify-before-load) takes the same path: the bytes of that one read are the
+    // ones hashed, the ones copied into the sink and the ones `inspect` (the scan) sees.
     if (sizeSigned && file.sink?.kind !== 'copy' && offset === 0 && length === file.size && length < scratch.length) {
       if (readFully(fd, scratch, length + 1, 0) === length) {
         const bytes = scratch.subarray(0, length);
         if (file.sink !== undefined) new Uint8Array(file.sink.buffer, file.sink.offset, length).set(bytes);
-        return { ok: true, digest: hashOnce(algorithm, bytes, 'buffer'), identity: UNOBSERVED_IDENTITY };
+        const digest = hashOnce(algorithm, bytes, 'buffer');
+        const scan = inspect?.(bytes, digest);
+        return scan === undefined ? { ok: true, digest, identity: UNOBSERVED_IDENTITY } : { ok: true, digest, identity: UNOBSERVED_IDENTITY, scan };
       }
     }
     const before = fstatSync(fd, { bigint: true });

@@ -1,12 +1,14 @@
 // Worker thread: claims units of the job from the shared counter until none is left, hashing each
 // with one reused read buffer, and posts one message per finished unit; the results themselves go
 // straight into shared memory. Its module graph is node builtins and hash/* only: it starts fast.
+// A job that asks for verify's scan also loads the scanner (hash/inspect.ts), and only then.
 import { parentPort, workerData } from 'node:worker_threads';
-import { claimUnits, type WorkerData } from './claim.js';
+import { claimUnits, type UnitFailures, type UnitScans, type WorkerData } from './claim.js';
 import { CHUNK_BYTES } from './tuning.js';
 
-/** A worker's message when it finished a unit: the unit and the failure messages of its tasks. */
-export type UnitDone = readonly [unit: number, failures: readonly (readonly [task: number, message: string])[]];
+/** A worker's message when it finished a unit: the unit, the failure messages and the scan results of its tasks. */
+export type UnitDone = readonly [unit: number, failures: Readonly<UnitFailures>, scans: Readonly<UnitScans>];
 
 const data = workerData as WorkerData;
-claimUnits(data, Buffer.allocUnsafeSlow(CHUNK_BYTES), (unit, failures) => parentPort!.postMessage([unit, failures] satisfies UnitDone));
+const inspector = data.plan.scan === undefined ? undefined : (await import('./inspect.js')).scanInspector(data.plan);
+claimUnits(data, Buffer.allocUnsafeSlow(CHUNK_BYTES), inspector, (unit, failures, scans) => parentPort!.postMessage([unit, failures, scans] satisfies UnitDone));

@@ -1,5 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import { X509Certificate as ParsedCertificate } from '@sigstore/core';
+import type { X509Certificate as ParsedCertificate } from '@sigstore/core';
+import { sigstoreCore } from './sigstore-libraries.js';
 import { MsSignError } from '../../errors.js';
 
 /**
@@ -68,7 +69,7 @@ export function verifyCertificateChain(certificates: readonly Uint8Array[], root
 
 function checkLeaf(leaf: X509Certificate, at: Date): void {
   checkValid(leaf, at, 'the signing certificate');
-  const parsed = ParsedCertificate.parse(leaf.raw);
+  const parsed = sigstoreCore().X509Certificate.parse(leaf.raw);
   checkCritical(parsed, 'the signing certificate');
   if (parsed.extKeyUsage?.digitalSignature) return;
   const eku = parsed.extension('2.5.29.37');
@@ -79,7 +80,7 @@ function checkLeaf(leaf: X509Certificate, at: Date): void {
 function checkIssuer(cert: X509Certificate, below: number, at: Date): void {
   const what = `intermediate certificate ${cert.subject.replace(/\n/g, ', ')}`;
   checkValid(cert, at, what);
-  const parsed = ParsedCertificate.parse(cert.raw);
+  const parsed = sigstoreCore().X509Certificate.parse(cert.raw);
   checkCritical(parsed, what);
   const bc = parsed.extBasicConstraints;
   if (!bc?.isCA) throw new MsSignError('CERTIFICATE_REJECTED', `${what} is not a CA`);
@@ -97,7 +98,7 @@ function checkCritical(parsed: ParsedCertificate, what: string): void {
 }
 
 function checkValid(cert: X509Certificate, at: Date, what: string): void {
-  const parsed = ParsedCertificate.parse(cert.raw);
+  const parsed = sigstoreCore().X509Certificate.parse(cert.raw);
   const t = at.getTime();
   // Inclusive bounds: the corpus chain is checked by model_signing at exactly its notBefore.
   if (t < parsed.notBefore.getTime()) throw new MsSignError('CERTIFICATE_REJECTED', `${what} is not valid before ${parsed.notBefore.toISOString()}`);

@@ -1,7 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 // The pure core carries the trusted root opaquely; parseSigstoreTrustedRoot made it.
 import type { SigstoreTrust } from './sigstore.js';
-import { X509Certificate as ParsedCertificate } from '@sigstore/core';
 import { MsSignError, problem, type Problem } from '../../errors.js';
 import type { Publisher, TrustPolicy, ValidityWindow } from '../../policy/policy.js';
 import type { FormatVerifyOptions, SignatureDescription, SignatureFormat, SignatureVerification } from '../../verify/format.js';
@@ -13,6 +12,7 @@ import { looksLikeJsonBundle, parseOmsBundle, type OmsBundle } from '../../oms/b
 import { certificateFingerprint } from './chain.js';
 import { ecPublicKeyFromSpki } from './ec-key.js';
 import { verifyOmsSignature, type OmsSigner, type OmsTrustAnchors } from './signature.js';
+import { sigstoreCore } from './sigstore-libraries.js';
 import { parseOmsStatement } from '../../oms/statement.js';
 
 export const OMS_FORMAT_ID = 'oms';
@@ -160,7 +160,7 @@ function claimedSigner(bundle: OmsBundle): SignatureDescription['signers'][numbe
     throw new MsSignError('MALFORMED_SIGNATURE_FILE', `the signing certificate is not readable: ${(error as Error).message}`, { cause: error });
   }
   if (m.mode === 'certificate') return { keyId: null, certificate: { subject: cert.subject.split('\n').join(', '), issuer: cert.issuer.split('\n').join(', ') } };
-  const parsed = ParsedCertificate.parse(cert.raw);
+  const parsed = sigstoreCore().X509Certificate.parse(cert.raw);
   const issuer = parsed.extension('1.3.6.1.4.1.57264.1.8')?.valueObj.subs[0]?.value.toString('utf8') ?? parsed.extension('1.3.6.1.4.1.57264.1.1')?.value.toString('utf8') ?? '';
   return { keyId: null, sigstore: { identity: parsed.subjectAltName ?? '', issuer } };
 }

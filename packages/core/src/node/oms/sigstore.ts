@@ -1,8 +1,7 @@
-import { bundleFromJSON } from '@sigstore/bundle';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { toSignedEntity, toTrustMaterial, Verifier, VerificationError, type TrustMaterial } from '@sigstore/verify';
+import type { TrustMaterial } from '@sigstore/verify';
 import { MsSignError } from '../../errors.js';
 import { asObject, parseJsonBytes } from '../../oms/json.js';
+import { sigstoreBundle, sigstoreSpecs, sigstoreVerify } from './sigstore-libraries.js';
 
 /**
  * Sigstore keyless mode, offline: @sigstore/verify checks the Fulcio certificate chain at the
@@ -38,7 +37,7 @@ export function parseSigstoreTrustedRoot(bytes: Uint8Array, source: string): Sig
   if (root.mediaType === CLIENT_TRUST_CONFIG_MEDIA_TYPE) root = asObject(root.trustedRoot) ?? fail('the client trust config has no trustedRoot');
   if (root.mediaType !== TRUSTED_ROOT_MEDIA_TYPE) fail(`media type ${JSON.stringify(root.mediaType)} is not ${TRUSTED_ROOT_MEDIA_TYPE}`);
   try {
-    return { material: toTrustMaterial(TrustedRoot.fromJSON(root)), source };
+    return { material: sigstoreVerify().toTrustMaterial(sigstoreSpecs().TrustedRoot.fromJSON(root)), source };
   } catch (error) {
     return fail((error as Error).message, error);
   }
@@ -46,10 +45,11 @@ export function parseSigstoreTrustedRoot(bytes: Uint8Array, source: string): Sig
 
 /** Verifies a keyless bundle and returns the identity it proves (not yet matched to a policy). */
 export function verifySigstoreBundle(json: Record<string, unknown>, trust: SigstoreTrust, source: string): SigstoreIdentity & { readonly integratedTime: number | undefined } {
+  const { toSignedEntity, Verifier, VerificationError } = sigstoreVerify();
   let signer;
   let integratedTime: number | undefined;
   try {
-    const bundle = bundleFromJSON(json);
+    const bundle = sigstoreBundle().bundleFromJSON(json);
     const entry = bundle.verificationMaterial.tlogEntries[0];
     integratedTime = entry ? Number(entry.integratedTime) : undefined;
     // Default thresholds: one log entry, one SCT, one verified timestamp.
