@@ -168,6 +168,21 @@ describe('resource exhaustion before any signature is checked', () => {
     });
   });
 
+  test('a bogus signature naming a trusted key over a ~60 MB payload: verify holds the payload once more at most, under 200 MiB', async (t) => {
+    const dir = tempDir(t);
+    // 76,000 entries of ~760-byte paths: a payload near the 64 MiB signature-file limit, cheap to build.
+    const long = ['x', 'y', 'z'].map((c) => c.repeat(250)).join('/');
+    const files = Array.from({ length: 76_000 }, (_, i) => ({ path: `d${i}/${long}`, size: 0, digests: [new Uint8Array(32)] }));
+    const payload = encodeManifest({ version: 1, kind: 'directory', subject: { name: 'big' }, hashAlgorithm: 'sha256', shardSize: 1 << 20, files, created: 1, ignore: [], annotations: {} });
+    assert.ok(payload.length > 55 * MiB && payload.length < LIMITS.signatureFileBytes - MiB, `payload ${payload.length} bytes`);
+    const key = await writeKeyFiles(dir, generateSecretKey());
+    const keyId = Buffer.from(key.keyId, 'hex');
+    writeFileSync(join(dir, 'big.sig'), encodeEnvelope({ payloadType: MANIFEST_PAYLOAD_TYPE, payload, signatures: [{ keyId, signature: new Uint8Array(64).fill(2) }] }));
+    mkdirSync(join(dir, 'big'));
+    // Measured before the Ed25519 checks were split from the equation: 315 MiB for a 62 MB payload.
+    assertRefused(spawnCliMeasured(['verify', 'big', '-s', 'big.sig', '-p', key.publicPath, '--json'], { cwd: dir }), 1, 'BAD_SIGNATURE', 'verify', t);
+  });
+
   test('64 bogus signatures naming a trusted key hash the payload once, not once each', () => {
     const key = generateSecretKey();
     const policy = policyFromKeys([{ name: 'acme', key: key.publicKey }]);
