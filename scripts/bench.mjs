@@ -596,6 +596,8 @@ const report = {
     loadavg: load,
   },
   ceiling: { opensslSpeedMulti: ceiling, opensslSpeedOneCore: perCore, cores },
+  // Issue 15: the binaries' and the bundle's size beside their start-up times (null when not built).
+  artifacts: Object.fromEntries([['bundle', bundle], ['binary-x64', binary], ['binary-arm64', binary.replace(/x64$/, 'arm64')]].map(([k, f]) => [k, existsSync(f) ? statSync(f).size : null])),
   options: { quick: opts.quick, runs: opts.runs, threads: opts.threads ?? null, shardSize: opts.shardSize ?? null },
   cases,
   targets: checks,
@@ -606,6 +608,7 @@ rmSync(timeOut(), { force: true });
 
 console.log(`\nms-sign benchmark, ${report.date}, ${cores} cores (${report.machine.cpu}), ${report.machine.node}, warm page cache, best of ${opts.runs}`);
 console.log(`ceiling: openssl speed -multi ${cores} -evp sha256 = ${ceiling ? fmtBytesRate(ceiling) : 'n/a'}; one core ${perCore ? fmtBytesRate(perCore) : 'n/a'}`);
+console.log(`artifacts: ${Object.entries(report.artifacts).map(([k, n]) => `${k} ${n === null ? 'not built' : `${(n / MiB).toFixed(1)} MiB`}`).join(', ')}`);
 console.log(`load average before ${load.before.map((x) => x.toFixed(2)).join(' ')}, after ${load.after.map((x) => x.toFixed(2)).join(' ')}; "other load" = cores busy with other processes during the best run\n`);
 console.log(table(cases));
 console.log(`\ntargets${opts.quick ? ' (set for the full inputs: --quick runs are dominated by start-up and only show that everything works)' : ''}:`);
