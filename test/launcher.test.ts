@@ -1,5 +1,5 @@
 /**
- * bin/ms-sign.js starts verify, exec, inspect and verify-raw from the one-file bundle when it is
+ * bin/ms-sign.js answers a lone --version itself, and starts verify, exec, inspect and verify-raw from the one-file bundle when it is
  * at least as new as both packages' last compile, and everything else (or with a stale or missing
  * bundle) from dist/ (docs/performance.md, Start-up). Tested on a copy of the real launcher in a
  * package layout whose two entry points only say which one ran, with file times set explicitly.
@@ -15,7 +15,7 @@ function layout(t: TestContext) {
   const root = tempDir(t);
   const cli = join(root, 'cli');
   for (const dir of ['bin', 'dist', 'dist-bundle', '../core/dist']) mkdirSync(join(cli, dir), { recursive: true });
-  writeFileSync(join(cli, 'package.json'), '{"type":"module"}');
+  writeFileSync(join(cli, 'package.json'), '{"type":"module","version":"9.9.9-test"}');
   copyFileSync(cliBin, join(cli, 'bin', 'ms-sign.js'));
   writeFileSync(join(cli, 'dist', 'main.js'), `export const processIo = () => ({});
 export async function main(argv) { process.stdout.write('dist ' + argv.join(' ')); return 0; }`);
@@ -39,7 +39,13 @@ describe('the launcher', () => {
     const { setTimes, run } = layout(t);
     setTimes(2_000_000, 1_000_000);
     for (const command of ['verify', 'exec', 'inspect', 'verify-raw']) assert.equal(run(command, 'm.bin'), `bundle ${command} m.bin`);
-    for (const argv of [['sign', 'm.bin'], ['keygen'], ['trust', 'list'], ['--version'], []]) assert.equal(run(...argv), `dist ${argv.join(' ')}`);
+    for (const argv of [['sign', 'm.bin'], ['keygen'], ['trust', 'list'], ['--version', 'x'], []]) assert.equal(run(...argv), `dist ${argv.join(' ')}`);
+  });
+
+  test('--version and -V alone are answered by the launcher from package.json, loading neither entry point', (t) => {
+    const { setTimes, run } = layout(t);
+    setTimes(2_000_000, 1_000_000);
+    for (const flag of ['--version', '-V']) assert.equal(run(flag), '9.9.9-test\n');
   });
 
   test('a bundle older than either package compile, or none, is not used', (t) => {

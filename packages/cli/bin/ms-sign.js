@@ -7,7 +7,7 @@
 // ~80 module resolutions and reads (docs/performance.md, Start-up). The bundle is the same
 // compiled code; other commands (sign --pkcs11 needs a native addon the bundle cannot hold) and
 // a stale or missing bundle take dist/ as before.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -27,10 +27,21 @@ function currentBundle() {
   }
 }
 
-const bundle = BUNDLED_COMMANDS.has(process.argv[2]) ? currentBundle() : undefined;
-if (bundle !== undefined) {
+const argv = process.argv.slice(2);
+const bundle = BUNDLED_COMMANDS.has(argv[0]) ? currentBundle() : undefined;
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  // Answered here, as main.ts would: no module of the CLI loads and no stdout stream is created
+  // (a pipe's stream loads node:net), so `ms-sign --version` costs what `node -e 0` costs.
+  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  try {
+    writeSync(1, `${version}\n`);
+  } catch (error) {
+    if (error.code !== 'EPIPE') throw error;
+    process.exitCode = 141; // a closed pipe, as main.ts reports it
+  }
+} else if (bundle !== undefined) {
   createRequire(import.meta.url)(fileURLToPath(bundle)); // runs main and sets process.exitCode
 } else {
   const { main, processIo } = await import('../dist/main.js');
-  process.exitCode = await main(process.argv.slice(2), processIo());
+  process.exitCode = await main(argv, processIo());
 }
