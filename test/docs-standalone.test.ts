@@ -45,6 +45,23 @@ describe('the documentation stands alone', () => {
     assert.deepEqual(found, [], 'say it in the repository\'s own words, or point at docs/');
   });
 
+  test('no file carries a merge conflict marker left by a hand-resolved merge', () => {
+    // Spelled with repeat() so that this file does not match itself.
+    const marker = new RegExp(`^(${['<', '=', '>'].map((c) => c.repeat(7)).join('|')})( |$)`);
+    const roots = ['README.md', 'SECURITY.md', 'docs', 'examples', 'scripts', 'test', 'conformance', 'packages/core', 'packages/cli', '.ci'].map((p) => join(repoRoot, p));
+    const found: string[] = [];
+    for (const root of roots) {
+      for (const file of textFiles(root)) {
+        readFileSync(file, 'utf8')
+          .split('\n')
+          .forEach((line, i) => {
+            if (marker.test(line)) found.push(`${relative(repoRoot, file)}:${i + 1}`);
+          });
+      }
+    }
+    assert.deepEqual(found, []);
+  });
+
   test('the README has an Install section: from npm, and from source today', () => {
     const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
     const install = readme.split(/^## /m).find((s) => s.startsWith('Install\n'));
