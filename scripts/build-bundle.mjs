@@ -36,28 +36,10 @@ function stripImportMetaRequire(source) {
   return source.replace(/createRequire\(import\.meta\.url\)\(/g, 'require(');
 }
 
-/**
- * The worker loads the scanner with a top-level `await import()` only when the job scans; a
- * CommonJS eval worker has no top-level await, so in the bundle that becomes a `require()` in the
- * same place, which still runs the scanner's module only when the job scans.
- */
-const workerSyncScan = {
-  name: 'worker-sync-scan',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]node[\\/]hash[\\/]worker\.js$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      const rewritten = source.replace(/\(await import\(('\.\/[\w-]+\.js')\)\)/g, 'require($1)');
-      if (/\bawait\b/.test(rewritten)) throw new Error(`${args.path}: a top-level await the bundle cannot rewrite`);
-      return { contents: rewritten, loader: 'js' };
-    });
-  },
-};
-
 async function bundleWorker() {
   const result = await build({
     ...COMMON,
     entryPoints: [join(coreDist, 'node', 'hash', 'worker.js')],
-    plugins: [workerSyncScan],
   });
   const code = result.outputFiles[0].text;
   // The worker's graph is node builtins and hash/* only (worker.ts): nothing to resolve at run time.

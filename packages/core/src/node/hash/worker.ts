@@ -9,6 +9,11 @@ import { CHUNK_BYTES } from './tuning.js';
 /** A worker's message when it finished a unit: the unit, the failure messages and the scan results of its tasks. */
 export type UnitDone = readonly [unit: number, failures: Readonly<UnitFailures>, scans: Readonly<UnitScans>];
 
-const data = workerData as WorkerData;
-const inspector = data.plan.scan === undefined ? undefined : (await import('./inspect.js')).scanInspector(data.plan);
-claimUnits(data, Buffer.allocUnsafeSlow(CHUNK_BYTES), inspector, (unit, failures, scans) => parentPort!.postMessage([unit, failures, scans] satisfies UnitDone));
+async function run(data: WorkerData): Promise<void> {
+  const inspector = data.plan.scan === undefined ? undefined : (await import('./inspect.js')).scanInspector(data.plan);
+  claimUnits(data, Buffer.allocUnsafeSlow(CHUNK_BYTES), inspector, (unit, failures, scans) => parentPort!.postMessage([unit, failures, scans] satisfies UnitDone));
+}
+
+// Not a top-level await: the one-file bundle (and the single binary) is CommonJS, which has none.
+// A rejection is unhandled and so ends the worker with an 'error' event, as a throw would.
+void run(workerData as WorkerData);
