@@ -13,3 +13,5 @@ export { readZip, memberSource, ZIP_LIMITS, type ZipArchive, type ZipEntry } fro
 export { crc32, inflateRaw, InflateError } from './scan/inflate.js';
 export { parseStrictJson, toPlainJson, JsonError, JsonNumber, JSON_LIMITS, type JsonValue } from './format/json.js';
 export { runHashJob, type HashJob } from './node/hash/pool.js';
+export { isPlainUnknown } from './scan/detect.js';
+export { plainUnknownResult } from './scan/scan.js';

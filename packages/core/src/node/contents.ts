@@ -2,10 +2,9 @@ import { bytesEqual, toHex } from '../bytes.js';
 import { MsSignError, problem, type ErrorCode, type Problem } from '../errors.js';
 import type { HashAlgorithm, Manifest, ManifestFile } from '../format/manifest.js';
 import type { ScanCode } from '../scan/codes.js';
-import type { FileScanResult } from '../scan/types.js';
 import { runHashJob } from './hash/pool.js';
 import { CHUNK_BYTES } from './hash/tuning.js';
-import { sameIdentity, UNOBSERVED_IDENTITY, type CopySink, type FileIdentity, type HashFile, type HashTaskResult, type MemorySink } from './hash/task.js';
+import { sameIdentity, UNOBSERVED_IDENTITY, type CopySink, type FileIdentity, type HashFile, type HashScan, type HashTaskResult, type MemorySink } from './hash/task.js';
 import type { ExpectedContents } from '../verify/statement.js';
 import { compileGlob, escapeGlob, type Glob } from '../format/glob.js';
 import { compareOmsContents, omsIgnoredPaths } from './oms/contents.js';
@@ -90,7 +89,7 @@ export interface CompareResult {
    */
   readonly identities?: ReadonlyMap<string, FileIdentity>;
   /** Scan results of the files scanned while hashed (CompareOptions.scanWhileHashing), by signed path. */
-  readonly scans?: ReadonlyMap<string, FileScanResult>;
+  readonly scans?: ReadonlyMap<string, HashScan>;
 }
 
 /**
@@ -219,7 +218,7 @@ export async function compareModel(manifest: Manifest, walk: ModelWalk, options:
   };
   const found: { problem: Problem; pair: number; shard: number }[] = [];
   const observed = new Map<string, FileIdentity>();
-  const scans = new Map<string, FileScanResult>();
+  const scans = new Map<string, HashScan>();
   const scan = options.scanWhileHashing && {
     paths: pairs.map(([, f]) => f.path),
     digests: pairs.map(([expected]) => (scannedWhileHashed(expected) ? expected.digests[0]! : undefined)),

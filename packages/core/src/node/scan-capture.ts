@@ -2,10 +2,9 @@ import type { ManifestFile } from '../format/manifest.js';
 import { MsSignError } from '../errors.js';
 import type { ExpectedContents } from '../verify/statement.js';
 import { IDENTITY_MIN_BYTES, scannedWhileHashed } from './contents.js';
-import type { CopySink, FileIdentity, MemorySink } from './hash/task.js';
+import type { CopySink, FileIdentity, HashScan, MemorySink } from './hash/task.js';
 import type { VerifiedFileForScan } from './scan.js';
-import type { FileScanResult } from '../scan/types.js';
-import type { ModelWalk } from './walk.js';
+import type { ModelWalk, WalkedFile } from './walk.js';
 import { omsManifest } from './oms/contents.js';
 
 /**
@@ -51,16 +50,18 @@ export class ScanCapture {
   }
 
   /** Where the scan reads each verified file, paired with the walk as the comparison paired them. */
-  targets(expected: ExpectedContents, walk: ModelWalk, identities: ReadonlyMap<string, FileIdentity> | undefined, scanned?: ReadonlyMap<string, FileScanResult>): VerifiedFileForScan[] {
+  targets(expected: ExpectedContents, walk: ModelWalk, identities: ReadonlyMap<string, FileIdentity> | undefined, scanned?: ReadonlyMap<string, HashScan>): VerifiedFileForScan[] {
     const manifest = expected.kind === 'manifest' ? expected.manifest : omsManifest(expected.statement, walk);
-    const onDisk = new Map(walk.files.map((f) => [f.path, f]));
+    // Built only for a file the hashing threads did not scan (for 20,000 small files, none).
+    let onDisk: Map<string, WalkedFile> | undefined;
     return manifest.files.map((file) => {
-      // A single-file model is identified by its content: its walked name is the one to report.
-      const walked = manifest.kind === 'file' ? walk.files[0] : onDisk.get(file.path);
+      const result = scanned?.get(file.path);
+      // The comparison paired each walked file of a directory with the signed file of the same
+      // path; a single-file model is identified by its content: its walked name is the one to report.
+      if (result !== undefined) return { path: manifest.kind === 'file' ? walk.files[0]!.path : file.path, size: file.size, result };
+      const walked = manifest.kind === 'file' ? walk.files[0] : (onDisk ??= new Map(walk.files.map((f) => [f.path, f]))).get(file.path);
       if (walked === undefined) throw new MsSignError('INTERNAL', `${file.path} was verified but not walked`);
       const path = walked.path;
-      const result = scanned?.get(file.path);
-      if (result !== undefined) return { path, size: file.size, result };
       const sink = this.sinks.get(file.path);
       if (sink?.kind === 'memory') return { path, size: file.size, bytes: new Uint8Array(sink.buffer, sink.offset, file.size) };
       if (sink?.kind === 'copy') return { path, size: file.size, absolutePath: sink.path };

@@ -3,11 +3,11 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { bytesEqual } from '../bytes.js';
 import type { HashAlgorithm } from '../format/manifest.js';
 import { BufferSource } from '../scan/source.js';
-import { identityOf, sameIdentity, type FileIdentity } from './hash/task.js';
+import { identityOf, PLAIN_UNKNOWN, sameIdentity, type FileIdentity, type HashScan } from './hash/task.js';
 import { MsSignError, type Problem } from '../errors.js';
 import type { Glob } from '../format/glob.js';
 import type { ScanCode } from '../scan/codes.js';
-import { judgeScan, scanFile, SCANNER_VERSION, summarizeScan, type ScanFileOptions, type ScanMode, type ScanSummary } from '../scan/scan.js';
+import { judgeScan, plainUnknownResult, scanFile, SCANNER_VERSION, summarizeScan, type ScanFileOptions, type ScanMode, type ScanSummary } from '../scan/scan.js';
 import type { FileScanResult } from '../scan/types.js';
 import { FileSource } from './file-source.js';
 import { walkModel, type WalkedFile } from './walk.js';
@@ -75,7 +75,7 @@ export interface VerifiedFileForScan {
   /** Signed size. */
   readonly size: number;
   /** The scan the hashing thread already made on the verified bytes of its read, if it did. */
-  readonly result?: FileScanResult;
+  readonly result?: HashScan;
   /** The bytes verify read into memory (verify-before-load), if it did: scanned as they are. */
   readonly bytes?: Uint8Array;
   /** Otherwise a file to read: the model's file, or a private verified copy. */
@@ -98,10 +98,21 @@ const REHASH_BYTES = 1024 * 1024;
  * after the scan. Anything else is FILE_CHANGED: the scan never judges bytes verify did not.
  */
 export function scanVerifiedFiles(files: readonly VerifiedFileForScan[], options: Omit<ScanFileOptions, 'modelFiles' | 'modelFileSizes'>): FileScanResult[] {
-  const modelFiles = new Set(files.map((f) => f.path));
-  const modelFileSizes = new Map(files.map((f) => [f.path, f.size]));
-  const scanOptions: ScanFileOptions = { ...options, modelFiles, modelFileSizes };
+  // The model's file list is only read by scanners that resolve references: built on first use
+  // (most files of a large directory were scanned by the hashing threads and need none).
+  let modelFiles: ReadonlySet<string> | undefined;
+  let modelFileSizes: ReadonlyMap<string, number> | undefined;
+  const scanOptions: ScanFileOptions = {
+    ...options,
+    get modelFiles() {
+      return (modelFiles ??= new Set(files.map((f) => f.path)));
+    },
+    get modelFileSizes() {
+      return (modelFileSizes ??= new Map(files.map((f) => [f.path, f.size])));
+    },
+  };
   return files.map((file) => {
+    if (file.result === PLAIN_UNKNOWN) return plainUnknownResult(file.path, file.size);
     if (file.result !== undefined) return file.result;
     if (file.bytes !== undefined) return scanFile(new BufferSource(file.bytes), file.path, scanOptions);
     if (file.absolutePath === undefined) throw new MsSignError('INTERNAL', `no verified bytes to scan for ${file.path}`);

@@ -73,6 +73,11 @@ const EXTENSION_FORMATS: Readonly<Record<string, readonly string[]>> = {
 const CODE_EXTENSIONS = new Set(['py', 'pyc', 'so', 'dll', 'dylib', 'sh', 'bash', 'ps1', 'bat', 'cmd', 'exe']);
 const PICKLE_EXTENSIONS = new Set(['pkl', 'pickle', 'joblib', 'pt', 'pth', 'bin', 'ckpt', 'dat', 'data']);
 
+/** An extension that sends a file of no other format to the pickle scanner (.bin, .dat and .data name too much else). */
+function namesPickle(ext: string): boolean {
+  return PICKLE_EXTENSIONS.has(ext) && ext !== 'bin' && ext !== 'dat' && ext !== 'data';
+}
+
 const name = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
 export function extensionOf(path: string): string {
@@ -103,8 +108,8 @@ function detect(source: ByteSource, path: string): Detection {
   const ext = extensionOf(path);
   if (size === 0) return { format: 'empty' };
   const head = readPrefix(source, 0, 512);
-  if (bytesAre(head, 0, 'PK\x03\x04') || bytesAre(head, 0, 'PK\x05\x06')) return { format: 'zip' };
-  if (bytesAre(head, 0, '\x93NUMPY') && head.length > 6 && head[6]! >= 1 && head[6]! <= 3) return { format: 'numpy-npy' };
+  if (ZIP_MAGICS.some((m) => bytesAre(head, 0, m))) return { format: 'zip' };
+  if (bytesAre(head, 0, NUMPY_MAGIC) && head.length > 6 && head[6]! >= 1 && head[6]! <= 3) return { format: 'numpy-npy' };
   if (hasHdf5Signature(source, head)) return { format: 'hdf5' };
   if (bytesAre(head, 0, 'GGUF') || GGML_MAGICS.some((m) => bytesAre(head, 0, m))) return { format: 'gguf' };
   if (bytesAre(head, 4, 'MSL2')) return { format: 'mindspore-lite-ms' };
@@ -130,7 +135,7 @@ function detect(source: ByteSource, path: string): Detection {
   // A .safetensors whose header length rules out the content test still goes to its scanner: the
   // length is the format's only content test, and SAFETENSORS_HEADER_SIZE says what is wrong with it.
   if (ext === 'safetensors' && size >= 8) return { format: 'safetensors' };
-  if (PICKLE_EXTENSIONS.has(ext) && pickle !== undefined && ext !== 'bin' && ext !== 'dat' && ext !== 'data') return { format: 'pickle' };
+  if (namesPickle(ext) && pickle !== undefined) return { format: 'pickle' };
   if (isUtf8Text(source)) {
     // Text files loaders act on: a shard index names files to open, a chat template is code.
     const base = name(path);
@@ -141,7 +146,104 @@ function detect(source: ByteSource, path: string): Detection {
   return { format: 'unknown' };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Quick rejection: most files of a large model directory (vocabulary shards, tensor dumps) are
+// bytes of no known format. Verify scans each small one in its hashing thread, and running the
+// whole chain above (and the scan's per-file bookkeeping) on 20,000 of them cost more than the
+// hashing. isPlainUnknown answers for them from a few byte compares, without allocating.
+
+/**
+ * True only when detectFormat(bytes, path) is `unknown` and scanning the file reports nothing but
+ * the FORMAT_UNKNOWN finding every such file gets (no extension mismatch): then
+ * scan.ts plainUnknownResult(path, size) is exactly the file's scan result. False whenever any
+ * test of detect() could match: the full detection then decides. Each check below is a necessary
+ * condition of one or more tests of detect(); a new test there needs its check here
+ * (test/scan-plain-unknown.test.ts plants each format's signature and compares with detectFormat).
+ */
+export function isPlainUnknown(bytes: Uint8Array, path: string): boolean {
+  const n = bytes.length;
+  // Empty files, and those too short to read the legacy .ms root offset, take the full detection.
+  if (n < 12) return false;
+  const b0 = bytes[0]!;
+  const b1 = bytes[1]!;
+  const b2 = bytes[2]!;
+  const b3 = bytes[3]!;
+  // Signatures at offset 0 (zip, numpy, HDF5, GGUF/GGML, executables, archives), by first byte.
+  const magics = (magicsByFirstByte ??= indexMagics())[b0];
+  if (magics !== undefined) for (const magic of magics) if (bytesAre(bytes, 0, magic)) return false;
+  // Encrypted MindSpore, pickle protocol 2+, Mach-O, CPython bytecode.
+  if ((b0 === 0xd8 || b0 === 0xd9 || b0 === 0xda) && b1 === 0x5e && b2 === 0x3a && b3 === 0x7f) return false;
+  if (b0 === 0x80 && b1 <= 5) return false;
+  if (MACH_O_MAGICS.includes(((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0)) return false;
+  if (b2 === 0x0d && b3 === 0x0a) return false;
+  // Protobuf models start with a field 1 tag; their tests walk fields, so any such file goes to them.
+  if (b0 === 0x08 || b0 === 0x0a) return false;
+  // MSL2 and TFL3 at 4, ustar at 257; a safetensors header length below 2^32 before a "{" at 8.
+  if (bytesAre(bytes, 4, 'MSL2') || bytesAre(bytes, 4, 'TFL3') || bytesAre(bytes, 257, 'ustar')) return false;
+  if (bytes[8] === 0x7b && bytes[4] === 0 && bytes[5] === 0 && bytes[6] === 0 && bytes[7] === 0) return false;
+  // An HDF5 signature after a user block (hasHdf5Signature).
+  for (let at = 512; at + 8 <= n; at *= 2) if (bytes[at] === 0x89 && bytesAre(bytes, at, HDF5_SIGNATURE)) return false;
+  // A legacy .ms file's root table offset lies inside the file (looksLikeLegacyMs).
+  if ((b0 | (b1 << 8) | (b2 << 16) | (b3 << 24)) >>> 0 < n) return false;
+  // The pickle scanner's content probe (protocol 0/1), by its own cheap necessary condition.
+  const pickle = scannerFor('pickle');
+  if (pickle?.probe !== undefined && (pickle.mayProbe === undefined || pickle.mayProbe(bytes))) return false;
+  return !mayBeUtf8Text(bytes) && plainExtension(path);
+}
+
+/**
+ * False only when isUtf8Text is false: a zero byte or a broken UTF-8 sequence in the first 64 KiB.
+ * Random bytes break UTF-8 within a few bytes (a byte of 0x80 or more that cannot start a
+ * sequence, or a lead byte without its continuation), so that is looked for first; a zero byte
+ * otherwise (about 256 bytes in).
+ */
+function mayBeUtf8Text(bytes: Uint8Array): boolean {
+  const end = Math.min(bytes.length, 64 * 1024);
+  // Only near the start: isUtf8Text leaves out a sequence its 64 KiB cut may have split.
+  for (let i = 0; i + 1 < Math.min(end, 1024); i++) {
+    const b = bytes[i]!;
+    if (b === 0) return false;
+    if (b < 0x80) continue;
+    // A continuation byte without a lead, an overlong lead (C0, C1), or a lead beyond U+10FFFF.
+    if (b < 0xc2 || b > 0xf4) return false;
+    const next = bytes[i + 1]!;
+    if (next < 0x80 || next > 0xbf) return false;
+    break;
+  }
+  for (let i = 0; i < end; i++) if (bytes[i] === 0) return false;
+  return true;
+}
+
+/** The signatures detect() tests at offset 0, by their first byte; built on first use. */
+let magicsByFirstByte: (string[] | undefined)[] | undefined;
+
+function indexMagics(): (string[] | undefined)[] {
+  const table: (string[] | undefined)[] = new Array(256).fill(undefined);
+  for (const magic of [...ZIP_MAGICS, NUMPY_MAGIC, HDF5_SIGNATURE, 'GGUF', ...GGML_MAGICS, ...EXECUTABLE_MAGICS, ...ARCHIVE_MAGICS]) {
+    (table[magic.charCodeAt(0)] ??= []).push(magic);
+  }
+  return table;
+}
+
+/** Extensions (lower case) that no test of detect() looks at and that promise nothing: a few, remembered. */
+const plainExtensions = new Map<string, boolean>();
+
+function plainExtension(path: string): boolean {
+  const ext = extensionOf(path);
+  let plain = plainExtensions.get(ext);
+  if (plain === undefined) {
+    plain = !extensionMismatch(path, 'unknown') && !CODE_EXTENSIONS.has(ext) && !namesPickle(ext) && !['ms', 'onnx', 'safetensors'].includes(ext);
+    // Bounded: a model of many odd names does not grow this.
+    if (plainExtensions.size < 64) plainExtensions.set(ext, plain);
+  }
+  return plain;
+}
+
+const ZIP_MAGICS = ['PK\x03\x04', 'PK\x05\x06'];
+/** ELF, scripts, and PE's "MZ" (a PE file must also have its header where e_lfanew says). */
+const EXECUTABLE_MAGICS = ['\x7fELF', '#!/', '#! /', 'MZ'];
 const GGML_MAGICS = ['ggml', 'ggmf', 'ggjt', 'lmgg', 'fmgg', 'tjgg'];
+const NUMPY_MAGIC = '\x93NUMPY';
 const HDF5_SIGNATURE = '\x89HDF\r\n\x1a\n';
 const MACH_O_MAGICS = [0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe];
 
@@ -293,7 +395,7 @@ function looksLikeCkpt(source: ByteSource): boolean {
 function isExecutable(head: Uint8Array, source: ByteSource): boolean {
   // Two bytes alone ("MZ", "#!") would flag one random weights file in 65,536: a PE file must
   // also have its "PE\0\0" header where e_lfanew says, a script an interpreter path.
-  if (bytesAre(head, 0, '\x7fELF') || bytesAre(head, 0, '#!/') || bytesAre(head, 0, '#! /')) return true;
+  if (EXECUTABLE_MAGICS.some((m) => m !== 'MZ' && bytesAre(head, 0, m))) return true;
   if (bytesAre(head, 0, 'MZ') && source.size >= 0x40) {
     const peOffset = readU32(source, 0x3c);
     if (inRange(source, peOffset, 4) && bytesAre(source.read(peOffset, 4), 0, 'PE\x00\x00')) return true;
@@ -308,14 +410,11 @@ function isExecutable(head: Uint8Array, source: ByteSource): boolean {
   return false;
 }
 
+/** 7z, gzip, xz, zstd, RAR. */
+const ARCHIVE_MAGICS = ['7z\xbc\xaf\x27\x1c', '\x1f\x8b', '\xfd7zXZ\x00', '\x28\xb5\x2f\xfd', 'Rar!'];
+
 function isArchive(head: Uint8Array): boolean {
-  return (
-    bytesAre(head, 0, '7z\xbc\xaf\x27\x1c') ||
-    (head[0] === 0x1f && head[1] === 0x8b) ||
-    bytesAre(head, 0, '\xfd7zXZ\x00') ||
-    (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) ||
-    bytesAre(head, 0, 'Rar!')
-  );
+  return ARCHIVE_MAGICS.some((magic) => bytesAre(head, 0, magic));
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });

@@ -94,19 +94,20 @@ function scanInto(source: ByteSource, path: string, member: string | undefined, 
   }
   const scanner = scannerFor(detection.format);
   if (scanner === undefined) {
-    const known = detection.format !== 'unknown' && detection.format !== 'text';
-    report({
-      code: 'FORMAT_UNKNOWN',
-      message: known ? `${name} is ${detection.format}, a format ms-sign does not validate yet` : `${name} is not a model format ms-sign knows`,
-      ...(known ? { detail: { format: detection.format } } : {}),
-    });
+    reportUnknownFormat(name, detection.format, report);
     noteExtensionMismatch(name, outcome.format, report);
     return outcome;
   }
   const ctx: ScanContext = {
     path,
-    modelFiles: options.modelFiles ?? new Set([path]),
-    ...(options.modelFileSizes === undefined ? {} : { modelFileSizes: options.modelFileSizes }),
+    // Read when a scanner resolves a reference, not for every file: the caller may build the
+    // model's file list on first use (verify's hashing threads do).
+    get modelFiles() {
+      return options.modelFiles ?? new Set([path]);
+    },
+    get modelFileSizes() {
+      return options.modelFileSizes;
+    },
     allowGlobals: options.allowGlobals ?? new Set(),
     report,
     scanMember(inner: string, bytes: ByteSource): NestedScanResult {
@@ -133,6 +134,31 @@ function scanInto(source: ByteSource, path: string, member: string | undefined, 
   scanTrailingZip(source, path, member, depth, options, collector, outcome);
   return outcome;
 }
+
+function reportUnknownFormat(name: string, format: string, report: (finding: FindingInput) => void): void {
+  report(unknownFormatFinding(name, format));
+}
+
+function unknownFormatFinding(name: string, format: string): FindingInput {
+  const known = format !== 'unknown' && format !== 'text';
+  return {
+    code: 'FORMAT_UNKNOWN',
+    message: known ? `${name} is ${format}, a format ms-sign does not validate yet` : `${name} is not a model format ms-sign knows`,
+    ...(known ? { detail: { format } } : {}),
+  };
+}
+
+/**
+ * The result scanFile gives a file that detect.ts isPlainUnknown accepts, rebuilt from its path
+ * and size alone: verify's hashing threads report such files by index, not by result, and the
+ * result is made here, on the main thread, without a collector (one finding, never waivable).
+ */
+export function plainUnknownResult(path: string, size: number): FileScanResult {
+  const findings = [makeFinding(unknownFormatFinding(path, 'unknown'), path, NO_WAIVER)];
+  return { path, size, format: 'unknown', verdict: verdictOf(findings), findings };
+}
+
+const NO_WAIVER: ReadonlySet<ScanCode> = new Set();
 
 function noteExtensionMismatch(name: string, format: string, report: (finding: FindingInput) => void): void {
   if (!extensionMismatch(name, format)) return;
@@ -215,17 +241,7 @@ class FindingCollector {
     // Past the cap, a finding is only kept if it is the first of its code (so the verdict stays
     // honest); checked before any string work, so a million repeats cost a million set lookups.
     if (this.full(info.severity === 'error') && this.kinds.has(input.code)) return this.markTruncated();
-    this.addFinding({
-      code: input.code,
-      severity: info.severity,
-      verdict: info.effect,
-      message: boundText(input.message, SCAN_LIMITS.messageBytes),
-      path: this.path,
-      ...(input.member === undefined ? {} : { member: boundText(input.member, SCAN_LIMITS.detailBytes) }),
-      ...(input.offset === undefined ? {} : { offset: input.offset }),
-      ...(input.detail === undefined ? {} : { detail: boundDetail(input.detail) }),
-      ...(info.waivable && this.waive.has(input.code) ? { waived: true } : {}),
-    });
+    this.addFinding(makeFinding(input, this.path, this.waive));
   }
 
   addFinding(finding: Finding): void {
@@ -257,6 +273,22 @@ class FindingCollector {
   finish(): Finding[] {
     return this.findings;
   }
+}
+
+/** A reported finding as the results hold it: severity and verdict from the catalogue, text bounded. */
+function makeFinding(input: FindingInput, path: string, waive: ReadonlySet<ScanCode>): Finding {
+  const info = SCAN_CODES[input.code];
+  return {
+    code: input.code,
+    severity: info.severity,
+    verdict: info.effect,
+    message: boundText(input.message, SCAN_LIMITS.messageBytes),
+    path,
+    ...(input.member === undefined ? {} : { member: boundText(input.member, SCAN_LIMITS.detailBytes) }),
+    ...(input.offset === undefined ? {} : { offset: input.offset }),
+    ...(input.detail === undefined ? {} : { detail: boundDetail(input.detail) }),
+    ...(info.waivable && waive.has(input.code) ? { waived: true } : {}),
+  };
 }
 
 const utf8Encoder = new TextEncoder();

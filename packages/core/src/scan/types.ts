@@ -54,7 +54,7 @@ export interface ScanContext {
   /** Extra allowed pickle globals, exact `module:qualname` (policy `scanAllowGlobals`). */
   readonly allowGlobals: ReadonlySet<string>;
   /** Sizes of the model's files, by model-relative path, when known (external-data range checks). */
-  readonly modelFileSizes?: ReadonlyMap<string, number>;
+  readonly modelFileSizes?: ReadonlyMap<string, number> | undefined;
   report(finding: FindingInput): void;
   /**
    * Scans bytes nested in this file (a zip member, a tar entry) as a file of its own: detection,
@@ -118,4 +118,11 @@ export interface FormatScanner {
    * detection asks it after every magic-number test failed. Must be bounded and must not throw.
    */
   probe?(source: ByteSource, path: string): boolean;
+  /**
+   * A cheap necessary condition for `probe` on a whole file in memory: false only when `probe`
+   * would be false. Must not allocate or throw. Detection's quick rejection (detect.ts
+   * isPlainUnknown) asks it instead of the probe; a scanner with a probe and without this turns
+   * the quick rejection off.
+   */
+  mayProbe?(bytes: Uint8Array): boolean;
 }

@@ -1,7 +1,7 @@
 import type { FileScanResult } from '../../scan/types.js';
 import type { ScanInspector } from './inspect.js';
 import { planFiles, storeResult, taskLength, taskOffset, unitCount, type JobPlan, type ResultTable } from './job.js';
-import { hashRange, type HashFile, type HashTaskResult } from './task.js';
+import { hashRange, PLAIN_UNKNOWN, type HashFile, type HashTaskResult } from './task.js';
 
 /** What every hashing thread shares: the plan, the result table and the control words. */
 export interface WorkerData {
@@ -64,15 +64,15 @@ export function hashUnit(
   for (let i = plan.unitStart[unit]!; i < plan.unitStart[unit + 1]! && !stopped(); i++) {
     const task = plan.order[i]!;
     const file = plan.taskFile[task]!;
-    const inspect = inspector && ((bytes: Uint8Array, digest: Uint8Array) => inspector(file, bytes, digest));
-    const result = hashRange(fileAt(file), taskOffset(plan, task), taskLength(plan, task), plan.algorithm, scratch, stopped, plan.sizesSigned, inspect);
+    const result = hashRange(fileAt(file), taskOffset(plan, task), taskLength(plan, task), plan.algorithm, scratch, stopped, plan.sizesSigned, inspector, file);
     if (result === undefined) break;
     Atomics.add(control, HASHED, 1);
     if (onTask) onTask(task, result);
     else {
+      // A PLAIN_UNKNOWN scan goes into the result table with the digest; full results travel in the message.
       const message = storeResult(table, task, result);
       if (message !== undefined) failures.push([task, message]);
-      if (result.ok && result.scan !== undefined) scans.push([task, result.scan]);
+      if (result.ok && result.scan !== undefined && result.scan !== PLAIN_UNKNOWN) scans.push([task, result.scan]);
     }
   }
   return { failures, scans };

@@ -3,11 +3,12 @@
 import { bytesEqual } from '../../bytes.js';
 import { scanFile, type ScanFileOptions } from '../../scan/scan.js';
 import { BufferSource } from '../../scan/source.js';
-import type { FileScanResult } from '../../scan/types.js';
+import { isPlainUnknown } from '../../scan/detect.js';
 import type { JobPlan } from './job.js';
+import { PLAIN_UNKNOWN, type InspectBytes } from './task.js';
 
 /** Scans file `file` on the bytes just hashed, if the job asks for it and they are the signed ones. */
-export type ScanInspector = (file: number, bytes: Uint8Array, digest: Uint8Array) => FileScanResult | undefined;
+export type ScanInspector = InspectBytes;
 
 export function scanInspector(plan: JobPlan): ScanInspector | undefined {
   const scan = plan.scan;
@@ -32,6 +33,9 @@ export function scanInspector(plan: JobPlan): ScanInspector | undefined {
     if (scan.scanned[file] !== 1) return undefined;
     // Only verified bytes are judged: a file whose digest differs fails verification unscanned.
     if (!bytesEqual(digest, scan.digests.subarray(file * length, (file + 1) * length))) return undefined;
+    // Bytes of no known format (most files of a large directory): a few byte compares decide,
+    // and the result travels as PLAIN_UNKNOWN, rebuilt on the main thread from the path and size.
+    if (isPlainUnknown(bytes, paths[file]!)) return PLAIN_UNKNOWN;
     // The bytes are a view of the thread's reused read buffer: the result keeps none of them
     // (findings and formatInfo hold strings and numbers only).
     return scanFile(new BufferSource(bytes), paths[file]!, options);

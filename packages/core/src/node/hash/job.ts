@@ -3,7 +3,7 @@ import type { HashAlgorithm } from '../../format/manifest.js';
 import type { ScanCode } from '../../scan/codes.js';
 import type { FileScanResult } from '../../scan/types.js';
 import { BATCH_BYTES, BATCH_FILES } from './tuning.js';
-import { UNOBSERVED_IDENTITY, type CopySink, type FailureReason, type FileIdentity, type HashFile, type HashTaskResult, type MemorySink } from './task.js';
+import { PLAIN_UNKNOWN, UNOBSERVED_IDENTITY, type CopySink, type FailureReason, type FileIdentity, type HashFile, type HashScan, type HashTaskResult, type MemorySink } from './task.js';
 
 /**
  * The plan of a hash job, shared by the main thread and the workers: files cut into shard tasks
@@ -181,12 +181,14 @@ const IDENTITY_FIELDS = 5;
 /**
  * Results of every task in shared memory, written by whichever thread hashed the task: the
  * digests and file identities travel without a message or a copy per task. Failure messages
- * (rare) travel in the unit's completion message.
+ * (rare) and full scan results travel in the unit's completion message.
  */
 export interface ResultTable {
   readonly status: Int32Array;
   readonly digests: Uint8Array;
   readonly identities: BigInt64Array;
+  /** 1 where the task's scan is PLAIN_UNKNOWN (verify's scan while hashing). */
+  readonly plainUnknown: Uint8Array;
 }
 
 export function createResultTable(tasks: number, digestLength: number): ResultTable {
@@ -194,6 +196,7 @@ export function createResultTable(tasks: number, digestLength: number): ResultTa
     status: new Int32Array(new SharedArrayBuffer(4 * tasks)),
     digests: new Uint8Array(new SharedArrayBuffer(digestLength * tasks)),
     identities: new BigInt64Array(new SharedArrayBuffer(8 * IDENTITY_FIELDS * tasks)),
+    plainUnknown: new Uint8Array(new SharedArrayBuffer(tasks)),
   };
 }
 
@@ -205,6 +208,7 @@ export function storeResult(table: ResultTable, task: number, result: HashTaskRe
   }
   if (result.ok) {
     table.digests.set(result.digest, task * result.digest.length);
+    if (result.scan === PLAIN_UNKNOWN) table.plainUnknown[task] = 1;
   }
   table.status[task] = STATUS.indexOf(result.ok ? 'ok' : result.reason);
   return result.ok || result.reason === 'size' ? undefined : result.message;
@@ -215,7 +219,7 @@ export function storeResult(table: ResultTable, task: number, result: HashTaskRe
  * 20,000 single-shard files nobody compares identities across shards, and building five BigInts
  * per file is most of the cost of a result.
  */
-export function loadResult(table: ResultTable, task: number, message: string | undefined, scan?: FileScanResult): HashTaskResult | undefined {
+export function loadResult(table: ResultTable, task: number, message: string | undefined, fullScan?: FileScanResult): HashTaskResult | undefined {
   const status = STATUS[table.status[task]!];
   if (status === undefined || status === 'pending') return undefined;
   if (status !== 'ok' && status !== 'size') return { ok: false, reason: status satisfies FailureReason, message: message ?? status };
@@ -227,6 +231,7 @@ export function loadResult(table: ResultTable, task: number, message: string | u
   if (status === 'size') return { ok: false, reason: 'size', identity: identity() };
   const length = table.digests.length / table.status.length;
   const digest = table.digests.slice(task * length, (task + 1) * length);
+  const scan: HashScan | undefined = table.plainUnknown[task] === 1 ? PLAIN_UNKNOWN : fullScan;
   return {
     ok: true,
     digest,

@@ -36,8 +36,17 @@ export interface FileIdentity {
 
 export type FailureReason = 'changed' | 'not-regular' | 'missing' | 'io';
 
+/**
+ * What verify's scan of a small file on its hashing read found: the file's scan result, or
+ * PLAIN_UNKNOWN for a file of no known format whose result is only that (scan/detect.ts
+ * isPlainUnknown; scan/scan.ts plainUnknownResult rebuilds it from the path and size). Most files
+ * of a large directory are such files: they travel between threads as one byte, not a result.
+ */
+export type HashScan = FileScanResult | typeof PLAIN_UNKNOWN;
+export const PLAIN_UNKNOWN = 'plain-unknown';
+
 export type HashTaskResult =
-  | { readonly ok: true; readonly digest: Uint8Array; readonly identity: FileIdentity; readonly scan?: FileScanResult }
+  | { readonly ok: true; readonly digest: Uint8Array; readonly identity: FileIdentity; readonly scan?: HashScan }
   | { readonly ok: false; readonly reason: 'size'; readonly identity: FileIdentity }
   | { readonly ok: false; readonly reason: FailureReason; readonly message: string };
 
@@ -60,16 +69,18 @@ export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
 }
 
 /**
- * Looks at the bytes of a whole small file right after they were hashed, in the same thread and
- * from the same read (verify's scan: hash/inspect.ts); undefined when it has nothing to say.
+ * Looks at the bytes of a whole small file (the job's file number `file`) right after they were
+ * hashed, in the same thread and from the same read (verify's scan: hash/inspect.ts); undefined
+ * when it has nothing to say.
  */
-export type InspectBytes = (bytes: Uint8Array, digest: Uint8Array) => FileScanResult | undefined;
+export type InspectBytes = (file: number, bytes: Uint8Array, digest: Uint8Array) => HashScan | undefined;
 
 /**
  * Hashes `length` bytes of `file` from `offset`, reading into `scratch` (reused: no allocation per
  * read). Runs the same way in a worker thread and on the main thread. `stopped` is polled between
  * reads so that --fail-fast ends even a long shard early: then the result is undefined. `inspect`
- * sees the bytes of a small file that one read returned whole (verify's fast path below).
+ * sees the bytes of a small file that one read returned whole (verify's fast path below), with
+ * `fileIndex`, the file's number in the job.
  */
 export function hashRange(
   file: HashFile,
@@ -80,6 +91,7 @@ export function hashRange(
   stopped: () => boolean = () => false,
   sizeSigned = false,
   inspect?: InspectBytes,
+  fileIndex = -1,
 ): HashTaskResult | undefined {
   let fd: number;
   try {
@@ -103,7 +115,7 @@ export function hashRange(
         const bytes = scratch.subarray(0, length);
         if (file.sink !== undefined) new Uint8Array(file.sink.buffer, file.sink.offset, length).set(bytes);
         const digest = hashOnce(algorithm, bytes, 'buffer');
-        const scan = inspect?.(bytes, digest);
+        const scan = inspect?.(fileIndex, bytes, digest);
         return scan === undefined ? { ok: true, digest, identity: UNOBSERVED_IDENTITY } : { ok: true, digest, identity: UNOBSERVED_IDENTITY, scan };
       }
     }

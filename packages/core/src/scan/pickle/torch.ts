@@ -9,7 +9,7 @@ import { RefinedFormat, type ByteSource, type FindingInput, type FormatInfo, typ
 import { asciiLower, findCaseInsensitive, memberHead, memberSource, windowSource, type ZipArchive, type ZipEntry } from '../zip.js';
 import { readU64 } from '../source.js';
 import type { PickleProfile } from './allowlist.js';
-import { looksLikePickle, parsesAsPickle, runPickle, runPickleStream, type PersistentMode, type PickleRun, type StorageRef, type TensorView } from './unpickler.js';
+import { looksLikePickle, parsesAsPickle, pickleSecondOpcodeIsValid, runPickle, runPickleStream, type PersistentMode, type PickleRun, type StorageRef, type TensorView } from './unpickler.js';
 
 /**
  * Extensions that promise a pickle: a broken parse there is malformed, whatever came before.
@@ -165,6 +165,7 @@ export const pickleScanner: FormatScanner = {
   scan: (source, ctx) => scanPickleFile(source, ctx),
   // Protocol 0/1 pickles have no magic: a strict parse to STOP with one value and no open MARK.
   probe: (source) => source.size > 0 && PROTOCOL_0_START.has(source.read(0, 1)[0]!) && parsesAsPickle(source, 0, source.size),
+  mayProbe: (bytes) => bytes.length > 0 && PROTOCOL_0_START.has(bytes[0]!) && pickleSecondOpcodeIsValid(bytes),
 };
 
 // ---------------------------------------------------------------------------------------------

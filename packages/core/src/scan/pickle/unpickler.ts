@@ -1103,6 +1103,16 @@ const SECOND_OPCODE_WINDOW = 4096;
 function secondOpcodeIsValid(source: ByteSource, start: number, end: number): boolean {
   if (end - start < 2) return true;
   const head = source.read(start, Math.min(end - start, SECOND_OPCODE_WINDOW));
+  return secondOpcodeIsValidIn(head, head.length);
+}
+
+/** secondOpcodeIsValid for a whole pickle in memory (`bytes` start at its first opcode), without a copy or a view. */
+export function pickleSecondOpcodeIsValid(bytes: Uint8Array): boolean {
+  return bytes.length < 2 || secondOpcodeIsValidIn(bytes, Math.min(bytes.length, SECOND_OPCODE_WINDOW));
+}
+
+/** The test on the first `length` bytes of `head`. */
+function secondOpcodeIsValidIn(head: Uint8Array, length: number): boolean {
   let next = FIXED_ARGUMENT.get(head[0]!);
   if (next !== undefined) next += 1;
   else {
@@ -1111,11 +1121,11 @@ function secondOpcodeIsValid(source: ByteSource, start: number, end: number): bo
     next = 1;
     for (let l = 0; l < lines; l++) {
       const newline = head.indexOf(0x0a, next);
-      if (newline === -1) return true;
+      if (newline === -1 || newline >= length) return true;
       next = newline + 1;
     }
   }
-  return next >= head.length || OPNAME.has(head[next]!);
+  return next >= length || OPNAME.has(head[next]!);
 }
 
 /**
