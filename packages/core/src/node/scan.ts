@@ -7,7 +7,7 @@ import { identityOf, PLAIN_UNKNOWN, sameIdentity, type FileIdentity, type HashSc
 import { MsSignError, type Problem } from '../errors.js';
 import type { Glob } from '../format/glob.js';
 import type { ScanCode } from '../scan/codes.js';
-import { judgeScan, plainUnknownResult, scanFile, SCANNER_VERSION, summarizeScan, type ScanFileOptions, type ScanMode, type ScanSummary } from '../scan/scan.js';
+import { judgeScan, PlainUnknownFile, scanFile, SCANNER_VERSION, summarizeScan, type ScanFileOptions, type ScanMode, type ScanSummary } from '../scan/scan.js';
 import type { FileScanResult } from '../scan/types.js';
 import { FileSource } from './file-source.js';
 import { walkModel, type WalkedFile } from './walk.js';
@@ -98,6 +98,14 @@ const REHASH_BYTES = 1024 * 1024;
  * after the scan. Anything else is FILE_CHANGED: the scan never judges bytes verify did not.
  */
 export function scanVerifiedFiles(files: readonly VerifiedFileForScan[], options: Omit<ScanFileOptions, 'modelFiles' | 'modelFileSizes'>): FileScanResult[] {
+  return scanVerifiedFilesLazily(files, options).map((file) => (file instanceof PlainUnknownFile ? file.result() : file));
+}
+
+/**
+ * scanVerifiedFiles for verify's report: a file the hashing thread found of no known format
+ * (PLAIN_UNKNOWN) stays a PlainUnknownFile, whose result is built only if the report is read whole.
+ */
+export function scanVerifiedFilesLazily(files: readonly VerifiedFileForScan[], options: Omit<ScanFileOptions, 'modelFiles' | 'modelFileSizes'>): (FileScanResult | PlainUnknownFile)[] {
   // The model's file list is only read by scanners that resolve references: built on first use
   // (most files of a large directory were scanned by the hashing threads and need none).
   let modelFiles: ReadonlySet<string> | undefined;
@@ -112,7 +120,7 @@ export function scanVerifiedFiles(files: readonly VerifiedFileForScan[], options
     },
   };
   return files.map((file) => {
-    if (file.result === PLAIN_UNKNOWN) return plainUnknownResult(file.path, file.size);
+    if (file.result === PLAIN_UNKNOWN) return new PlainUnknownFile(file.path, file.size);
     if (file.result !== undefined) return file.result;
     if (file.bytes !== undefined) return scanFile(new BufferSource(file.bytes), file.path, scanOptions);
     if (file.absolutePath === undefined) throw new MsSignError('INTERNAL', `no verified bytes to scan for ${file.path}`);

@@ -17,10 +17,10 @@ import { readBoundedFile } from './files.js';
 import { defaultSignaturePath, realSignaturePath } from './signature-path.js';
 import { walkModel } from './walk.js';
 import { applyScanPolicy } from '../scan/policy.js';
-import { judgeScan, summarizeScan, type ScanMode, type ScanSummary } from '../scan/scan.js';
+import { judgeScan, PlainUnknownFile, summarizeScan, type ScanMode, type ScanSummary } from '../scan/scan.js';
 import type { FileScanResult } from '../scan/types.js';
 import { ScanCapture } from './scan-capture.js';
-import { scanVerifiedFiles, type VerifiedFileForScan } from './scan.js';
+import { scanVerifiedFilesLazily, type VerifiedFileForScan } from './scan.js';
 
 /** The trust anchors verify applies, and where they came from (always reported). */
 export interface TrustSource {
@@ -201,9 +201,20 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   // memory, a verified copy, or a file whose identity is the one hashed: never a plain re-open).
   if (scanTargets !== undefined) {
     try {
-      const files = scanVerifiedFiles(scanTargets, { waive: scan.waive, allowGlobals: scan.allowGlobals });
+      const files = scanVerifiedFilesLazily(scanTargets, { waive: scan.waive, allowGlobals: scan.allowGlobals });
       const judged = judgeScan(files, scan);
-      report.scan = { ...report.scan, summary: summarizeScan(files), files: files.filter((f) => f.verdict !== 'clean') };
+      const listed = files.filter((f) => f.verdict !== 'clean');
+      let built: FileScanResult[] | undefined;
+      report.scan = {
+        mode: report.scan.mode,
+        rule: report.scan.rule,
+        summary: summarizeScan(files),
+        // Built when read (--json prints it): 20,000 entries of a large directory cost more to
+        // build than to scan, and the human output prints only the summary.
+        get files() {
+          return (built ??= listed.map((f) => (f instanceof PlainUnknownFile ? f.result() : f)));
+        },
+      };
       appendProblems(report.errors, judged.problems);
     } catch (error) {
       if (!(error instanceof MsSignError) || error.code === 'INTERNAL') throw error;

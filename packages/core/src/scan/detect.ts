@@ -225,17 +225,18 @@ function indexMagics(): (string[] | undefined)[] {
   return table;
 }
 
-/** Extensions (lower case) that no test of detect() looks at and that promise nothing: a few, remembered. */
-const plainExtensions = new Map<string, boolean>();
+/** The last extension plainExtension judged, as its suffix (".bin") and verdict: a model's files mostly share one. */
+let lastExtension: { readonly suffix: string; readonly plain: boolean } | undefined;
 
+/** An extension that no test of detect() looks at and that promises no format. */
 function plainExtension(path: string): boolean {
+  // Compared in place, without slicing the name (extensionOf), when the suffix is the last one:
+  // the same extension unless the dot starts the file name.
+  const last = lastExtension;
+  if (last !== undefined && path.endsWith(last.suffix) && path.length > last.suffix.length && path.charCodeAt(path.length - last.suffix.length - 1) !== 0x2f) return last.plain;
   const ext = extensionOf(path);
-  let plain = plainExtensions.get(ext);
-  if (plain === undefined) {
-    plain = !extensionMismatch(path, 'unknown') && !CODE_EXTENSIONS.has(ext) && !namesPickle(ext) && !['ms', 'onnx', 'safetensors'].includes(ext);
-    // Bounded: a model of many odd names does not grow this.
-    if (plainExtensions.size < 64) plainExtensions.set(ext, plain);
-  }
+  const plain = !extensionMismatch(path, 'unknown') && !CODE_EXTENSIONS.has(ext) && !namesPickle(ext) && ext !== 'ms' && ext !== 'onnx' && ext !== 'safetensors';
+  if (ext !== '') lastExtension = { suffix: `.${ext}`, plain };
   return plain;
 }
 

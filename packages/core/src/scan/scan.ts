@@ -160,6 +160,33 @@ export function plainUnknownResult(path: string, size: number): FileScanResult {
 
 const NO_WAIVER: ReadonlySet<ScanCode> = new Set();
 
+/**
+ * A file whose scan result is plainUnknownResult(path, size), kept as its path and size until the
+ * result is read: verify of 20,000 such files reports them only as a count unless the report is
+ * printed whole (--json). Its verdict is `unknown`; `findings` and `result()` build the result.
+ */
+export class PlainUnknownFile {
+  constructor(
+    readonly path: string,
+    readonly size: number,
+  ) {}
+
+  get verdict(): Verdict {
+    return 'unknown';
+  }
+
+  get findings(): readonly Finding[] {
+    return this.result().findings;
+  }
+
+  result(): FileScanResult {
+    return plainUnknownResult(this.path, this.size);
+  }
+}
+
+/** What judgeScan and summarizeScan read of a file: a FileScanResult, or a PlainUnknownFile. */
+export type JudgedFile = Pick<FileScanResult, 'path' | 'verdict' | 'findings'>;
+
 function noteExtensionMismatch(name: string, format: string, report: (finding: FindingInput) => void): void {
   if (!extensionMismatch(name, format)) return;
   report({ code: 'FORMAT_EXTENSION_MISMATCH', message: `${name} holds ${format} data, not what its extension says; scanned as ${format}`, detail: { format } });
@@ -337,7 +364,7 @@ export interface ScanSummary {
   readonly unknown: number;
 }
 
-export function summarizeScan(files: readonly FileScanResult[]): ScanSummary {
+export function summarizeScan(files: readonly Pick<FileScanResult, 'verdict'>[]): ScanSummary {
   const counts = { files: files.length, clean: 0, unsafe: 0, malformed: 0, unknown: 0 };
   for (const f of files) counts[f.verdict]++;
   return counts;
@@ -360,7 +387,7 @@ export interface ScanJudgement {
  * also fails on unknown files not allowed by `allowUnknown`, and on un-waived KERAS_CUSTOM_OBJECT
  * notes (custom code the host must provide). `off` passes everything.
  */
-export function judgeScan(files: readonly FileScanResult[], policy: ScanPolicy): ScanJudgement {
+export function judgeScan(files: readonly JudgedFile[], policy: ScanPolicy): ScanJudgement {
   if (policy.mode === 'off') return { ok: true, problems: [] };
   const problems: Problem[] = [];
   const aggregates = new Map<'SCAN_UNSAFE' | 'SCAN_MALFORMED' | 'SCAN_UNKNOWN_FORMAT', string[]>();
