@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Writes packages/cli/dist-bundle/ms-sign.cjs.v8cache: V8's code cache for the one-file bundle,
-// made with this Node after the bundle ran a verify with -p KEY and one with a trust policy on
-// examples/parallel.ms, so it holds the bytecode of what a verify runs, not only the top level
+// made with this Node after the bundle ran a verify with -p KEY, one with a trust policy and one
+// of an OMS bundle on examples/parallel.ms, so it holds the bytecode of what a verify runs, not only the top level
 // (docs/performance.md, Start-up). The launcher (bin/ms-sign.cjs) uses it only for the exact
 // bundle bytes it was made from, and V8 only for the same Node version and flags; otherwise the
 // bundle compiles from source as before. `npm run build` and `npm test` run this after the bundle.
@@ -56,9 +56,12 @@ export function buildCodeCache() {
     run([launcher, 'sign', 'parallel.ms', '-k', 'k.key'], work);
     run([launcher, 'trust', 'init', '-t', 'trust.json'], work);
     run([launcher, 'trust', 'add', 'demo', '-p', 'k.pub', '-t', 'trust.json'], work);
+    run([launcher, 'keygen', '-o', 'ec', '--no-passphrase', '--algorithm', 'ecdsa-p256'], work);
+    run([launcher, 'sign', 'parallel.ms', '-k', 'ec.key', '--format', 'oms', '-o', 'parallel.ms.oms'], work);
     const runs = [
       ['verify', 'parallel.ms', '-p', 'k.pub'],
       ['verify', 'parallel.ms', '-t', 'trust.json'],
+      ['verify', 'parallel.ms', '-s', 'parallel.ms.oms', '-p', 'ec.pub'],
     ];
     run(['-e', TRAIN, JSON.stringify(runs)], work);
   } finally {
