@@ -2,7 +2,7 @@
 // Runs the ms-sign conformance suite against an implementation (README.md beside this file).
 //
 //   node conformance/run.mjs --impl 'ms-sign'                      # a command on PATH
-//   node conformance/run.mjs --impl 'node packages/cli/bin/ms-sign.js'
+//   node conformance/run.mjs --impl 'node packages/cli/bin/ms-sign.cjs'
 //   node conformance/run.mjs --impl ./ms-sign-linux-x64 --filter policy/ --jobs 4
 //
 // Options: --impl CMD (required: a shell command prefix; the case's arguments are appended),

@@ -30,7 +30,7 @@ def ms_sign_command():
     if shutil.which("ms-sign"):
         return ["ms-sign"]
     here = os.path.dirname(os.path.realpath(__file__))
-    built = os.path.join(here, os.pardir, "packages", "cli", "bin", "ms-sign.js")
+    built = os.path.join(here, os.pardir, "packages", "cli", "bin", "ms-sign.cjs")
     if os.path.exists(built) and shutil.which("node"):
         return ["node", os.path.normpath(built)]
     raise SystemExit("ms-sign not found: install it (npm install -g ms-sign), or set MS_SIGN to its command")

@@ -11,7 +11,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'packages', 'cli', 'bin', 'ms-sign.js');
+const cli = join(root, 'packages', 'cli', 'bin', 'ms-sign.cjs');
 // The one-file bundle and the x64 single binary (npm run build:binary), timed in the startup case when built.
 const bundle = join(root, 'packages', 'cli', 'dist-bundle', 'ms-sign.cjs');
 const binary = join(root, 'packages', 'cli', 'dist-bin', 'ms-sign-linux-x64');

@@ -95,4 +95,8 @@ main(process.argv.slice(2), processIo()).then((code) => { process.exitCode = cod
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { path, bytes } = await buildBundle();
   console.log(`wrote ${path} (${(bytes / 1024).toFixed(0)} KiB)`);
+  // The launcher's code cache for this bundle and this Node (scripts/build-code-cache.mjs).
+  const { buildCodeCache } = await import('./build-code-cache.mjs');
+  buildCodeCache();
+  console.log(`wrote ${path}.v8cache`);
 }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 
 const files = Number(process.argv[2] ?? 20000);
 const bigMiB = Number(process.argv[3] ?? 4096);
-const cli = new URL('../packages/cli/bin/ms-sign.js', import.meta.url).pathname;
+const cli = new URL('../packages/cli/bin/ms-sign.cjs', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'ms-sign-scan-bench-'));
 const run = (...args) => {
   const r = spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'utf8' });

@@ -6,7 +6,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const cli = new URL('../packages/cli/bin/ms-sign.js', import.meta.url).pathname;
+const cli = new URL('../packages/cli/bin/ms-sign.cjs', import.meta.url).pathname;
 const model = new URL('../examples/parallel.ms', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'ms-sign-quickstart-'));
 

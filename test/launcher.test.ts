@@ -1,5 +1,5 @@
 /**
- * bin/ms-sign.js answers a lone --version itself, and starts verify, exec, inspect and verify-raw from the one-file bundle when it is
+ * bin/ms-sign.cjs answers a lone --version itself, and starts verify, exec, inspect and verify-raw from the one-file bundle when it is
  * at least as new as both packages' last compile, and everything else (or with a stale or missing
  * bundle) from dist/ (docs/performance.md, Start-up). Tested on a copy of the real launcher in a
  * package layout whose two entry points only say which one ran, with file times set explicitly.
@@ -16,7 +16,7 @@ function layout(t: TestContext) {
   const cli = join(root, 'cli');
   for (const dir of ['bin', 'dist', 'dist-bundle', '../core/dist']) mkdirSync(join(cli, dir), { recursive: true });
   writeFileSync(join(cli, 'package.json'), '{"type":"module","version":"9.9.9-test"}');
-  copyFileSync(cliBin, join(cli, 'bin', 'ms-sign.js'));
+  copyFileSync(cliBin, join(cli, 'bin', 'ms-sign.cjs'));
   writeFileSync(join(cli, 'dist', 'main.js'), `export const processIo = () => ({});
 export async function main(argv) { process.stdout.write('dist ' + argv.join(' ')); return 0; }`);
   writeFileSync(join(cli, 'dist-bundle', 'ms-sign.cjs'), `process.stdout.write('bundle ' + process.argv.slice(2).join(' '));`);
@@ -27,7 +27,7 @@ export async function main(argv) { process.stdout.write('dist ' + argv.join(' ')
     for (const info of infos) utimesSync(info, compiledAt, compiledAt);
   };
   const run = (...argv: string[]) => {
-    const r = spawnSync(process.execPath, [join(cli, 'bin', 'ms-sign.js'), ...argv], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(cli, 'bin', 'ms-sign.cjs'), ...argv], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     return r.stdout;
   };
@@ -59,5 +59,57 @@ describe('the launcher', () => {
     assert.equal(run('verify', 'm.bin'), 'bundle verify m.bin');
     rmSync(join(cli, 'dist-bundle'), { recursive: true });
     assert.equal(run('verify', 'm.bin'), 'dist verify m.bin');
+  });
+});
+
+/** Node without the coverage run's NODE_V8_COVERAGE, which changes V8's flags (and so would refuse any code cache). */
+const plainEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_V8_COVERAGE'));
+
+/** In a child Node: loads the launcher as a module and prints what V8 said of the code cache it passed (undefined: none). */
+function cacheVerdict(launcher: string): string {
+  const code = `process.stdout.write(String(require(${JSON.stringify(launcher)}).compileBundle(true).script.cachedDataRejected))`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: plainEnv });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+describe("the launcher's code cache", () => {
+  /** Compiles and runs the layout's bundle once as the launcher does, then writes its code cache as scripts/build-code-cache.mjs does. */
+  function writeCache(launcher: string) {
+    const code = `const { writeFileSync } = require('node:fs');
+const l = require(${JSON.stringify(launcher)});
+const { key, script } = l.compileBundle(false);
+l.runBundle(script);
+writeFileSync(l.codeCachePath, Buffer.concat([key, script.createCachedData()]));`;
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: plainEnv });
+    assert.equal(r.status, 0, r.stderr);
+  }
+
+  test('a cache made from the bundle is used for it', (t) => {
+    const { cli, setTimes, run } = layout(t);
+    setTimes(2_000_000, 1_000_000);
+    const launcher = join(cli, 'bin', 'ms-sign.cjs');
+    assert.equal(cacheVerdict(launcher), 'undefined'); // no cache yet: compiled from source
+    writeCache(launcher);
+    assert.equal(cacheVerdict(launcher), 'false'); // passed to V8 and accepted
+    assert.equal(run('verify', 'm.bin'), 'bundle verify m.bin');
+  });
+
+  test('a cache made from other bytes of the same length is never run', (t) => {
+    // V8 checks only the source's length (and its own version and flags): given this cache, it
+    // would run the old bundle's code. The launcher binds the cache to the bundle's SHA-256.
+    const { cli, setTimes, run } = layout(t);
+    const bundle = join(cli, 'dist-bundle', 'ms-sign.cjs');
+    const launcher = join(cli, 'bin', 'ms-sign.cjs');
+    writeFileSync(bundle, `process.stdout.write('old ' + process.argv.slice(2).join(' '));`);
+    writeCache(launcher);
+    writeFileSync(bundle, `process.stdout.write('new ' + process.argv.slice(2).join(' '));`);
+    setTimes(2_000_000, 1_000_000);
+    assert.equal(cacheVerdict(launcher), 'undefined');
+    assert.equal(run('verify', 'm.bin'), 'new verify m.bin');
+  });
+
+  test('npm run build made a cache that this Node accepts for the real bundle', () => {
+    assert.equal(cacheVerdict(cliBin), 'false');
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Shared test helpers: real files in fresh temporary directories, real keys, and the real CLI,
- * either in-process (fast: captured streams, same code path as bin/ms-sign.js) or as a child
+ * either in-process (fast: captured streams, same code path as bin/ms-sign.cjs) or as a child
  * process (for what only a process can show: exit status, signals, stdin, pipes).
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
@@ -24,12 +24,12 @@ function findRepoRoot(): string {
 export const repoRoot = findRepoRoot();
 export const fixturesDir = join(repoRoot, 'test', 'fixtures', 'mindspore-lite');
 export const dataDir = join(repoRoot, 'test', 'data');
-export const cliBin = join(repoRoot, 'packages', 'cli', 'bin', 'ms-sign.js');
+export const cliBin = join(repoRoot, 'packages', 'cli', 'bin', 'ms-sign.cjs');
 
 /**
  * MS_SIGN_CLI=PATH runs every CLI call of the tests against another build of the CLI as a child
  * process: the single binary (packages/cli/dist-bin/ms-sign-linux-x64) or the one-file bundle (a
- * .js/.cjs/.mjs file, run with this Node). Unset, runCli runs in-process and spawnCli runs bin/ms-sign.js.
+ * .js/.cjs/.mjs file, run with this Node). Unset, runCli runs in-process and spawnCli runs bin/ms-sign.cjs.
  */
 export const cliUnderTest: string | undefined = process.env.MS_SIGN_CLI || undefined;
 
@@ -141,7 +141,7 @@ export async function cliOk(dir: string, args: readonly string[], env?: Record<s
   return r;
 }
 
-/** Runs bin/ms-sign.js (or MS_SIGN_CLI) as a child process. */
+/** Runs bin/ms-sign.cjs (or MS_SIGN_CLI) as a child process. */
 export function spawnCli(argv: readonly string[], options: RunOptions & { input?: Buffer | string; timeoutMs?: number }): CliResult {
   const spawnOptions: SpawnSyncOptions = {
     cwd: options.cwd,

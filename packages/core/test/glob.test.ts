@@ -36,6 +36,10 @@ const SEMANTICS: [string, string[], string[]][] = [
   ['**/*.ms', ['a.ms', 'd/a.ms', 'd/e/a.ms'], ['a.mss', 'd/a.ms/x']],
   ['**/**', ['a', 'a/b/c'], []],
   ['a/**/**/b', ['a/b', 'a/x/y/b'], ['a/x/c']],
+  // Segments without wildcards must each be a whole segment of the text (tried before matching).
+  ['**/.git/**', ['.git', '.git/HEAD', 'a/.git', 'a/b/.git/objects/x'], ['.gitx/a', 'a.git/b', 'x/.github', 'git', 'a/.gi', 'a/x.git']],
+  ['x/**/y/*', ['x/y/a', 'x/q/y/a'], ['xy/a', 'x/y', 'x/ay/a', 'y/x/a']],
+  ['a/b/a', ['a/b/a'], ['a/b', 'b/a', 'a/b/a/b']],
   // "\": the next character is literal.
   ['\\*', ['*'], ['a', '']],
   ['\\?', ['?'], ['a']],

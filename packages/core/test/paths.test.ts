@@ -90,6 +90,9 @@ describe('findPathCollision', () => {
     // Full case folding (CaseFolding.txt C+F), not lower-casing: ß folds to ss, final sigma to sigma.
     ['full case folding', ['stra\u00dfe.ms', 'STRASSE.ms'], ['stra\u00dfe.ms', 'STRASSE.ms']],
     ['final and medial sigma', ['\u03a3\u03a3.ms', '\u03c3\u03c2.ms'], ['\u03a3\u03a3.ms', '\u03c3\u03c2.ms']],
+    // One name ASCII (its key comes from the fast path), the other not: the keys must still meet.
+    ['the Kelvin sign and an ASCII K', ['\u212a.ms', 'k.ms'], ['\u212a.ms', 'k.ms']],
+    ['two ASCII names equal ignoring case', ['Cafe.ms', 'CAFE.MS'], ['Cafe.ms', 'CAFE.MS']],
   ];
   for (const [what, paths, pair] of collisions) {
     test(`finds ${what}`, () => {
@@ -116,6 +119,16 @@ describe('findPathCollision', () => {
     }
     const r = spawnSync(python, ['scripts/gen-unicode-fold.py', '--check'], { cwd: repoRoot, encoding: 'utf8' });
     assert.equal(r.status, 0, `packages/core/src/format/unicode-fold.ts differs from its generator: ${r.stderr}`);
+  });
+
+  test('an ASCII name gets the key the full Unicode computation gives it', () => {
+    // caseFoldKey answers pure ASCII without the tables; a non-ASCII character after it forces
+    // the full computation, which must fold each ASCII character the same way.
+    for (let code = 0; code < 0x80; code++) {
+      const c = String.fromCharCode(code);
+      assert.equal(caseFoldKey(`${c}\u00e9`), `${caseFoldKey(c)}\u00e9`, `U+${code.toString(16).padStart(4, '0')}`);
+    }
+    assert.equal(caseFoldKey('Model/Weights_01.BIN'), 'model/weights_01.bin');
   });
 
   test('no collision among distinct paths', () => {

@@ -55,7 +55,16 @@ export function compileGlob(pattern: string): Glob {
   const segments = splitSegments(pattern)
     .filter((s, i, all) => !(s === '**' && all[i - 1] === '**'))
     .flatMap((s): Segment[] => (s === '**' ? [DOUBLE_STAR] : splitTokens(segmentTokens(s))));
-  return { pattern, matches: (text) => matchSegments(segments, text.split('/')) };
+  // A segment without wildcards must equal a whole segment of the text: a text that has none of
+  // them anywhere cannot match, and is turned away without splitting it (the default ignore
+  // "**/.git/**" is tried on every file of a directory model).
+  const literals = segments
+    .filter((s): s is readonly string[] => s !== DOUBLE_STAR && s.every((t) => typeof t === 'string'))
+    .map((s) => s.join(''))
+    .map((literal) => ({ whole: literal, first: `${literal}/`, last: `/${literal}`, inner: `/${literal}/` }));
+  const hasSegment = (text: string, l: (typeof literals)[number]) =>
+    text.includes(l.whole) && (text === l.whole || text.startsWith(l.first) || text.endsWith(l.last) || text.includes(l.inner));
+  return { pattern, matches: (text) => literals.every((literal) => hasSegment(text, literal)) && matchSegments(segments, text.split('/')) };
 }
 
 function segmentTokens(segment: string): Token[] {
