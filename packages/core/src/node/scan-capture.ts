@@ -2,7 +2,8 @@ import type { ManifestFile } from '../format/manifest.js';
 import { MsSignError } from '../errors.js';
 import type { ExpectedContents } from '../verify/statement.js';
 import { IDENTITY_MIN_BYTES, scannedWhileHashed } from './contents.js';
-import type { CopySink, FileIdentity, HashScan, MemorySink } from './hash/task.js';
+import type { CopySink, FileIdentity, MemorySink } from './hash/task.js';
+import type { HashedScans } from './contents.js';
 import type { VerifiedFileForScan } from './scan.js';
 import type { ModelWalk, WalkedFile } from './walk.js';
 import { omsManifest } from './oms/contents.js';
@@ -50,12 +51,14 @@ export class ScanCapture {
   }
 
   /** Where the scan reads each verified file, paired with the walk as the comparison paired them. */
-  targets(expected: ExpectedContents, walk: ModelWalk, identities: ReadonlyMap<string, FileIdentity> | undefined, scanned?: ReadonlyMap<string, HashScan>): VerifiedFileForScan[] {
+  targets(expected: ExpectedContents, walk: ModelWalk, identities: ReadonlyMap<string, FileIdentity> | undefined, scanned?: HashedScans): VerifiedFileForScan[] {
     const manifest = expected.kind === 'manifest' ? expected.manifest : omsManifest(expected.statement, walk);
     // Built only for a file the hashing threads did not scan (for 20,000 small files, none).
     let onDisk: Map<string, WalkedFile> | undefined;
-    return manifest.files.map((file) => {
-      const result = scanned?.get(file.path);
+    return manifest.files.map((file, i) => {
+      // The comparison's files are the manifest's, in its order, when every file was found (the
+      // scan runs only then); a path that differs takes the re-read below instead.
+      const result = scanned?.paths[i] === file.path ? scanned.results[i] : undefined;
       // The comparison paired each walked file of a directory with the signed file of the same
       // path; a single-file model is identified by its content: its walked name is the one to report.
       if (result !== undefined) return { path: manifest.kind === 'file' ? walk.files[0]!.path : file.path, size: file.size, result };

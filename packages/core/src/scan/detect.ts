@@ -7,7 +7,7 @@
 import { checkpointBodyEnd } from './mindir/ckpt.js';
 import { decodeVarint } from './protobuf.js';
 import { scannerFor } from './registry.js';
-import { bytesAre, inRange, readPrefix, readU16, readU32, readU64, readU8 } from './source.js';
+import { BufferSource, bytesAre, inRange, readPrefix, readU16, readU32, readU64, readU8 } from './source.js';
 import { ScanAbort, type ByteSource } from './types.js';
 
 /** Every format id detection can return (zip-family scanners may refine `zip` further). */
@@ -150,7 +150,9 @@ function detect(source: ByteSource, path: string): Detection {
 // Quick rejection: most files of a large model directory (vocabulary shards, tensor dumps) are
 // bytes of no known format. Verify scans each small one in its hashing thread, and running the
 // whole chain above (and the scan's per-file bookkeeping) on 20,000 of them cost more than the
-// hashing. isPlainUnknown answers for them from a few byte compares, without allocating.
+// hashing. isPlainUnknown answers for most of them from a few byte compares, without allocating;
+// the ~2% of random files that start like a protobuf model or a protocol 0/1 pickle get those
+// tests of detect() themselves (cheaper than a full scan, whose result would only be cloned).
 
 /**
  * True only when detectFormat(bytes, path) is `unknown` and scanning the file reports nothing but
@@ -176,8 +178,6 @@ export function isPlainUnknown(bytes: Uint8Array, path: string): boolean {
   if (b0 === 0x80 && b1 <= 5) return false;
   if (MACH_O_MAGICS.includes(((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0)) return false;
   if (b2 === 0x0d && b3 === 0x0a) return false;
-  // Protobuf models start with a field 1 tag; their tests walk fields, so any such file goes to them.
-  if (b0 === 0x08 || b0 === 0x0a) return false;
   // MSL2 and TFL3 at 4, ustar at 257; a safetensors header length below 2^32 before a "{" at 8.
   if (bytesAre(bytes, 4, 'MSL2') || bytesAre(bytes, 4, 'TFL3') || bytesAre(bytes, 257, 'ustar')) return false;
   if (bytes[8] === 0x7b && bytes[4] === 0 && bytes[5] === 0 && bytes[6] === 0 && bytes[7] === 0) return false;
@@ -185,10 +185,27 @@ export function isPlainUnknown(bytes: Uint8Array, path: string): boolean {
   for (let at = 512; at + 8 <= n; at *= 2) if (bytes[at] === 0x89 && bytesAre(bytes, at, HDF5_SIGNATURE)) return false;
   // A legacy .ms file's root table offset lies inside the file (looksLikeLegacyMs).
   if ((b0 | (b1 << 8) | (b2 << 16) | (b3 << 24)) >>> 0 < n) return false;
-  // The pickle scanner's content probe (protocol 0/1), by its own cheap necessary condition.
+  if (mayBeUtf8Text(bytes) || !plainExtension(path)) return false;
+  // Last, for the few files left that start like a protobuf model (a field 1 tag) or a protocol
+  // 0/1 pickle (the pickle scanner's cheap necessary condition): detection's own tests decide, as
+  // detect() runs them. A test that throws leaves the answer to the full detection.
+  if (b0 !== 0x08 && b0 !== 0x0a && !mayBePickle(bytes)) return true;
+  try {
+    const source = new BufferSource(bytes);
+    if (b0 === 0x08 && looksLikeOnnx(source, false)) return false;
+    if (b0 === 0x0a && (looksLikeMindir(source) || looksLikeCkpt(source))) return false;
+    const pickle = scannerFor('pickle');
+    return pickle?.probe === undefined || !pickle.probe(source, path);
+  } catch {
+    return false;
+  }
+}
+
+/** False only when detect()'s pickle probe is false; true when no cheap test says so. */
+function mayBePickle(bytes: Uint8Array): boolean {
   const pickle = scannerFor('pickle');
-  if (pickle?.probe !== undefined && (pickle.mayProbe === undefined || pickle.mayProbe(bytes))) return false;
-  return !mayBeUtf8Text(bytes) && plainExtension(path);
+  if (pickle?.probe === undefined) return false;
+  return pickle.mayProbe === undefined || pickle.mayProbe(bytes);
 }
 
 /**

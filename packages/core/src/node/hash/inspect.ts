@@ -1,6 +1,5 @@
 // Verify's scan inside the hashing threads (see PlanScan in job.ts). Loaded by a worker only when
 // its job asks for a scan, so that a plain hash job starts without the scanner's modules.
-import { bytesEqual } from '../../bytes.js';
 import { scanFile, type ScanFileOptions } from '../../scan/scan.js';
 import { BufferSource } from '../../scan/source.js';
 import { isPlainUnknown } from '../../scan/detect.js';
@@ -32,7 +31,9 @@ export function scanInspector(plan: JobPlan): ScanInspector | undefined {
   return (file, bytes, digest) => {
     if (scan.scanned[file] !== 1) return undefined;
     // Only verified bytes are judged: a file whose digest differs fails verification unscanned.
-    if (!bytesEqual(digest, scan.digests.subarray(file * length, (file + 1) * length))) return undefined;
+    // (Compared in place: a subarray per file cost more than the comparison.)
+    if (digest.length !== length) return undefined;
+    for (let i = 0, at = file * length; i < length; i++) if (digest[i] !== scan.digests[at + i]) return undefined;
     // Bytes of no known format (most files of a large directory): a few byte compares decide,
     // and the result travels as PLAIN_UNKNOWN, rebuilt on the main thread from the path and size.
     if (isPlainUnknown(bytes, paths[file]!)) return PLAIN_UNKNOWN;
