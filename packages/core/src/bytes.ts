@@ -75,16 +75,24 @@ export function compareUtf8(a: string, b: string): number {
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const BASE64_URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-/** Base64 (RFC 4648 section 4, with padding) of `bytes`. */
+const BASE64_CODES = utf8(BASE64);
+const PAD = 0x3d; // '='
+
+/**
+ * Base64 (RFC 4648 section 4, with padding) of `bytes`. Written as ASCII codes into one array and
+ * decoded once: appending to a string per character builds a rope of one object per character,
+ * ~130 MiB of heap for the ~3 MiB statement of a 20,000-file OMS bundle.
+ */
 export function toBase64(bytes: Uint8Array): string {
-  let out = '';
-  for (let i = 0; i < bytes.length; i += 3) {
+  const out = new Uint8Array(Math.ceil(bytes.length / 3) * 4);
+  for (let i = 0, o = 0; i < bytes.length; i += 3, o += 4) {
     const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
-    out += BASE64[n >> 18]! + BASE64[(n >> 12) & 63]!;
-    out += i + 1 < bytes.length ? BASE64[(n >> 6) & 63]! : '=';
-    out += i + 2 < bytes.length ? BASE64[n & 63]! : '=';
+    out[o] = BASE64_CODES[n >> 18]!;
+    out[o + 1] = BASE64_CODES[(n >> 12) & 63]!;
+    out[o + 2] = i + 1 < bytes.length ? BASE64_CODES[(n >> 6) & 63]! : PAD;
+    out[o + 3] = i + 2 < bytes.length ? BASE64_CODES[n & 63]! : PAD;
   }
-  return out;
+  return new TextDecoder().decode(out);
 }
 
 /**
