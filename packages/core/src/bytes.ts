@@ -2,6 +2,8 @@
 
 const utf8Encoder = new TextEncoder();
 const strictUtf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** For bytes this module wrote itself, all ASCII (hex, base64). */
+const asciiDecoder = new TextDecoder();
 
 export function utf8(text: string): Uint8Array {
   return utf8Encoder.encode(text);
@@ -32,10 +34,16 @@ export function decodeUtf8Strict(bytes: Uint8Array): string | undefined {
 }
 
 /** Lower-case hex of `bytes`, as key ids and digests are printed. */
+const HEX_CODES = utf8('0123456789abcdef');
+
+/** Lowercase hex of `bytes`, built flat (see toBase64): a digest's hex is one string, not a rope of 32. */
 export function toHex(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) out += b.toString(16).padStart(2, '0');
-  return out;
+  const out = new Uint8Array(bytes.length * 2);
+  for (let i = 0; i < bytes.length; i++) {
+    out[2 * i] = HEX_CODES[bytes[i]! >> 4]!;
+    out[2 * i + 1] = HEX_CODES[bytes[i]! & 15]!;
+  }
+  return asciiDecoder.decode(out);
 }
 
 export function fromHex(hex: string): Uint8Array | undefined {
@@ -92,7 +100,7 @@ export function toBase64(bytes: Uint8Array): string {
     out[o + 2] = i + 1 < bytes.length ? BASE64_CODES[(n >> 6) & 63]! : PAD;
     out[o + 3] = i + 2 < bytes.length ? BASE64_CODES[n & 63]! : PAD;
   }
-  return new TextDecoder().decode(out);
+  return asciiDecoder.decode(out);
 }
 
 /**

@@ -1,8 +1,8 @@
-/** The pure base64 helpers (PEM bodies, policy keys) against Node's Buffer, which they replace. */
+/** The pure base64 and hex helpers (PEM bodies, policy keys, digests) against Node's Buffer, which they replace. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { fromBase64, toBase64 } from '@ms-sign/core/internal';
+import { fromBase64, fromHex, toBase64, toHex } from '@ms-sign/core/internal';
 
 test('toBase64 and fromBase64 agree with Buffer on every length 0..70 and random bytes', () => {
   for (let length = 0; length <= 70; length++) {
@@ -21,4 +21,13 @@ test('fromBase64 refuses what is not strict base64 (where Buffer would guess)', 
   }
   assert.equal(fromBase64('QQ=='.replace('==', ''), true)?.length, 1);
   assert.equal(fromBase64('QQ==', true), undefined);
+});
+
+test('toHex and fromHex agree with Buffer on every length 0..70 and random bytes, every byte value included', () => {
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  for (const bytes of [all, ...Array.from({ length: 71 }, (_, length) => new Uint8Array(randomBytes(length)))]) {
+    const expected = Buffer.from(bytes).toString('hex');
+    assert.equal(toHex(bytes), expected);
+    assert.deepEqual(fromHex(expected), bytes);
+  }
 });
