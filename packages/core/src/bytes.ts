@@ -33,10 +33,12 @@ export function decodeUtf8Strict(bytes: Uint8Array): string | undefined {
   }
 }
 
-/** Lower-case hex of `bytes`, as key ids and digests are printed. */
 const HEX_CODES = utf8('0123456789abcdef');
 
-/** Lowercase hex of `bytes`, built flat (see toBase64): a digest's hex is one string, not a rope of 32. */
+/**
+ * Lower-case hex of `bytes`, as key ids and digests are printed; built flat (see toBase64): a
+ * digest's hex is one string, not a rope of 32.
+ */
 export function toHex(bytes: Uint8Array): string {
   const out = new Uint8Array(bytes.length * 2);
   for (let i = 0; i < bytes.length; i++) {
