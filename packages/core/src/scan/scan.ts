@@ -94,16 +94,18 @@ function scanInto(source: ByteSource, path: string, member: string | undefined, 
   }
   const scanner = scannerFor(detection.format);
   if (scanner === undefined) {
-    reportUnknownFormat(name, detection.format, report);
+    report(unknownFormatFinding(name, detection.format));
     noteExtensionMismatch(name, outcome.format, report);
     return outcome;
   }
+  // Built on the first read, once (a scanner may read it per reference it resolves).
+  let modelFiles: ReadonlySet<string> | undefined;
   const ctx: ScanContext = {
     path,
     // Read when a scanner resolves a reference, not for every file: the caller may build the
     // model's file list on first use (verify's hashing threads do).
     get modelFiles() {
-      return options.modelFiles ?? new Set([path]);
+      return (modelFiles ??= options.modelFiles ?? new Set([path]));
     },
     get modelFileSizes() {
       return options.modelFileSizes;
@@ -133,10 +135,6 @@ function scanInto(source: ByteSource, path: string, member: string | undefined, 
   noteExtensionMismatch(name, outcome.format, report);
   scanTrailingZip(source, path, member, depth, options, collector, outcome);
   return outcome;
-}
-
-function reportUnknownFormat(name: string, format: string, report: (finding: FindingInput) => void): void {
-  report(unknownFormatFinding(name, format));
 }
 
 function unknownFormatFinding(name: string, format: string): FindingInput {
