@@ -3,7 +3,7 @@
  * public API: anything here may change or go away in any release. Applications use
  * `@ms-sign/core` and `@ms-sign/core/node`.
  */
-export { CborDecodeError } from './format/cbor.js';
+export { CborDecodeError, reencodesExactly } from './format/cbor.js';
 export { fromBase64, fromHex, toBase64, toHex } from './bytes.js';
 export { readBoundedFile } from './node/files.js';
 export { walkModel, resolveModel, type ModelWalk, type WalkedFile } from './node/walk.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { decodeCanonical, encodeCanonical, LIMITS, type CborValue } from '@ms-sign/core';
-import { CborDecodeError } from '@ms-sign/core/internal';
+import { CborDecodeError, reencodesExactly } from '@ms-sign/core/internal';
 import { unicodeText } from '../../../test/helpers/arbitraries.js';
 import { encodeReference as referenceEncode } from '../../../test/helpers/cbor-reference.js';
 
@@ -82,6 +82,31 @@ describe('encodeCanonical', () => {
       ['a nested unsupported value', [new Map([['a', false]])], TypeError],
     ];
     for (const [what, value, errorClass] of hostile) assert.throws(() => encodeCanonical(value as CborValue), errorClass, what);
+  });
+});
+
+describe('the in-place re-encode check', () => {
+  // decodeCanonical's last check compares the decoded value's canonical encoding with the input
+  // without building it. Values decoded from the bytes match them unless the decoder erred, so
+  // the comparison is tested here directly: one byte off anywhere must be seen.
+  test('accepts exactly encodeCanonical(value), and sees every single-byte change', () => {
+    const values: CborValue[] = [
+      0, 23, 24, 255, 256, 65535, 65536, 2 ** 32, Number.MAX_SAFE_INTEGER,
+      '', 'ascii text', 'ü and \u{1F600}', new Uint8Array([1, 2, 3]),
+      [1, 'two', new Uint8Array([3])],
+      new Map<string, CborValue>([['a', 1], ['bb', 'x'], ['\u00e9t\u00e9', [2, 3]]]),
+    ];
+    for (const value of values) {
+      const bytes = encodeCanonical(value);
+      assert.equal(reencodesExactly(value, bytes), true, JSON.stringify(value));
+      for (let i = 0; i < bytes.length; i++) {
+        const changed = bytes.slice();
+        changed[i]! ^= 0x01;
+        assert.equal(reencodesExactly(value, changed), false, `${JSON.stringify(value)}, byte ${i}`);
+      }
+      assert.equal(reencodesExactly(value, Uint8Array.of(...bytes, 0)), false, 'a trailing byte');
+      assert.equal(reencodesExactly(value, bytes.subarray(0, bytes.length - 1)), false, 'one byte short');
+    }
   });
 });
 

@@ -68,10 +68,15 @@ export function decodeCanonical(bytes: Uint8Array, bounds: CborBounds = {}): Cbo
   const value = normalize(decoded, 0);
   // Re-encoding catches what the pre-scan and cbor-x let through: duplicate keys (cbor-x keeps
   // the last), unsorted keys, non-minimal integer and length heads, trailing bytes.
-  if (reencodedLength(value, bytes, 0) !== bytes.length) {
+  if (!reencodesExactly(value, bytes)) {
     throw new CborDecodeError('not deterministic CBOR (RFC 8949 4.2.1): re-encoding differs');
   }
   return value;
+}
+
+/** Whether `bytes` are exactly encodeCanonical(value), compared in place (reencodedLength). */
+export function reencodesExactly(value: CborValue, bytes: Uint8Array): boolean {
+  return reencodedLength(value, bytes, 0) === bytes.length;
 }
 
 /**
