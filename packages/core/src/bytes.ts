@@ -82,6 +82,24 @@ export function compareUtf8(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** A UTF-16 code unit at or above 0xD800: a surrogate, or a unit that sorts after one by code point. */
+const HIGH_CODE_UNIT = /[\uD800-\uFFFF]/;
+
+/**
+ * Sorts `items` in place by the UTF-8 bytes of `key(item)`, as {@link compareUtf8} orders them.
+ * When no key has a code unit at or above 0xD800, UTF-16 code-unit order is code point order, which
+ * is UTF-8 byte order, so the engine's own string comparison gives the same order; one test per
+ * key instead of a character loop per comparison (20,000 paths: ~300,000 comparisons).
+ */
+export function sortByUtf8<T>(items: T[], key: (item: T) => string): T[] {
+  if (items.some((item) => HIGH_CODE_UNIT.test(key(item)))) return items.sort((a, b) => compareUtf8(key(a), key(b)));
+  return items.sort((a, b) => {
+    const x = key(a);
+    const y = key(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}
+
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const BASE64_URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 

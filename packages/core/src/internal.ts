@@ -4,7 +4,7 @@
  * `@ms-sign/core` and `@ms-sign/core/node`.
  */
 export { CborDecodeError, reencodesExactly } from './format/cbor.js';
-export { fromBase64, fromHex, toBase64, toHex } from './bytes.js';
+export { compareUtf8, fromBase64, fromHex, sortByUtf8, toBase64, toHex } from './bytes.js';
 export { readBoundedFile } from './node/files.js';
 export { walkModel, resolveModel, type ModelWalk, type WalkedFile } from './node/walk.js';
 export { hashModelFiles, compareModel, compareContents, ignoredBy } from './node/contents.js';

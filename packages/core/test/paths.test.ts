@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { caseFoldKey, checkModelPath, findPathCollision, LIMITS, PATH_UNICODE_VERSION } from '@ms-sign/core';
-import { walkModel } from '@ms-sign/core/internal';
+import { compareUtf8, sortByUtf8, walkModel } from '@ms-sign/core/internal';
 
 let repoRoot = dirname(fileURLToPath(import.meta.url));
 while (!existsSync(join(repoRoot, 'pnpm-workspace.yaml')) && dirname(repoRoot) !== repoRoot) repoRoot = dirname(repoRoot);
@@ -163,5 +163,51 @@ describe('walking a directory applies the same rules to the names on disk', () =
       walk.files.map((f) => f.path),
       ['B.ms', 'Z.ms', 'b.ms', 'sub/x.ms', '\uff61.ms', '\u{1F600}.ms'],
     );
+  });
+});
+
+describe('a verify walk does not re-check the paths its verified manifest vouches for', () => {
+  test('names not vouched for still get every rule, and a collision with a vouched name is still found', (t) => {
+    const root = mkdtempSync(join(tmpdir(), 'ms-sign-paths-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    for (const file of ['B.ms', 'sub/x.ms', 'b.ms', 'a\\b.ms']) {
+      mkdirSync(join(root, file, '..'), { recursive: true });
+      writeFileSync(join(root, file), 'x');
+    }
+    // As a manifest of B.ms and sub/x.ms would vouch: b.ms (collides with B.ms) and a\b.ms (a
+    // backslash) are extra files on disk, and must be refused as a plain walk refuses them.
+    const vouched = new Set(['B.ms', 'sub/x.ms']);
+    const walk = walkModel(root, { vouched });
+    assert.deepEqual(walk.problems.map((p) => [p.code, p.path]).sort(), [
+      ['UNSAFE_PATH', 'a\\b.ms'],
+      ['UNSAFE_PATH', 'b.ms'],
+    ]);
+    assert.deepEqual(walk, walkModel(root), 'the same walk as without vouched paths');
+    // Only vouched files on disk: nothing to report, the same files.
+    rmSync(join(root, 'b.ms'));
+    rmSync(join(root, 'a\\b.ms'));
+    assert.deepEqual(walkModel(root, { vouched }), walkModel(root));
+    assert.deepEqual(walkModel(root, { vouched }).problems, []);
+  });
+});
+
+describe('sortByUtf8', () => {
+  test('orders as compareUtf8 does, with and without code units at or above 0xD800', () => {
+    // A seeded generator: the same strings every run.
+    let seed = 0x2545f491;
+    const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8);
+    const alphabets = [
+      ['a', 'b', 'B', '/', '.', '0', '~'],
+      ['a', 'b', '\u00e9', '\ud7ff', '\ue000', '\uff61', '\u{1F600}', '\u{10FFFF}'],
+    ];
+    for (const alphabet of alphabets) {
+      for (let round = 0; round < 50; round++) {
+        const items = Array.from({ length: 40 }, () => Array.from({ length: next() % 6 }, () => alphabet[next() % alphabet.length]).join(''));
+        const expected = [...items].sort(compareUtf8);
+        assert.deepEqual(sortByUtf8([...items], (s) => s), expected);
+      }
+    }
+    // UTF-16 order would put U+1F600 (a surrogate pair, 0xD83D...) before U+FF61: UTF-8 does not.
+    assert.deepEqual(sortByUtf8(['\u{1F600}', '\uff61', 'z'], (s) => s), ['z', '\uff61', '\u{1F600}']);
   });
 });

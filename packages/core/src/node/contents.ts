@@ -143,10 +143,15 @@ export function ignoredBy(expected: ExpectedContents): readonly string[] {
  * or an OMS statement's ignore paths), plus `extra` paths relative to the model root that the
  * caller names as present but not signed (verify --ignore), and whether sizes are needed.
  */
-export function walkFilter(expected: ExpectedContents, extra: readonly string[] = []): { ignore: Glob[]; withStats: boolean } {
+export function walkFilter(expected: ExpectedContents, extra: readonly string[] = []): { ignore: Glob[]; withStats: boolean; vouched?: ReadonlySet<string> } {
   switch (expected.kind) {
     case 'manifest':
-      return { ignore: [...expected.manifest.ignore.map(compileGlob), ...extra.map((p) => compileGlob(escapeGlob(p)))], withStats: false };
+      return {
+        ignore: [...expected.manifest.ignore.map(compileGlob), ...extra.map((p) => compileGlob(escapeGlob(p)))],
+        withStats: false,
+        // A decoded manifest's paths passed the path rules (decodeManifest refuses any that do not).
+        vouched: new Set(expected.manifest.files.map((f) => f.path)),
+      };
     case 'oms':
       // OMS files mode signs no sizes: the walk's are used to hash each whole file.
       return { ignore: [omsIgnoredPaths(expected.statement, extra)], withStats: true };

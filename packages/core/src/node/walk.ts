@@ -1,6 +1,6 @@
 import { lstatSync, opendirSync, realpathSync, statSync, type BigIntStats, type Dir, type Dirent, type Stats } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { compareUtf8, decodeUtf8Strict } from '../bytes.js';
+import { decodeUtf8Strict, sortByUtf8 } from '../bytes.js';
 import { MsSignError, problem, type Problem } from '../errors.js';
 import type { Glob } from '../format/glob.js';
 import type { ModelKind } from '../format/manifest.js';
@@ -47,6 +47,14 @@ export interface WalkOptions {
   readonly exclude?: ReadonlySet<string>;
   /** lstat every file (sign needs sizes; verify takes them from the manifest). */
   readonly withStats?: boolean;
+  /**
+   * Paths already held to the path rules by the caller: a verified manifest's, which passed
+   * checkModelPath and the case-collision check when it was decoded (format/manifest.ts). Both
+   * are pure functions of the path, so a walked path found here is not checked again, and the
+   * collision check runs only if some walked file is not here (a subset of a collision-free list
+   * has no collision). Paths not found here get every check.
+   */
+  readonly vouched?: ReadonlySet<string>;
   /** Told of every entry left out and all the patterns that matched it (sign checks each pattern is used). */
   readonly onIgnored?: (path: string, matched: readonly Glob[], isDirectory: boolean) => void;
 }
@@ -111,7 +119,7 @@ function walkDirectory(root: string, options: WalkOptions): ModelWalk {
       }
       const abs = `${dir.abs}/${name}`;
       if (options.exclude?.has(abs) || isIgnored(rel, entry, abs)) continue;
-      const why = checkModelPath(rel);
+      const why = options.vouched?.has(rel) === true ? undefined : checkModelPath(rel);
       if (why !== undefined) {
         problems.push(problem('UNSAFE_PATH', `unsafe file name ${JSON.stringify(rel)}: ${why}`, rel));
         continue;
@@ -142,8 +150,10 @@ function walkDirectory(root: string, options: WalkOptions): ModelWalk {
       }
     }
   }
-  files.sort((a, b) => compareUtf8(a.path, b.path));
-  const collision = findPathCollision(files.map((f) => f.path));
+  sortByUtf8(files, (f) => f.path);
+  const vouched = options.vouched;
+  const allVouched = vouched !== undefined && files.every((f) => vouched.has(f.path));
+  const collision = allVouched ? undefined : findPathCollision(files.map((f) => f.path));
   if (collision) {
     problems.push(problem('UNSAFE_PATH', `${collision[0]} and ${collision[1]} differ only in case; they collide on macOS and Windows`, collision[1]));
   }
