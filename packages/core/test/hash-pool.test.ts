@@ -14,7 +14,7 @@ import { repoRoot, tempDir } from '../../../test/helpers/index.js';
 
 // The engine is internal to @ms-sign/core (not in its exports): load it from the built package.
 const hashDir = join(repoRoot, 'packages', 'core', 'dist', 'node', 'hash');
-const { runHashJob } = (await import(pathToFileURL(join(hashDir, 'pool.js')).href)) as typeof import('../dist/node/hash/pool.js');
+const { idleHashWorkers, prestartHashWorkers, releaseHashWorkers, runHashJob, workersFor } = (await import(pathToFileURL(join(hashDir, 'pool.js')).href)) as typeof import('../dist/node/hash/pool.js');
 const { planJob, taskLength, taskOffset, unitCount } = (await import(pathToFileURL(join(hashDir, 'job.js')).href)) as typeof import('../dist/node/hash/job.js');
 
 const { hashRange } = (await import(pathToFileURL(join(hashDir, 'task.js')).href)) as typeof import('../dist/node/hash/task.js');
@@ -204,5 +204,52 @@ describe('hash engine: failures', () => {
     );
     await assert.rejects(run, /boom from onResult/);
     assert.equal(fromWorker, 1);
+  });
+});
+
+/** 256 files of a few shards each: ~6 units of work (BATCH_BYTES), enough for a worker to get some. */
+function someFiles(dir: string): { path: string; size: number }[] {
+  return Array.from({ length: 256 }, (_, i) => {
+    const path = join(dir, `f${i}`);
+    writeFileSync(path, randomBytes(3 * SHARD + i));
+    return { path, size: 3 * SHARD + i };
+  });
+}
+
+describe('hash engine: workers started ahead of the job (verify starts them before its walk)', () => {
+  test('a prestarted worker takes the job by message and hashes its share, with the same digests', async (t) => {
+    const files = someFiles(tempDir(t));
+    const expected = (await digestsOf(files, 1)).digests;
+    prestartHashWorkers(1);
+    assert.equal(idleHashWorkers(), 1);
+    // Held back until the worker has booted, so that the job reaches it by message.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const { digests, summary } = await digestsOf(files, 2);
+    assert.equal(idleHashWorkers(), 0, 'the job took the prestarted worker');
+    assert.deepEqual(digests, expected);
+    assert.equal(summary.workers, 1);
+    // It was ready before the job began and the main thread has ~6 units (~35 ms) to hash: the
+    // worker, given the job by message, claims some of them.
+    assert.ok(summary.tasksFromWorkers > 0, 'the prestarted worker hashed part of the job');
+  });
+
+  test('released unused, prestarted workers end, and later jobs start their own', async (t) => {
+    const files = someFiles(tempDir(t));
+    const expected = (await digestsOf(files, 1)).digests;
+    prestartHashWorkers(2);
+    assert.equal(idleHashWorkers(), 2);
+    releaseHashWorkers();
+    assert.equal(idleHashWorkers(), 0);
+    const { digests, summary } = await digestsOf(files, 2);
+    assert.deepEqual(digests, expected);
+    assert.equal(summary.workers, 1);
+  });
+
+  test('workersFor: none for work the main thread finishes alone, one per other core otherwise, or threads - 1', () => {
+    assert.equal(workersFor(1024, 1), 0);
+    assert.equal(workersFor(1024, 1, 3), 2);
+    assert.equal(workersFor(1024, 1, 1), 0);
+    assert.ok(workersFor(1024 * 1024 * 1024, 16) >= 0);
+    assert.equal(workersFor(1024 * 1024 * 1024, 16, 4), 3);
   });
 });

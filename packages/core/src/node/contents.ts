@@ -139,6 +139,21 @@ export function ignoredBy(expected: ExpectedContents): readonly string[] {
 }
 
 /**
+ * The hashing a verification of these contents will do, as bytes and files or shards, when the
+ * signed statement says (a manifest); undefined when only the walk can tell (OMS).
+ */
+export function expectedHashWork(expected: ExpectedContents): { bytes: number; tasks: number } | undefined {
+  if (expected.kind !== 'manifest') return undefined;
+  let bytes = 0;
+  let tasks = 0;
+  for (const file of expected.manifest.files) {
+    bytes += file.size;
+    tasks += file.digests.length;
+  }
+  return { bytes, tasks };
+}
+
+/**
  * How to walk the model for these expected contents: what it leaves out (the manifest's globs,
  * or an OMS statement's ignore paths), plus `extra` paths relative to the model root that the
  * caller names as present but not signed (verify --ignore), and whether sizes are needed.

@@ -12,7 +12,8 @@ import type { SignerReport } from '../verify/signer-report.js';
 import { contentsSummary, type ExpectedContents, type SignedStatement } from '../verify/statement.js';
 import { nodeEd25519Equation, nodeSha512 } from './crypto.js';
 import { verifySignatureFile } from '../verify/verify-signature-file.js';
-import { compareContents, ignoredBy, walkFilter, type CompareOptions } from './contents.js';
+import { compareContents, expectedHashWork, ignoredBy, walkFilter, type CompareOptions } from './contents.js';
+import { prestartHashWorkers, releaseHashWorkers, workersFor } from './hash/pool.js';
 import { readBoundedFile } from './files.js';
 import { defaultSignaturePath, realSignaturePath } from './signature-path.js';
 import { walkModel } from './walk.js';
@@ -186,6 +187,10 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   const capture = new ScanCapture(scan.mode !== 'off', options.sinkFor);
   let scanTargets: VerifiedFileForScan[] | undefined;
   try {
+    // The hash workers this manifest's work will use start now and boot on the other cores while
+    // this thread walks the model (they only read files once the walk and comparison are done).
+    const work = expectedHashWork(expected);
+    if (work !== undefined) prestartHashWorkers(Math.min(workersFor(work.bytes, work.tasks, options.threads), work.tasks - 1));
     const realSig = realSignaturePath(signaturePath);
     const walk = walkModel(modelPath, { ...walkFilter(expected, options.ignore), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
     const scanWhileHashing = scan.mode === 'off' ? undefined : { allowGlobals: scan.allowGlobals, waive: scan.waive };
@@ -195,6 +200,8 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
   } catch (error) {
     if (!(error instanceof MsSignError) || error.code === 'INTERNAL') throw error;
     report.errors.push(toProblem(error));
+  } finally {
+    releaseHashWorkers();
   }
 
   // Stage 4, scan: only when the contents matched, on the bytes the comparison verified (kept in

@@ -52,6 +52,67 @@ export interface HashRunSummary {
 let mainThreadScratch: Buffer | undefined;
 
 /**
+ * How many worker threads a job of `bytes` in `tasks` files or shards gets: one per core besides
+ * the main thread (or `threads - 1` when given), none when the main thread alone finishes the
+ * work in about the time a worker takes to start (tuning.ts INLINE_COST_BYTES).
+ */
+export function workersFor(bytes: number, tasks: number, threads?: number): number {
+  const worthIt = threads !== undefined || bytes + tasks * TASK_COST_BYTES > INLINE_COST_BYTES;
+  return worthIt ? Math.max(0, Math.floor(threads ?? availableParallelism()) - 1) : 0;
+}
+
+interface IdleWorker {
+  readonly worker: Worker;
+  broken: boolean;
+}
+
+/** Workers started ahead of a job, waiting for one: see prestartHashWorkers. */
+const idleWorkers: IdleWorker[] = [];
+
+/**
+ * Starts `count` hash workers now, without a job, so that their start-up (~45 ms of CPU each)
+ * runs on the other cores while the caller's thread does other work: verify starts them once the
+ * signature vouches for the manifest, then walks the model while they boot. runHashJob gives its
+ * job to these before it starts new ones; releaseHashWorkers ends those no job took. An idle
+ * worker never keeps the process alive, and one that failed to start is never used.
+ */
+export function prestartHashWorkers(count: number): void {
+  const { script, eval: evalScript } = hashWorkerScript();
+  while (idleWorkers.length < count) {
+    const idle: IdleWorker = { worker: new Worker(script, { eval: evalScript }), broken: false };
+    idle.worker.unref();
+    idle.worker.once('error', () => (idle.broken = true));
+    idle.worker.once('exit', () => (idle.broken = true));
+    idleWorkers.push(idle);
+  }
+}
+
+/** How many prestarted workers wait for a job. */
+export function idleHashWorkers(): number {
+  return idleWorkers.length;
+}
+
+/** Ends the prestarted workers no job took (verify's walk found a problem, or hashing needed fewer). */
+export function releaseHashWorkers(): void {
+  for (const idle of idleWorkers.splice(0)) void idle.worker.terminate();
+}
+
+/** A prestarted worker given `data` as its job, or a new worker started with it. */
+function workerFor(data: WorkerData, script: string | URL, evalScript: boolean): Worker {
+  for (let idle = idleWorkers.pop(); idle !== undefined; idle = idleWorkers.pop()) {
+    idle.worker.removeAllListeners();
+    if (idle.broken) {
+      void idle.worker.terminate();
+      continue;
+    }
+    idle.worker.ref();
+    idle.worker.postMessage(data);
+    return idle.worker;
+  }
+  return new Worker(script, { eval: evalScript, workerData: data });
+}
+
+/**
  * Hashes every shard of every file of a job, on the main thread and, when the job is large enough
  * to pay for starting them, on `threads - 1` worker threads. All threads claim units of work from
  * one shared atomic counter (no scheduler round trip), read into their own reused buffer and
@@ -66,10 +127,8 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
   const units = unitCount(plan);
   const data: WorkerData = { plan, table: createResultTable(tasks, HASH_ALGORITHMS[job.algorithm]), control: createControl() };
   const totalBytes = plan.sizes.reduce((n, s) => n + s, 0);
-  const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
   // A worker costs ~45 ms of start-up and ~10 MiB: by default only worth it for work that outlasts that.
-  const worthIt = options.threads !== undefined || totalBytes + tasks * TASK_COST_BYTES > INLINE_COST_BYTES;
-  const workerCount = worthIt ? Math.max(0, Math.min(threads - 1, units - 1)) : 0;
+  const workerCount = Math.min(workersFor(totalBytes, tasks, options.threads === undefined ? undefined : Math.max(1, options.threads)), Math.max(0, units - 1));
 
   let bytesDone = 0;
   let delivered = 0;
@@ -118,7 +177,7 @@ export async function runHashJob(job: HashJob, options: HashRunOptions = {}): Pr
   try {
     const { script, eval: evalScript } = hashWorkerScript();
     for (let w = 0; w < workerCount; w++) {
-      const worker = new Worker(script, { eval: evalScript, workerData: data });
+      const worker = workerFor(data, script, evalScript);
       workers.push(worker);
       worker.on('message', ([unit, failures, scans]: UnitDone) => {
         // An exception here would escape as an uncaught one: hand it to the run instead.

@@ -16,4 +16,7 @@ async function run(data: WorkerData): Promise<void> {
 
 // Not a top-level await: the one-file bundle (and the single binary) is CommonJS, which has none.
 // A rejection is unhandled and so ends the worker with an 'error' event, as a throw would.
-void run(workerData as WorkerData);
+// A prestarted worker (pool.ts prestartHashWorkers) has no workerData: its job comes as the
+// first message.
+if (workerData === undefined || workerData === null) parentPort!.once('message', (data: WorkerData) => void run(data));
+else void run(workerData as WorkerData);
