@@ -190,7 +190,7 @@ export async function verifyModel(modelPath: string, options: VerifyModelOptions
     // The hash workers this manifest's work will use start now and boot on the other cores while
     // this thread walks the model (they only read files once the walk and comparison are done).
     const work = expectedHashWork(expected);
-    if (work !== undefined) prestartHashWorkers(Math.min(workersFor(work.bytes, work.tasks, options.threads), work.tasks - 1));
+    if (work !== undefined) prestartHashWorkers(Math.min(workersFor(work.bytes, work.tasks, options.threads), work.tasks - 1), { loadScanner: scan.mode !== 'off' });
     const realSig = realSignaturePath(signaturePath);
     const walk = walkModel(modelPath, { ...walkFilter(expected, options.ignore), ...(realSig ? { exclude: new Set([realSig]) } : {}) });
     const scanWhileHashing = scan.mode === 'off' ? undefined : { allowGlobals: scan.allowGlobals, waive: scan.waive };

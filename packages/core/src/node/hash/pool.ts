@@ -5,7 +5,7 @@ import { claimUnit, createControl, hashUnit, requestStop, tasksHashed, type Unit
 import { createResultTable, loadResult, planJob, taskLength, taskShard, unitCount, type HashJobScan } from './job.js';
 import type { HashFile, HashTaskResult } from './task.js';
 import { CHUNK_BYTES, INLINE_COST_BYTES, TASK_COST_BYTES } from './tuning.js';
-import type { UnitDone } from './worker.js';
+import type { IdleWorkerData, UnitDone } from './worker.js';
 import { hashWorkerScript } from './worker-script.js';
 
 export interface HashJob {
@@ -74,12 +74,14 @@ const idleWorkers: IdleWorker[] = [];
  * runs on the other cores while the caller's thread does other work: verify starts them once the
  * signature vouches for the manifest, then walks the model while they boot. runHashJob gives its
  * job to these before it starts new ones; releaseHashWorkers ends those no job took. An idle
- * worker never keeps the process alive, and one that failed to start is never used.
+ * worker never keeps the process alive, and one that failed to start is never used. With
+ * `loadScanner` (verify will scan) they load the scanner's modules while they wait.
  */
-export function prestartHashWorkers(count: number): void {
+export function prestartHashWorkers(count: number, options: { loadScanner?: boolean } = {}): void {
   const { script, eval: evalScript } = hashWorkerScript();
+  const workerData: IdleWorkerData = { idle: true, loadScanner: options.loadScanner === true };
   while (idleWorkers.length < count) {
-    const idle: IdleWorker = { worker: new Worker(script, { eval: evalScript }), broken: false };
+    const idle: IdleWorker = { worker: new Worker(script, { eval: evalScript, workerData }), broken: false };
     idle.worker.unref();
     idle.worker.once('error', () => (idle.broken = true));
     idle.worker.once('exit', () => (idle.broken = true));

@@ -16,7 +16,16 @@ async function run(data: WorkerData): Promise<void> {
 
 // Not a top-level await: the one-file bundle (and the single binary) is CommonJS, which has none.
 // A rejection is unhandled and so ends the worker with an 'error' event, as a throw would.
-// A prestarted worker (pool.ts prestartHashWorkers) has no workerData: its job comes as the
-// first message.
-if (workerData === undefined || workerData === null) parentPort!.once('message', (data: WorkerData) => void run(data));
-else void run(workerData as WorkerData);
+/** The workerData of a worker started ahead of its job (pool.ts prestartHashWorkers). */
+export interface IdleWorkerData {
+  readonly idle: true;
+  /** Load the scanner while waiting: the job will ask for verify's scan. */
+  readonly loadScanner: boolean;
+}
+
+const start = workerData as WorkerData | IdleWorkerData;
+if ('idle' in start) {
+  // The job comes as the first message; meanwhile the scanner's modules load, off the job's path.
+  if (start.loadScanner) void import('./inspect.js');
+  parentPort!.once('message', (data: WorkerData) => void run(data));
+} else void run(start);
