@@ -166,6 +166,36 @@ describe('walking a directory applies the same rules to the names on disk', () =
   });
 });
 
+describe('names listed as text, with the bytes of any name that shows U+FFFD', () => {
+  test('each name once: names that are not UTF-8 refused, U+FFFD that is really in a name kept', (t) => {
+    const root = mkdtempSync(join(tmpdir(), 'ms-sign-paths-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    const raw = (dir: string, ...bytes: number[]) => Buffer.concat([Buffer.from(`${dir}/`), Buffer.from(bytes)]);
+    for (const dir of [root, join(root, 'sub')]) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'a.ms'), 'x');
+      writeFileSync(join(dir, 'z\ufffd.ms'), 'x'); // valid UTF-8: EF BF BD
+      writeFileSync(raw(dir, 0x66, 0xff, 0x2e, 0x6d, 0x73), 'x'); // f\xff.ms
+      writeFileSync(raw(dir, 0x67, 0xc3, 0x28), 'x'); // g\xc3( : a lead byte without its continuation
+      writeFileSync(raw(dir, 0x68, 0xed, 0xa0, 0x80), 'x'); // h + a UTF-16 surrogate in UTF-8
+      writeFileSync(join(dir, 'b.ms'), 'x');
+    }
+    const walk = walkModel(root);
+    assert.deepEqual(
+      walk.files.map((f) => f.path),
+      ['a.ms', 'b.ms', 'sub/a.ms', 'sub/b.ms', 'sub/z\ufffd.ms', 'z\ufffd.ms'],
+    );
+    assert.deepEqual(walk.problems.map((p) => [p.code, p.path]).sort(), [
+      ['UNSAFE_PATH', 'f\\xff.ms'],
+      ['UNSAFE_PATH', 'g\\xc3('],
+      ['UNSAFE_PATH', 'h\\xed\\xa0\\x80'],
+      ['UNSAFE_PATH', 'sub/f\\xff.ms'],
+      ['UNSAFE_PATH', 'sub/g\\xc3('],
+      ['UNSAFE_PATH', 'sub/h\\xed\\xa0\\x80'],
+    ]);
+  });
+});
+
 describe('a verify walk does not re-check the paths its verified manifest vouches for', () => {
   test('names not vouched for still get every rule, and a collision with a vouched name is still found', (t) => {
     const root = mkdtempSync(join(tmpdir(), 'ms-sign-paths-'));
