@@ -14,8 +14,6 @@ async function run(data: WorkerData): Promise<void> {
   claimUnits(data, Buffer.allocUnsafeSlow(CHUNK_BYTES), inspector, (unit, failures, scans) => parentPort!.postMessage([unit, failures, scans] satisfies UnitDone));
 }
 
-// Not a top-level await: the one-file bundle (and the single binary) is CommonJS, which has none.
-// A rejection is unhandled and so ends the worker with an 'error' event, as a throw would.
 /** The workerData of a worker started ahead of its job (pool.ts prestartHashWorkers). */
 export interface IdleWorkerData {
   readonly idle: true;
@@ -23,6 +21,8 @@ export interface IdleWorkerData {
   readonly loadScanner: boolean;
 }
 
+// Not a top-level await: the one-file bundle (and the single binary) is CommonJS, which has none.
+// A rejection is unhandled and so ends the worker with an 'error' event, as a throw would.
 const start = workerData as WorkerData | IdleWorkerData;
 if ('idle' in start) {
   // The job comes as the first message; meanwhile the scanner's modules load, off the job's path.
