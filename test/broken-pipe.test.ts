@@ -18,14 +18,14 @@ function runIntoClosedPipe(argv: readonly string[], cwd: string): Promise<{ code
 }
 
 describe('output into a closed pipe', () => {
-  test('trust list, inspect and --help end silently with status 141', async (t) => {
+  test('trust list, inspect, verify and --help end silently with status 141', async (t) => {
     const dir = tempDir(t);
     const key = await makeKey(dir);
     await cliOk(dir, ['trust', 'init', '-t', 'trust.json']);
     await cliOk(dir, ['trust', 'add', 'acme', '-p', key.public, '-t', 'trust.json']);
     writeFile(`${dir}/model.bin`, 'weights');
     await cliOk(dir, ['sign', 'model.bin', '-k', key.secret]);
-    for (const argv of [['trust', 'list', '-t', 'trust.json'], ['inspect', 'model.bin.sig'], ['inspect', 'model.bin.sig', '--json'], ['--help']]) {
+    for (const argv of [['trust', 'list', '-t', 'trust.json'], ['inspect', 'model.bin.sig'], ['inspect', 'model.bin.sig', '--json'], ['verify', 'model.bin', '-p', key.public], ['--help']]) {
       const r = await runIntoClosedPipe(argv, dir);
       assert.deepEqual({ code: r.code, stderr: r.stderr }, { code: 141, stderr: '' }, argv.join(' '));
     }

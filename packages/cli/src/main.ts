@@ -5,15 +5,19 @@ const { version } = createRequire(import.meta.url)('../package.json') as { versi
 
 /** The real process's streams and environment. */
 export function processIo(): CliIo {
-  for (const stream of [process.stdout, process.stderr]) stream.on('error', exitOnBrokenPipe(stream));
+  // Getters: Node creates each stdio stream on first access (~3 ms for stdout and stderr; a pipe
+  // loads node:net), and `verify -q` of a good model writes nothing; most commands never read
+  // stdin. So the broken-pipe listener is added when a stream is first handed out, not here:
+  // every write of the CLI goes through these getters, none through process.stdout directly.
+  let stdout: NodeJS.WriteStream | undefined;
+  let stderr: NodeJS.WriteStream | undefined;
+  const guarded = (stream: NodeJS.WriteStream) => stream.on('error', exitOnBrokenPipe(stream));
   return {
-    // Getters: Node creates each stdio stream on first access (~5-15 ms for stdout alone: a pipe
-    // loads node:net), and `verify -q` of a good model writes nothing; most commands never read stdin.
     get stdout() {
-      return process.stdout;
+      return (stdout ??= guarded(process.stdout));
     },
     get stderr() {
-      return process.stderr;
+      return (stderr ??= guarded(process.stderr));
     },
     get stdin() {
       return process.stdin;

@@ -26,9 +26,12 @@ const DEFAULT_TIMING: ProgressTiming = { delayMs: 1000, intervalMs: 200, now: Da
  * it is left in the output a script or a log sees.
  */
 export function startProgress(io: CliIo, enabled: boolean, timing: ProgressTiming = DEFAULT_TIMING, asked = false): Progress {
+  // Not asked for and not enabled (-q, --json): stderr is not even looked at, so a quiet verify
+  // never creates the stream (processIo).
+  if (!(enabled || asked)) return NONE;
   const terminal = io.stderr.isTTY === true && io.env.TERM !== 'dumb';
   if (asked && !terminal) return logProgress(io, timing);
-  if (!(enabled || asked) || !terminal) return NONE;
+  if (!terminal) return NONE;
   const started = timing.now();
   let done = 0;
   let total = 0;

@@ -2,7 +2,6 @@ import { LIMITS, MsSignError, checkOmsIgnorePath, type ErrorCode, type Problem, 
 import { readBoundedFile } from '@ms-sign/core/internal';
 import { defaultSignaturePath, ModelVerificationError, parseSigstoreTrustedRoot, readRollbackState, writeRollbackState, type SigstoreTrust, type VerificationReport, type VerifyModelOptions } from '@ms-sign/core/node';
 import { resolve } from 'node:path';
-import type { Writable } from 'node:stream';
 import { paint, printable, useColor, writeLine, type CliIo } from './io.js';
 import { formatBytes, printProblems, signerName } from './output.js';
 import type { Progress } from './progress.js';
@@ -142,8 +141,8 @@ function describePolicy(report: PresentedReport): string {
   return `${printable(source)}${found}, ${rules}${rule.maxAge ? `, max age ${rule.maxAge}` : ''}${rule.requireExpiry ? ', expiry required' : ''}`;
 }
 
-/** Human-readable result: success on `out` (unless quiet), failures on stderr. */
-export function printReport(io: CliIo, report: PresentedReport, out: Writable, quiet: boolean): void {
+/** Human-readable result: success on stream `to` (unless quiet), failures on stderr. */
+export function printReport(io: CliIo, report: PresentedReport, to: 'stdout' | 'stderr', quiet: boolean): void {
   if (!report.ok) {
     const color = useColor(io, 'stderr');
     writeLine(io.stderr, `ms-sign: ${paint(color, 31, 'NOT VERIFIED')}: ${printable(report.model)} must not be loaded`);
@@ -152,8 +151,10 @@ export function printReport(io: CliIo, report: PresentedReport, out: Writable, q
     if (report.scan?.summary) writeLine(io.stderr, `ms-sign: scan: ${describeScan(report)}`);
     return;
   }
+  // The stream is looked up only now: a quiet success writes nothing and creates no stream.
   if (quiet) return;
-  const color = out === io.stdout ? useColor(io, 'stdout') : useColor(io, 'stderr');
+  const out = io[to];
+  const color = useColor(io, to);
   const signers = report.signers.filter((s) => s.valid).map((s) => `${printable(s.publisher ?? '?')} (${signerName(s)})`);
   writeLine(out, `${paint(color, 32, 'Verified')} ${printable(report.model)}`);
   // An OMS bundle without a transparency log carries no signing time, and files mode no sizes.

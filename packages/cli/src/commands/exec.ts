@@ -50,7 +50,7 @@ export async function execCommand(model: string, command: readonly string[], opt
     } finally {
       progress.stop();
     }
-    printReport(io, report, io.stderr, options.quiet === true);
+    printReport(io, report, 'stderr', options.quiet === true);
     if (!report.ok) return exitCodeFor(report.errors);
     return await runCommand(program, args.map((a) => a.replaceAll('{}', loadPath)), io, signals);
   } finally {

@@ -51,7 +51,7 @@ export async function verifyCommand(models: readonly string[], options: VerifyOp
     progress.stop();
   }
   if (options.json) printJson(io, report);
-  else printReport(io, report, toStdout ? io.stderr : io.stdout, options.quiet === true);
+  else printReport(io, report, toStdout ? 'stderr' : 'stdout', options.quiet === true);
   // Only now, and only on success, does a byte of the model reach stdout.
   if (report.ok && verifiedStream !== undefined) await writeAll(io, verifiedStream);
   return report.ok ? 0 : exitCodeFor(report.errors);
@@ -77,7 +77,7 @@ async function verifyMany(models: readonly string[], options: VerifyOptions, io:
       progress.stop();
     }
     const last = reports[reports.length - 1]!;
-    if (!options.json) printReport(io, last, io.stdout, options.quiet === true);
+    if (!options.json) printReport(io, last, 'stdout', options.quiet === true);
   }
   const ok = reports.every((r) => r.ok);
   if (options.json) printJson(io, { ok, models: reports, errors: [] });
