@@ -32,6 +32,24 @@ error.code = 'NATIVE_ADDON_UNAVAILABLE';
 throw error;
 `;
 
+/**
+ * Builtins a verify of a small model never uses, loaded on first use instead of when the bundle
+ * starts: node:child_process (commander requires it at load for executable sub-commands, which
+ * ms-sign has none of; exec's spawn) also loads node:net and node:dgram, ~5 ms; node:worker_threads
+ * (the hash workers, which a small model's verify does not start) ~4 ms. Each becomes a module of
+ * getters, one per export of the builtin, that require the real builtin the first time any is
+ * read: the same functions and values, only later. (Code that reads an export the build's Node
+ * lacks would get undefined: the bundle's own code is compiled against this Node's types.)
+ */
+const LAZY_BUILTINS = ['node:child_process', 'node:worker_threads'];
+
+function lazyBuiltin(name) {
+  const getters = Object.keys(createRequire(import.meta.url)(name)).map(
+    (key) => `Object.defineProperty(exports, ${JSON.stringify(key)}, { enumerable: true, get: () => load()[${JSON.stringify(key)}] });`,
+  );
+  return `let loaded;\nconst load = () => (loaded ??= require(${JSON.stringify(name)}));\n${getters.join('\n')}\n`;
+}
+
 function stripImportMetaRequire(source) {
   return source.replace(/createRequire\(import\.meta\.url\)\(/g, 'require(');
 }
@@ -57,6 +75,11 @@ function msSignPlugin(workerCode) {
       b.onResolve({ filter: /^cbor-x$/ }, () => ({ path: cborX }));
       b.onResolve({ filter: new RegExp(`^(${NATIVE_PACKAGES.join('|')})(/.*)?$`) }, (args) => ({ path: args.path, namespace: 'native-stub' }));
       b.onLoad({ filter: /.*/, namespace: 'native-stub' }, (args) => ({ contents: nativeStub(args.path), loader: 'js' }));
+      // The lazy module's own require is the real builtin.
+      b.onResolve({ filter: new RegExp(`^(${LAZY_BUILTINS.join('|')})$`) }, (args) =>
+        args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' },
+      );
+      b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: lazyBuiltin(args.path), loader: 'js' }));
       b.onResolve({ filter: /\/worker-script\.js$/ }, () => ({ path: 'worker-script', namespace: 'hash-worker' }));
       b.onLoad({ filter: /.*/, namespace: 'hash-worker' }, () => ({
         contents: `export function hashWorkerScript() { return { script: ${JSON.stringify(workerCode)}, eval: true }; }`,

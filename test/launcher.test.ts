@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { cliBin, tempDir } from './helpers/index.js';
+import { cliBin, cliOk, makeKey, tempDir, writeFile } from './helpers/index.js';
 
 function layout(t: TestContext) {
   const root = tempDir(t);
@@ -111,5 +111,29 @@ writeFileSync(l.codeCachePath, Buffer.concat([key, script.createCachedData()]));
 
   test('npm run build made a cache that this Node accepts for the real bundle', () => {
     assert.equal(cacheVerdict(cliBin), 'false');
+  });
+});
+
+describe('what a quiet verify loads (docs/performance.md, Start-up)', () => {
+  test('verify -q of a small model from the real bundle loads no process, network or worker module and creates no stdio stream', async (t) => {
+    // The bundle loads node:child_process and node:worker_threads on first use, and the CLI
+    // creates stdout and stderr only when it writes: each would cost milliseconds of a verify
+    // that runs before every model load. Stdio are pipes here, so creating either loads node:net.
+    const dir = tempDir(t);
+    const key = await makeKey(dir);
+    writeFile(join(dir, 'model.bin'), new Uint8Array(100_000).fill(3));
+    await cliOk(dir, ['sign', 'model.bin', '-k', key.secret]);
+    const code = `const l = require(${JSON.stringify(cliBin)});
+process.argv = [process.execPath, l.bundlePath, 'verify', 'model.bin', '-p', ${JSON.stringify(key.public)}, '-q'];
+process.on('exit', (status) => require('node:fs').writeSync(3, JSON.stringify({ status, loaded: process.moduleLoadList })));
+l.runBundle(l.compileBundle(true).script);`;
+    const r = spawnSync(process.execPath, ['-e', code], { cwd: dir, encoding: 'utf8', env: plainEnv, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+    assert.equal(r.status, 0, r.stderr);
+    const { status, loaded } = JSON.parse(r.output[3]!) as { status: number; loaded: string[] };
+    assert.equal(status, 0);
+    assert.ok(loaded.includes('NativeModule crypto'), 'the verify ran'); // a check that the list is the real one
+    const unwanted = ['NativeModule child_process', 'NativeModule worker_threads', 'NativeModule net', 'NativeModule tty'];
+    assert.deepEqual(loaded.filter((m) => unwanted.includes(m)), []);
+    assert.equal(r.stdout + r.stderr, '');
   });
 });
