@@ -235,8 +235,10 @@ function hasEocd(source: ByteSource): boolean {
   const start = Math.max(0, source.size - EOCD_SEARCH);
   if (!inRange(source, start, source.size - start) || source.size < 22) return false;
   const tail = source.read(start, source.size - start);
-  for (let i = tail.length - 22; i >= 0; i--) {
-    if (tail[i] === 0x50 && tail[i + 1] === 0x4b && tail[i + 2] === 0x05 && tail[i + 3] === 0x06) return true;
+  // From each "P" back to the start, found by the engine's native search rather than a JavaScript
+  // loop over every byte (a cold loop over 64 KiB took ~1 ms of a small model's verify).
+  for (let i = tail.lastIndexOf(0x50, tail.length - 22); i >= 0; i = i === 0 ? -1 : tail.lastIndexOf(0x50, i - 1)) {
+    if (tail[i + 1] === 0x4b && tail[i + 2] === 0x05 && tail[i + 3] === 0x06) return true;
   }
   return false;
 }
