@@ -9,6 +9,10 @@ import { printProblems } from './output.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** The top-level commands, as runProgram registers them. */
+export const COMMAND_NAMES = ['keygen', 'sign', 'verify', 'scan', 'inspect', 'keyid', 'verify-raw', 'exec', 'trust'] as const;
+type CommandName = (typeof COMMAND_NAMES)[number];
+
 /**
  * Wires commander to the commands. Each action imports its command module lazily and returns an
  * exit code; errors thrown by commands become exit codes in exactly one place (exitCodeFor).
@@ -56,48 +60,60 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
       exitCode = await (command as (...a: unknown[]) => Promise<number>)(...args.slice(0, -1), io);
     };
 
-  program
-    .command('keygen')
-    .description('make a new Ed25519 key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub')
-    .option('-o, --output <prefix>', 'path prefix of the key files', DEFAULT_KEY_PREFIX)
-    .option('--no-passphrase', 'do not encrypt the secret key (else: MS_SIGN_PASSPHRASE or a prompt)')
-    .option('--force', 'replace existing key files')
-    .addOption(new Option('--algorithm <name>', 'ed25519 (ms-sign signatures) or ecdsa-p256 (OMS bundles for model_signing)').choices(['ed25519', 'ecdsa-p256']).default('ed25519'))
-    .option('--pkcs11 <uri>', 'make the key pair on a PKCS#11 token (pkcs11:token=...;object=LABEL); writes only PREFIX.pub')
-    .option('--json', 'print one JSON object on stdout')
-    .action(run(async () => (await import('./commands/keygen.js')).keygenCommand));
+  // Building every command with its options cost ~2.5 ms of a small model's verify (commander
+  // makes an Option and an event listener per flag, cold). When the first argument names a
+  // command, commander dispatches to it and only its own definition matters (its options, help,
+  // errors and suggestions), so only that one is built; anything else (help, an implicit verify,
+  // a typo) gets them all.
+  const only = (COMMAND_NAMES as readonly string[]).includes(argv[0] ?? '') ? argv[0] : undefined;
+  const wanted = (name: CommandName) => only === undefined || only === name;
 
-  program
-    .command('sign')
-    .description('hash MODEL (a file or directory) and write its signature file')
-    .argument('<model>', 'model file or directory')
-    .option('-k, --key <file>', 'secret key file (else the key text in MS_SIGN_KEY, else ./ms-sign.key as keygen makes it)')
-    .option('--pkcs11 <uri>', 'sign with a key on a PKCS#11 token: pkcs11:token=...;object=... (docs/signers.md)')
-    .option('--signer-cmd <cmd>', 'sign by running CMD: message on its stdin, raw signature on its stdout (else MS_SIGN_SIGNER_CMD)')
-    .option('-p, --public-key <file>', "the signing command's public key; every signature is checked against it")
-    .addOption(new Option('--signer-timeout <seconds>', 'time the signing command has (default: 60)').argParser(parseInteger))
-    .option('-o, --output <sig>', 'signature file to write (default: MODEL.sig)')
-    .option('--name <name>', 'model name policies match on (default: the file or directory name)')
-    .option('--model-version <version>', 'model version, for rollback protection')
-    .option('-a, --annotation <key=value>', 'annotation to record, e.g. -a commit=abc123 (repeatable)', collect, [])
-    .option('--ignore <pattern>', 'leave out files of a directory, .gitignore style (*.tmp at any depth, logs/ a directory, /x anchored); recorded and applied on verify (repeatable)', collect, [])
-    .option('--no-ignore-git', 'sign .git/ directories too (left out by default, and recorded as left out)')
-    .addOption(new Option('--hash <algorithm>', 'hash algorithm').choices(['sha256', 'sha512']).default('sha256'))
-    .option('--expires <when>', 'expiry: a duration from now (90d, 12h, 2w) or a date (2027-01-31)')
-    .option('--append', 'add a signature to the existing signature file (co-signing) after checking the model matches')
-    .addOption(new Option('--format <format>', 'native (ms-sign signature file) or oms (OMS bundle that model_signing verifies; needs an ECDSA key)').choices(['native', 'oms']).default('native'))
-    .option('--accept-ignores', 'with --append: vouch for the ignore patterns the signature file records without repeating them as --ignore')
-    .option('--force', 'replace a signature file that holds other keys\' signatures (they are dropped)')
-    .addOption(new Option('--scan <mode>', 'scan before signing: off, no-unsafe (refuse unsafe or malformed files) or clean (also unknown formats)').choices(['off', 'no-unsafe', 'clean']))
-    .option('--no-scan', 'same as --scan off')
-    .option('--allow-unsafe', 'sign even if the scan refuses the model (its findings are printed)')
-    .option('--allow-global <module:qualname>', 'the scan also allows this pickle global (repeatable; never a hard-denied one)', collect, [])
-    .addOption(new Option('--shard-size <bytes>', 'shard size in bytes, a power of two (advanced)').argParser(parseInteger).hideHelp())
-    .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp())
-    .option('--json', 'print one JSON object on stdout')
-    .option('-q, --quiet', 'print nothing on success')
-    .option('--progress', 'report hashing progress on stderr, also when it is not a terminal (a line every few seconds)')
-    .action(run(async () => (await import('./commands/sign.js')).signCommand));
+  if (wanted('keygen')) {
+    program
+      .command('keygen')
+      .description('make a new Ed25519 key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub')
+      .option('-o, --output <prefix>', 'path prefix of the key files', DEFAULT_KEY_PREFIX)
+      .option('--no-passphrase', 'do not encrypt the secret key (else: MS_SIGN_PASSPHRASE or a prompt)')
+      .option('--force', 'replace existing key files')
+      .addOption(new Option('--algorithm <name>', 'ed25519 (ms-sign signatures) or ecdsa-p256 (OMS bundles for model_signing)').choices(['ed25519', 'ecdsa-p256']).default('ed25519'))
+      .option('--pkcs11 <uri>', 'make the key pair on a PKCS#11 token (pkcs11:token=...;object=LABEL); writes only PREFIX.pub')
+      .option('--json', 'print one JSON object on stdout')
+      .action(run(async () => (await import('./commands/keygen.js')).keygenCommand));
+  }
+
+  if (wanted('sign')) {
+    program
+      .command('sign')
+      .description('hash MODEL (a file or directory) and write its signature file')
+      .argument('<model>', 'model file or directory')
+      .option('-k, --key <file>', 'secret key file (else the key text in MS_SIGN_KEY, else ./ms-sign.key as keygen makes it)')
+      .option('--pkcs11 <uri>', 'sign with a key on a PKCS#11 token: pkcs11:token=...;object=... (docs/signers.md)')
+      .option('--signer-cmd <cmd>', 'sign by running CMD: message on its stdin, raw signature on its stdout (else MS_SIGN_SIGNER_CMD)')
+      .option('-p, --public-key <file>', "the signing command's public key; every signature is checked against it")
+      .addOption(new Option('--signer-timeout <seconds>', 'time the signing command has (default: 60)').argParser(parseInteger))
+      .option('-o, --output <sig>', 'signature file to write (default: MODEL.sig)')
+      .option('--name <name>', 'model name policies match on (default: the file or directory name)')
+      .option('--model-version <version>', 'model version, for rollback protection')
+      .option('-a, --annotation <key=value>', 'annotation to record, e.g. -a commit=abc123 (repeatable)', collect, [])
+      .option('--ignore <pattern>', 'leave out files of a directory, .gitignore style (*.tmp at any depth, logs/ a directory, /x anchored); recorded and applied on verify (repeatable)', collect, [])
+      .option('--no-ignore-git', 'sign .git/ directories too (left out by default, and recorded as left out)')
+      .addOption(new Option('--hash <algorithm>', 'hash algorithm').choices(['sha256', 'sha512']).default('sha256'))
+      .option('--expires <when>', 'expiry: a duration from now (90d, 12h, 2w) or a date (2027-01-31)')
+      .option('--append', 'add a signature to the existing signature file (co-signing) after checking the model matches')
+      .addOption(new Option('--format <format>', 'native (ms-sign signature file) or oms (OMS bundle that model_signing verifies; needs an ECDSA key)').choices(['native', 'oms']).default('native'))
+      .option('--accept-ignores', 'with --append: vouch for the ignore patterns the signature file records without repeating them as --ignore')
+      .option('--force', 'replace a signature file that holds other keys\' signatures (they are dropped)')
+      .addOption(new Option('--scan <mode>', 'scan before signing: off, no-unsafe (refuse unsafe or malformed files) or clean (also unknown formats)').choices(['off', 'no-unsafe', 'clean']))
+      .option('--no-scan', 'same as --scan off')
+      .option('--allow-unsafe', 'sign even if the scan refuses the model (its findings are printed)')
+      .option('--allow-global <module:qualname>', 'the scan also allows this pickle global (repeatable; never a hard-denied one)', collect, [])
+      .addOption(new Option('--shard-size <bytes>', 'shard size in bytes, a power of two (advanced)').argParser(parseInteger).hideHelp())
+      .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp())
+      .option('--json', 'print one JSON object on stdout')
+      .option('-q, --quiet', 'print nothing on success')
+      .option('--progress', 'report hashing progress on stderr, also when it is not a terminal (a line every few seconds)')
+      .action(run(async () => (await import('./commands/sign.js')).signCommand));
+  }
 
   const verifyOptions = (command: Command) =>
     command
@@ -120,109 +136,129 @@ export async function runProgram(argv: readonly string[], io: CliIo, version: st
       .option('--no-scan', 'same as --scan off')
       .addOption(new Option('--threads <n>', 'hashing threads (default: one per core)').argParser(parseInteger).hideHelp());
 
-  verifyOptions(
+  if (wanted('verify')) {
+    verifyOptions(
+      program
+        .command('verify')
+        .description('verify each MODEL against its signature file and the trust anchors; exit 0 only if all may be loaded')
+        .argument('<model...>', 'model files or directories (each with its own MODEL.sig)'),
+    )
+      .option('--output <file>', 'write the verified bytes of a single-file model to FILE, or - for stdout (only after success)')
+      .action(run(async () => (await import('./commands/verify.js')).verifyCommand));
+  }
+
+  if (wanted('scan')) {
     program
-      .command('verify')
-      .description('verify each MODEL against its signature file and the trust anchors; exit 0 only if all may be loaded')
-      .argument('<model...>', 'model files or directories (each with its own MODEL.sig)'),
-  )
-    .option('--output <file>', 'write the verified bytes of a single-file model to FILE, or - for stdout (only after success)')
-    .action(run(async () => (await import('./commands/verify.js')).verifyCommand));
+      .command('scan')
+      .description('check that each file of MODEL is a valid model format that cannot run code or drive its loader out of bounds')
+      .argument('<model>', 'model file or directory')
+      .addOption(new Option('--mode <mode>', 'no-unsafe: fail on unsafe or malformed files; clean: also on files of unknown format').choices(['no-unsafe', 'clean']).default('no-unsafe'))
+      .option('--ignore <pattern>', 'leave out files of a directory, .gitignore style as for sign (*.tmp at any depth, logs/ a directory, /x anchored; repeatable)', collect, [])
+      .option('--no-ignore-git', 'scan .git/ directories too (left out by default, as sign leaves them out)')
+      .option('--allow-global <module:qualname>', 'also allow this pickle global (repeatable)', collect, [])
+      .option('--json', 'print one JSON object on stdout')
+      .option('-q, --quiet', 'print nothing on success')
+      .action(run(async () => (await import('./commands/scan.js')).scanCommand));
+  }
 
-  program
-    .command('scan')
-    .description('check that each file of MODEL is a valid model format that cannot run code or drive its loader out of bounds')
-    .argument('<model>', 'model file or directory')
-    .addOption(new Option('--mode <mode>', 'no-unsafe: fail on unsafe or malformed files; clean: also on files of unknown format').choices(['no-unsafe', 'clean']).default('no-unsafe'))
-    .option('--ignore <pattern>', 'leave out files of a directory, .gitignore style as for sign (*.tmp at any depth, logs/ a directory, /x anchored; repeatable)', collect, [])
-    .option('--no-ignore-git', 'scan .git/ directories too (left out by default, as sign leaves them out)')
-    .option('--allow-global <module:qualname>', 'also allow this pickle global (repeatable)', collect, [])
-    .option('--json', 'print one JSON object on stdout')
-    .option('-q, --quiet', 'print nothing on success')
-    .action(run(async () => (await import('./commands/scan.js')).scanCommand));
+  if (wanted('inspect')) {
+    program
+      .command('inspect')
+      .description('show what a signature file says, WITHOUT verifying it (or the key id of a public key file)')
+      .argument('<sig>', 'signature file')
+      .option('--json', 'print one JSON object on stdout')
+      .action(run(async () => (await import('./commands/inspect.js')).inspectCommand));
+  }
 
-  program
-    .command('inspect')
-    .description('show what a signature file says, WITHOUT verifying it (or the key id of a public key file)')
-    .argument('<sig>', 'signature file')
-    .option('--json', 'print one JSON object on stdout')
-    .action(run(async () => (await import('./commands/inspect.js')).inspectCommand));
-
-  program
-    .command('keyid')
-    .description("print the key id of a public key file (as signatures, policies and revocations name keys)")
-    .argument('<pubkey>', 'public key file (PEM)')
-    .option('--json', 'print one JSON object on stdout')
-    .action(run(async () => (await import('./commands/inspect.js')).inspectPublicKey));
+  if (wanted('keyid')) {
+    program
+      .command('keyid')
+      .description("print the key id of a public key file (as signatures, policies and revocations name keys)")
+      .argument('<pubkey>', 'public key file (PEM)')
+      .option('--json', 'print one JSON object on stdout')
+      .action(run(async () => (await import('./commands/inspect.js')).inspectPublicKey));
+  }
 
   // Hidden: one raw Ed25519 verification, for the conformance suite's vectors (conformance/README.md).
-  program
-    .command('verify-raw', { hidden: true })
-    .description('verify one Ed25519 signature given as hex, with the rules verify applies')
-    .argument('<public-key>', 'public key, 32 bytes in hex')
-    .argument('<message>', 'message in hex (may be empty)')
-    .argument('<signature>', 'signature, 64 bytes in hex')
-    .action(run(async () => (await import('./commands/verify-raw.js')).verifyRawCommand));
-
-  verifyOptions(
+  if (wanted('verify-raw')) {
     program
-      .command('exec')
-      .description('run CMD only if MODEL verifies; {} in ARGS becomes the path to load')
-      .argument('<model>', 'model file or directory')
-      .argument('<cmd...>', 'command to run, after --'),
-  )
-    .option('--copy', 'give CMD a private read-only copy of exactly the verified bytes (removed afterwards)')
-    .action(run(async () => (await import('./commands/exec.js')).execCommand));
+      .command('verify-raw', { hidden: true })
+      .description('verify one Ed25519 signature given as hex, with the rules verify applies')
+      .argument('<public-key>', 'public key, 32 bytes in hex')
+      .argument('<message>', 'message in hex (may be empty)')
+      .argument('<signature>', 'signature, 64 bytes in hex')
+      .action(run(async () => (await import('./commands/verify-raw.js')).verifyRawCommand));
+  }
 
-  const trust = program.command('trust').description('manage the trust policy (whom to trust for which models)');
-  const trustFile = (command: Command) =>
-    command
-      .option('-t, --trust <file>', 'trust policy file (else MS_SIGN_TRUST, $XDG_CONFIG_HOME/ms-sign/trust.json, /etc/ms-sign/trust.json; never the current directory)')
-      .option('--json', 'print one JSON object on stdout');
-  trustFile(trust.command('init').description('create an empty trust policy (never overwrites one)')).action(
-    run(async () => (await import('./commands/trust.js')).trustInit),
-  );
-  trustFile(
-    trust
-      .command('add')
-      .description('add a publisher, or another key, certificate root or Sigstore identity to one')
-      .argument('<name>', 'publisher name')
-      .option('-p, --public-key <file>', "the publisher's public key file (Ed25519, or ECDSA for OMS bundles)")
-      .option('--cert-root <file>', 'trust OMS bundles whose certificate chain reaches this root (PEM)')
-      .option('--sigstore-identity <id>', 'trust Sigstore keyless OMS bundles of this identity (email or URI, exact; with --sigstore-issuer)')
-      .option('--sigstore-issuer <url>', 'the OIDC issuer of --sigstore-identity (exact)')
-      .option('--models <glob>', 'model names this publisher may sign (repeatable; default: all)', collect, [])
-      .option('--not-before <date>', 'the anchor signs validly from this date (rotation)')
-      .option('--not-after <date>', 'the anchor signs validly until this date (rotation)'),
-  ).action(run(async () => (await import('./commands/trust.js')).trustAdd));
-  trustFile(trust.command('remove').description('remove a publisher').argument('<name>', 'publisher name')).action(
-    run(async () => (await import('./commands/trust.js')).trustRemove),
-  );
-  trustFile(
-    trust
-      .command('revoke')
-      .description('revoke a key: its .pub file, its key id, or an unambiguous prefix of a listed key\'s id')
-      .argument('<key>', 'public key file, or key id (or a prefix of one, at least 4 hex characters)').option('--reason <text>', 'why'),
-  ).action(run(async () => (await import('./commands/trust.js')).trustRevoke));
-  trustFile(
-    trust
-      .command('rule')
-      .description('set the rule for model names matching GLOB')
-      .argument('<glob>', 'model-name pattern')
-      .addOption(new Option('--threshold <n>', 'distinct trusted publishers that must have signed').argParser(parseInteger))
-      .option('--max-age <duration>', 'refuse signatures older than this (90d, 12h, 2w)')
-      .option('--no-max-age', 'lift the maximum age')
-      .option('--require-expiry', 'refuse signatures without an expiry')
-      .option('--no-require-expiry', 'stop requiring an expiry')
-      .addOption(new Option('--scan <mode>', 'scan mode verify applies to these models (default: no-unsafe)').choices(['off', 'no-unsafe', 'clean', 'default']))
-      .option('--scan-allow-unknown <glob>', 'in clean mode, files of unknown format allowed at these paths, e.g. "*.md" (repeatable; replaces the list)', collect, [])
-      .option('--allow-global <module:qualname>', 'pickle global these models may import besides the allow-list, e.g. collections:defaultdict (repeatable; replaces the list)', collect, [])
-      .option('--scan-waive <code>', 'a waivable scan code that does not count for these models (repeatable; replaces the list)', collect, [])
-      .option('--remove', 'remove the rule for GLOB'),
-  ).action(run(async () => (await import('./commands/trust.js')).trustRule));
-  trustFile(trust.command('list').description('show publishers, keys, revocations and rules')).action(
-    run(async () => (await import('./commands/trust.js')).trustList),
-  );
+  if (wanted('exec')) {
+    verifyOptions(
+      program
+        .command('exec')
+        .description('run CMD only if MODEL verifies; {} in ARGS becomes the path to load')
+        .argument('<model>', 'model file or directory')
+        .argument('<cmd...>', 'command to run, after --'),
+    )
+      .option('--copy', 'give CMD a private read-only copy of exactly the verified bytes (removed afterwards)')
+      .action(run(async () => (await import('./commands/exec.js')).execCommand));
+  }
+
+  if (wanted('trust')) {
+    const trust = program.command('trust').description('manage the trust policy (whom to trust for which models)');
+    const trustFile = (command: Command) =>
+      command
+        .option('-t, --trust <file>', 'trust policy file (else MS_SIGN_TRUST, $XDG_CONFIG_HOME/ms-sign/trust.json, /etc/ms-sign/trust.json; never the current directory)')
+        .option('--json', 'print one JSON object on stdout');
+    trustFile(trust.command('init').description('create an empty trust policy (never overwrites one)')).action(
+      run(async () => (await import('./commands/trust.js')).trustInit),
+    );
+    trustFile(
+      trust
+        .command('add')
+        .description('add a publisher, or another key, certificate root or Sigstore identity to one')
+        .argument('<name>', 'publisher name')
+        .option('-p, --public-key <file>', "the publisher's public key file (Ed25519, or ECDSA for OMS bundles)")
+        .option('--cert-root <file>', 'trust OMS bundles whose certificate chain reaches this root (PEM)')
+        .option('--sigstore-identity <id>', 'trust Sigstore keyless OMS bundles of this identity (email or URI, exact; with --sigstore-issuer)')
+        .option('--sigstore-issuer <url>', 'the OIDC issuer of --sigstore-identity (exact)')
+        .option('--models <glob>', 'model names this publisher may sign (repeatable; default: all)', collect, [])
+        .option('--not-before <date>', 'the anchor signs validly from this date (rotation)')
+        .option('--not-after <date>', 'the anchor signs validly until this date (rotation)'),
+    ).action(run(async () => (await import('./commands/trust.js')).trustAdd));
+    trustFile(trust.command('remove').description('remove a publisher').argument('<name>', 'publisher name')).action(
+      run(async () => (await import('./commands/trust.js')).trustRemove),
+    );
+    trustFile(
+      trust
+        .command('revoke')
+        .description('revoke a key: its .pub file, its key id, or an unambiguous prefix of a listed key\'s id')
+        .argument('<key>', 'public key file, or key id (or a prefix of one, at least 4 hex characters)').option('--reason <text>', 'why'),
+    ).action(run(async () => (await import('./commands/trust.js')).trustRevoke));
+    trustFile(
+      trust
+        .command('rule')
+        .description('set the rule for model names matching GLOB')
+        .argument('<glob>', 'model-name pattern')
+        .addOption(new Option('--threshold <n>', 'distinct trusted publishers that must have signed').argParser(parseInteger))
+        .option('--max-age <duration>', 'refuse signatures older than this (90d, 12h, 2w)')
+        .option('--no-max-age', 'lift the maximum age')
+        .option('--require-expiry', 'refuse signatures without an expiry')
+        .option('--no-require-expiry', 'stop requiring an expiry')
+        .addOption(new Option('--scan <mode>', 'scan mode verify applies to these models (default: no-unsafe)').choices(['off', 'no-unsafe', 'clean', 'default']))
+        .option('--scan-allow-unknown <glob>', 'in clean mode, files of unknown format allowed at these paths, e.g. "*.md" (repeatable; replaces the list)', collect, [])
+        .option('--allow-global <module:qualname>', 'pickle global these models may import besides the allow-list, e.g. collections:defaultdict (repeatable; replaces the list)', collect, [])
+        .option('--scan-waive <code>', 'a waivable scan code that does not count for these models (repeatable; replaces the list)', collect, [])
+        .option('--remove', 'remove the rule for GLOB'),
+    ).action(run(async () => (await import('./commands/trust.js')).trustRule));
+    trustFile(trust.command('list').description('show publishers, keys, revocations and rules')).action(
+      run(async () => (await import('./commands/trust.js')).trustList),
+    );
+  }
+
+  // COMMAND_NAMES must be exactly the commands built above, or naming one first would build none.
+  const built = program.commands.map((c) => c.name());
+  if (only === undefined && (built.length !== COMMAND_NAMES.length || built.some((name) => !(COMMAND_NAMES as readonly string[]).includes(name)))) {
+    throw new MsSignError('INTERNAL', `COMMAND_NAMES does not list the commands runProgram builds: ${built.join(', ')}`);
+  }
 
   try {
     await program.parseAsync(implicitVerify(argv, program, io) as string[], { from: 'user' });
