@@ -1,4 +1,5 @@
 import {
+  encodePublicKeySpki,
   LIMITS,
   MsSignError,
   parsePublicKeyPem,
@@ -115,7 +116,9 @@ export function loadAnyPublicKey(file: string, io: CliIo): AnyPublicKey {
     return { kind: 'ecdsa', spki: key.spki, keyId: key.hint };
   }
   const key = parsePublicKeyPem(text, file);
-  return { kind: 'ed25519', spki: new Uint8Array(createPublicKey(text).export({ format: 'der', type: 'spki' })), keyId: key.keyId, ed25519: key };
+  // parsePublicKeyPem accepts only RFC 8410's one DER encoding, so the SPKI is the one read: built
+  // from the key bytes, not parsed and exported again by OpenSSL.
+  return { kind: 'ed25519', spki: encodePublicKeySpki(key), keyId: key.keyId, ed25519: key };
 }
 
 /** A certificate root for OMS certificate mode, from a PEM file (the first certificate in it). */

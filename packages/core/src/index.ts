@@ -41,6 +41,7 @@ export {
   publicKeyFromBytes,
   parsePublicKeyPem,
   encodePublicKeyPem,
+  encodePublicKeySpki,
   parseSecretKeyPem,
   encodeSecretKeyPem,
   generateSecretKey,

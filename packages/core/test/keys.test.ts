@@ -6,10 +6,11 @@
  * needed and never appears in an error.
  */
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, test } from 'node:test';
 import {
   encodePublicKeyPem,
+  encodePublicKeySpki,
   encodeSecretKeyPem,
   generateSecretKey,
   MsSignError,
@@ -46,6 +47,13 @@ describe('public keys', () => {
     assert.equal(encodePublicKeyPem(golden.publicKey), GOLDEN_PUBLIC_PEM);
     assert.deepEqual(parsePublicKeyPem(GOLDEN_PUBLIC_PEM), golden.publicKey);
     assert.equal(golden.publicKey.keyId, '7cfd2ca33d5fd54da3abba96a2148853');
+  });
+
+  test('the SPKI DER is the one OpenSSL exports for the key', () => {
+    for (const pem of [GOLDEN_PUBLIC_PEM, ...Array.from({ length: 8 }, () => generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }) as string)]) {
+      const openssl = new Uint8Array(createPublicKey(pem).export({ format: 'der', type: 'spki' }));
+      assert.deepEqual(encodePublicKeySpki(parsePublicKeyPem(pem)), openssl);
+    }
   });
 
   test('CRLF line ends and a missing final newline are read', () => {

@@ -128,9 +128,14 @@ function algorithmName(oid: string): string {
   return ALGORITHM_NAMES[oid] ?? `algorithm ${oid}`;
 }
 
+/** The SPKI DER of a key: RFC 8410's one encoding, the fixed prefix and the 32 key bytes (as OpenSSL exports it). */
+export function encodePublicKeySpki(key: PublicKey): Uint8Array {
+  return concat(SPKI_PREFIX, key.bytes);
+}
+
 /** The SPKI PEM ("-----BEGIN PUBLIC KEY-----") of a key, as OpenSSL reads it. */
 export function encodePublicKeyPem(key: PublicKey): string {
-  return writePem('PUBLIC KEY', concat(SPKI_PREFIX, key.bytes));
+  return writePem('PUBLIC KEY', encodePublicKeySpki(key));
 }
 
 /** The key pair of a 32-byte RFC 8032 seed. */
